@@ -22,6 +22,7 @@ internal static class SvidInspector
 
             var reader = new AsnReader(extension.RawData, AsnEncodingRules.DER);
             AsnReader names = reader.ReadSequence();
+            reader.ThrowIfNotEmpty(); // trailing bytes after GeneralNames: malformed, not silently ignored
             while (names.HasData)
             {
                 Asn1Tag tag = names.PeekTag();

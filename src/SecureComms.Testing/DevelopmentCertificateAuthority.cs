@@ -1,0 +1,489 @@
+using System.Formats.Asn1;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+
+namespace SecureComms.Testing;
+
+/// <summary>
+/// An in-memory certificate authority that mints SPIFFE X.509-SVIDs (and deliberately defective certificates) for
+/// <b>development and tests only — never use it in production</b>. Its keys live in process memory, are never
+/// protected, rotated or revoked, and its root is trusted by nothing but the bundles you hand out yourself.
+/// Everything is built with <see cref="CertificateRequest"/> and ECDSA P-256 keys; there is no home-made cryptography.
+/// </summary>
+/// <remarks>
+/// A root is created with <see cref="Create"/>; <see cref="CreateIntermediate"/> adds a signing CA beneath it whose
+/// leaves come with <see cref="Chain"/> as their intermediates. Validity windows follow the <see cref="TimeProvider"/>
+/// given to <see cref="Create"/>, so tests with a fake clock get certificates that match it. Instances are safe to use
+/// from several threads.
+/// </remarks>
+public sealed class DevelopmentCertificateAuthority : IDisposable
+{
+    private const string DefaultRootCommonName = "SecureComms Development Root CA";
+    private const string OrganizationName = "SecureComms Development (not for production)";
+    private static readonly TimeSpan ClockSkewAllowance = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan DefaultCaLifetime = TimeSpan.FromDays(1);
+    private static readonly TimeSpan DefaultLeafLifetime = TimeSpan.FromHours(1);
+    private static readonly Oid SubjectAlternativeNameOid = new("2.5.29.17", "Subject Alternative Name");
+
+    private readonly ECDsa _key;
+    private readonly X509Certificate2 _root;
+    private readonly TimeProvider _timeProvider;
+    private readonly Lock _signLock = new();
+    private bool _disposed;
+
+    private DevelopmentCertificateAuthority(
+        TrustDomain trustDomain,
+        ECDsa key,
+        X509Certificate2 certificate,
+        X509Certificate2 root,
+        X509Certificate2Collection chain,
+        TimeProvider timeProvider)
+    {
+        TrustDomain = trustDomain;
+        _key = key;
+        Certificate = certificate;
+        _root = root;
+        Chain = chain;
+        _timeProvider = timeProvider;
+    }
+
+    /// <summary>The trust domain this authority issues SVIDs for.</summary>
+    public TrustDomain TrustDomain { get; }
+
+    /// <summary>This authority's own certificate (public part only; the private key never leaves the instance).</summary>
+    public X509Certificate2 Certificate { get; }
+
+    /// <summary>
+    /// The intermediates between a leaf issued here and the root, nearest first; empty for a root authority.
+    /// </summary>
+    public X509Certificate2Collection Chain { get; }
+
+    /// <summary>
+    /// Creates a self-signed root authority: ECDSA P-256, basic constraints <c>cA=true</c> (critical, no path length),
+    /// key usage <c>keyCertSign | cRLSign</c> (critical), URI SAN = the trust domain ID (X509-SVID §3.2).
+    /// </summary>
+    /// <param name="trustDomain">The trust domain of every SVID the authority issues.</param>
+    /// <param name="timeProvider">The clock for validity windows; default <see cref="TimeProvider.System"/>.</param>
+    /// <param name="lifetime">How long the root stays valid from now; default one day. It starts five minutes ago.</param>
+    /// <exception cref="ArgumentException">The trust domain is empty or the lifetime is not positive.</exception>
+    public static DevelopmentCertificateAuthority Create(TrustDomain trustDomain, TimeProvider? timeProvider = null, TimeSpan? lifetime = null)
+    {
+        if (trustDomain.IsEmpty)
+        {
+            throw new ArgumentException("A development CA needs a trust domain.", nameof(trustDomain));
+        }
+
+        TimeSpan validFor = lifetime ?? DefaultCaLifetime;
+        if (validFor <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("The lifetime must be positive.", nameof(lifetime));
+        }
+
+        TimeProvider clock = timeProvider ?? TimeProvider.System;
+        DateTimeOffset now = clock.GetUtcNow();
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        try
+        {
+            X500DistinguishedName subject = BuildCaName(DefaultRootCommonName);
+            CertificateRequest request = CreateCaRequest(subject, key, trustDomain);
+            byte[] serial = NewSerialNumber();
+            using X509Certificate2 created = request.Create(
+                subject, X509SignatureGenerator.CreateForECDsa(key), now - ClockSkewAllowance, now + validFor, serial);
+            X509Certificate2 certificate = X509CertificateLoader.LoadCertificate(created.RawData);
+            X509Certificate2 root = X509CertificateLoader.LoadCertificate(created.RawData);
+            return new DevelopmentCertificateAuthority(trustDomain, key, certificate, root, [], clock);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A trust bundle holding this authority's <b>root</b> certificate (a fresh copy each call).</summary>
+    public TrustBundle CreateTrustBundle()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return new TrustBundle(TrustDomain, [X509CertificateLoader.LoadCertificate(_root.RawData)]);
+    }
+
+    /// <summary>
+    /// Creates an intermediate signing authority signed by this one (ECDSA P-256, <c>cA=true</c>, no path length,
+    /// <c>keyCertSign | cRLSign</c>, valid from five minutes ago until this authority expires). SVIDs it issues come
+    /// with <see cref="Chain"/> = the intermediate followed by this authority's own chain. Dispose it separately.
+    /// </summary>
+    /// <param name="commonName">The subject common name of the intermediate.</param>
+    public DevelopmentCertificateAuthority CreateIntermediate(string commonName = "SecureComms Development Intermediate CA")
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(commonName);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        try
+        {
+            CertificateRequest request = CreateCaRequest(BuildCaName(commonName), key, TrustDomain);
+            request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
+            X509Certificate2 certificate = Sign(request, now - ClockSkewAllowance, new DateTimeOffset(Certificate.NotAfter.ToUniversalTime()));
+
+            var chain = new X509Certificate2Collection { X509CertificateLoader.LoadCertificate(certificate.RawData) };
+            foreach (X509Certificate2 parent in Chain)
+            {
+                chain.Add(X509CertificateLoader.LoadCertificate(parent.RawData));
+            }
+
+            X509Certificate2 root = X509CertificateLoader.LoadCertificate(_root.RawData);
+            return new DevelopmentCertificateAuthority(TrustDomain, key, certificate, root, chain, _timeProvider);
+        }
+        catch
+        {
+            key.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Issues a valid X.509-SVID for <paramref name="id"/>: URI SAN = the ID and no DNS SAN (X509-SVID §2), basic
+    /// constraints <c>cA=false</c> (critical, §4.1), key usage <c>digitalSignature</c> (critical, §4.3), EKU
+    /// <c>clientAuth + serverAuth</c> (§4.4), subject CN = the last path segment, valid from five minutes ago.
+    /// </summary>
+    /// <param name="id">The workload's SPIFFE ID; must belong to <see cref="TrustDomain"/> and have a path.</param>
+    /// <param name="lifetime">How long the SVID stays valid from now; default one hour.</param>
+    /// <returns>The leaf with its private key and this authority's <see cref="Chain"/> as intermediates (copies).</returns>
+    /// <exception cref="ArgumentException">The ID is empty, a trust domain ID, or of another trust domain.</exception>
+    public WorkloadCertificate IssueSvid(SpiffeId id, TimeSpan? lifetime = null)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (id.IsEmpty || id.IsTrustDomainId)
+        {
+            throw new ArgumentException("An SVID needs a SPIFFE ID with a workload path.", nameof(id));
+        }
+
+        if (!id.IsMemberOf(TrustDomain))
+        {
+            throw new ArgumentException($"'{id}' is not in trust domain '{TrustDomain}'.", nameof(id));
+        }
+
+        TimeSpan validFor = lifetime ?? DefaultLeafLifetime;
+        if (validFor <= TimeSpan.Zero)
+        {
+            throw new ArgumentException("The lifetime must be positive.", nameof(lifetime));
+        }
+
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        X509Certificate2 leaf = IssueCertificate(new SvidSpec
+        {
+            UriSans = [id.ToString()],
+            NotBefore = now - ClockSkewAllowance,
+            NotAfter = now + validFor,
+            CommonName = id.Path[(id.Path.LastIndexOf('/') + 1)..],
+        });
+
+        return new WorkloadCertificate(leaf, CopyChain());
+    }
+
+    /// <summary>
+    /// Issues a leaf exactly as <paramref name="spec"/> describes (anything goes, including invalid SVIDs), signed by
+    /// this authority, with a fresh ECDSA P-256 key.
+    /// </summary>
+    /// <returns>
+    /// The certificate with an exportable private key, loaded through PKCS#12 so it works with <c>SslStream</c>
+    /// on every platform. The caller owns and disposes it; intermediates are in <see cref="Chain"/>.
+    /// </returns>
+    public X509Certificate2 IssueCertificate(SvidSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        DateTimeOffset notBefore = spec.NotBefore ?? now - ClockSkewAllowance;
+        DateTimeOffset notAfter = spec.NotAfter ?? now + DefaultLeafLifetime;
+
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var nameBuilder = new X500DistinguishedNameBuilder();
+        nameBuilder.AddOrganizationName(OrganizationName);
+        if (!string.IsNullOrEmpty(spec.CommonName))
+        {
+            nameBuilder.AddCommonName(spec.CommonName);
+        }
+
+        var request = new CertificateRequest(nameBuilder.Build(), leafKey, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(spec.IsCertificateAuthority, false, 0, critical: true));
+        if (spec.KeyUsage is { } keyUsage)
+        {
+            request.CertificateExtensions.Add(new X509KeyUsageExtension(keyUsage, critical: true));
+        }
+
+        if (spec.ExtendedKeyUsageOids is { } ekus)
+        {
+            var oids = new OidCollection();
+            foreach (string oid in ekus)
+            {
+                oids.Add(new Oid(oid));
+            }
+
+            request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension(oids, critical: false));
+        }
+
+        if (spec.UriSans.Count > 0 || spec.DnsSans.Count > 0)
+        {
+            // URI SANs are encoded by hand (GeneralName [6] IA5String, RFC 5280 §4.2.1.6) because System.Uri would
+            // normalise them (e.g. add a trailing '/'), and defect tests need the exact text.
+            // RFC 5280 §4.1.2.6: the SAN must be critical when the subject is empty.
+            bool subjectEmpty = string.IsNullOrEmpty(spec.CommonName);
+            request.CertificateExtensions.Add(new X509Extension(SubjectAlternativeNameOid, EncodeSubjectAltNames(spec), subjectEmpty));
+        }
+
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, true, false));
+
+        using X509Certificate2 publicOnly = Sign(request, notBefore, notAfter);
+        using X509Certificate2 withKey = publicOnly.CopyWithPrivateKey(leafKey);
+
+        // A PKCS#12 round trip gives a certificate whose key SslStream can use on every platform (Windows rejects
+        // ephemeral CopyWithPrivateKey keys for TLS); the bytes never leave memory and are wiped.
+        byte[] pkcs12 = withKey.Export(X509ContentType.Pkcs12);
+        try
+        {
+            return X509CertificateLoader.LoadPkcs12(pkcs12, null, X509KeyStorageFlags.Exportable);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs12);
+        }
+    }
+
+    /// <summary>
+    /// Issues an SVID for <paramref name="id"/> that is valid except for one deliberate <paramref name="defect"/>.
+    /// </summary>
+    /// <returns>The defective leaf, with its private key; intermediates are in <see cref="Chain"/>.</returns>
+    public X509Certificate2 IssueDefective(SpiffeId id, SvidDefect defect)
+    {
+        if (id.IsEmpty)
+        {
+            throw new ArgumentException("A SPIFFE ID is required.", nameof(id));
+        }
+
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        string uri = id.ToString();
+        string commonName = id.Path.Length == 0 ? id.TrustDomain.Name : id.Path[(id.Path.LastIndexOf('/') + 1)..];
+        IList<string> uris = [uri];
+        X509KeyUsageFlags digitalSignature = X509KeyUsageFlags.DigitalSignature;
+        SvidSpec spec = defect switch
+        {
+            SvidDefect.Expired => new() { UriSans = uris, CommonName = commonName, NotBefore = now - TimeSpan.FromHours(2), NotAfter = now - TimeSpan.FromHours(1) },
+            SvidDefect.NotYetValid => new() { UriSans = uris, CommonName = commonName, NotBefore = now + TimeSpan.FromHours(1), NotAfter = now + TimeSpan.FromHours(2) },
+            SvidDefect.CertificateAuthorityAsLeaf => new() { UriSans = uris, CommonName = commonName, IsCertificateAuthority = true },
+            SvidDefect.TwoUriSans => new() { UriSans = [uri, uri + "-second"], CommonName = commonName },
+            SvidDefect.NoUriSan => new() { UriSans = [], DnsSans = [commonName + "." + id.TrustDomain.Name], CommonName = commonName },
+            SvidDefect.NoKeyUsage => new() { UriSans = uris, CommonName = commonName, KeyUsage = null },
+            SvidDefect.KeyCertSignUsage => new() { UriSans = uris, CommonName = commonName, KeyUsage = digitalSignature | X509KeyUsageFlags.KeyCertSign },
+            SvidDefect.CrlSignUsage => new() { UriSans = uris, CommonName = commonName, KeyUsage = digitalSignature | X509KeyUsageFlags.CrlSign },
+            SvidDefect.ServerAuthOnly => new() { UriSans = uris, CommonName = commonName, ExtendedKeyUsageOids = [SvidSpec.ServerAuthOid] },
+            SvidDefect.ClientAuthOnly => new() { UriSans = uris, CommonName = commonName, ExtendedKeyUsageOids = [SvidSpec.ClientAuthOid] },
+            SvidDefect.TrustDomainIdAsWorkload => new() { UriSans = [id.TrustDomain.Id.ToString()], CommonName = commonName },
+            SvidDefect.NotASpiffeUri => new() { UriSans = ["https://" + id.TrustDomain.Name + id.Path], CommonName = commonName },
+            _ => throw new ArgumentOutOfRangeException(nameof(defect), defect, "Unknown defect."),
+        };
+
+        return IssueCertificate(spec);
+    }
+
+    /// <summary>
+    /// Writes the root certificate as PEM to <paramref name="path"/>, atomically (temporary file, then rename).
+    /// </summary>
+    public void WriteTrustBundlePem(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        WriteAtomically(path, PemEncoding.WriteString("CERTIFICATE", _root.RawData) + "\n", ownerOnly: false);
+    }
+
+    /// <summary>
+    /// Writes a workload certificate as PEM files: <paramref name="certificatePath"/> gets the leaf then its
+    /// intermediates; <paramref name="keyPath"/> gets the PKCS#8 private key with owner-only permissions (0600 on Unix).
+    /// Each file is written to a temporary file in the same directory and renamed over the target, so readers never see
+    /// half a file. The key is written first, so a reader woken by the certificate change finds the matching key.
+    /// </summary>
+    public static void WriteCertificatePem(WorkloadCertificate certificate, string certificatePath, string keyPath)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        WriteCertificatePem(certificate.Certificate, certificate.Intermediates, certificatePath, keyPath);
+    }
+
+    /// <summary>
+    /// Writes a certificate with a private key (ECDSA or RSA) and optional intermediates as PEM files; see
+    /// <see cref="WriteCertificatePem(WorkloadCertificate, string, string)"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The certificate has no exportable ECDSA or RSA private key.</exception>
+    public static void WriteCertificatePem(X509Certificate2 certificate, X509Certificate2Collection? chain, string certificatePath, string keyPath)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentException.ThrowIfNullOrEmpty(certificatePath);
+        ArgumentException.ThrowIfNullOrEmpty(keyPath);
+
+        byte[] pkcs8 = ExportPrivateKey(certificate);
+        char[] keyPem = [];
+        try
+        {
+            keyPem = PemEncoding.Write("PRIVATE KEY", pkcs8);
+            WriteAtomically(keyPath, keyPem, ownerOnly: true);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+            Array.Clear(keyPem);
+        }
+
+        var certificates = new StringBuilder();
+        certificates.Append(PemEncoding.Write("CERTIFICATE", certificate.RawData)).Append('\n');
+        if (chain is not null)
+        {
+            foreach (X509Certificate2 intermediate in chain)
+            {
+                certificates.Append(PemEncoding.Write("CERTIFICATE", intermediate.RawData)).Append('\n');
+            }
+        }
+
+        WriteAtomically(certificatePath, certificates.ToString(), ownerOnly: false);
+    }
+
+    /// <summary>Disposes the private key and the certificates this instance owns.</summary>
+    public void Dispose()
+    {
+        if (_disposed)
+        {
+            return;
+        }
+
+        _disposed = true;
+        _key.Dispose();
+        Certificate.Dispose();
+        _root.Dispose();
+        foreach (X509Certificate2 certificate in Chain)
+        {
+            certificate.Dispose();
+        }
+    }
+
+    private X509Certificate2 Sign(CertificateRequest request, DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
+        // ECDsa instances are not documented as thread-safe; one signature at a time.
+        lock (_signLock)
+        {
+            return request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_key), notBefore, notAfter, NewSerialNumber());
+        }
+    }
+
+    private X509Certificate2Collection CopyChain()
+    {
+        var copy = new X509Certificate2Collection();
+        foreach (X509Certificate2 certificate in Chain)
+        {
+            copy.Add(X509CertificateLoader.LoadCertificate(certificate.RawData));
+        }
+
+        return copy;
+    }
+
+    private static X500DistinguishedName BuildCaName(string commonName)
+    {
+        var builder = new X500DistinguishedNameBuilder();
+        builder.AddOrganizationName(OrganizationName);
+        builder.AddCommonName(commonName);
+        return builder.Build();
+    }
+
+    private static CertificateRequest CreateCaRequest(X500DistinguishedName subject, ECDsa key, TrustDomain trustDomain)
+    {
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+
+        // X509-SVID §3.2: a signing certificate SHOULD be an SVID whose SPIFFE ID is the trust domain ID.
+        var spec = new SvidSpec { UriSans = [trustDomain.Id.ToString()] };
+        request.CertificateExtensions.Add(new X509Extension(SubjectAlternativeNameOid, EncodeSubjectAltNames(spec), false));
+        return request;
+    }
+
+    private static byte[] EncodeSubjectAltNames(SvidSpec spec)
+    {
+        var writer = new AsnWriter(AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            foreach (string uri in spec.UriSans)
+            {
+                writer.WriteCharacterString(UniversalTagNumber.IA5String, uri, new Asn1Tag(TagClass.ContextSpecific, 6));
+            }
+
+            foreach (string dns in spec.DnsSans)
+            {
+                writer.WriteCharacterString(UniversalTagNumber.IA5String, dns, new Asn1Tag(TagClass.ContextSpecific, 2));
+            }
+        }
+
+        return writer.Encode();
+    }
+
+    private static byte[] NewSerialNumber()
+    {
+        // 128 random bits, positive, never zero (RFC 5280 §4.1.2.2).
+        byte[] serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] = (byte)((serial[0] & 0x7F) | 0x01);
+        return serial;
+    }
+
+    private static byte[] ExportPrivateKey(X509Certificate2 certificate)
+    {
+        using ECDsa? ecdsa = certificate.GetECDsaPrivateKey();
+        if (ecdsa is not null)
+        {
+            return ecdsa.ExportPkcs8PrivateKey();
+        }
+
+        using RSA? rsa = certificate.GetRSAPrivateKey();
+        if (rsa is not null)
+        {
+            return rsa.ExportPkcs8PrivateKey();
+        }
+
+        throw new ArgumentException("The certificate has no ECDSA or RSA private key.", nameof(certificate));
+    }
+
+    private static void WriteAtomically(string path, ReadOnlySpan<char> content, bool ownerOnly)
+    {
+        string fullPath = Path.GetFullPath(path);
+        string directory = Path.GetDirectoryName(fullPath) ?? ".";
+        string temporary = Path.Combine(directory, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
+        if (ownerOnly && !OperatingSystem.IsWindows())
+        {
+            // Created 0600 from the start: the key is never readable by others, not even briefly.
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+
+        byte[] bytes = new byte[Encoding.ASCII.GetByteCount(content)];
+        Encoding.ASCII.GetBytes(content, bytes);
+        try
+        {
+            using (var stream = new FileStream(temporary, options))
+            {
+                stream.Write(bytes);
+                stream.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, fullPath, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+        }
+    }
+}

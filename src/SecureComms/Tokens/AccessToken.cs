@@ -1,0 +1,39 @@
+namespace SecureComms;
+
+/// <summary>
+/// An access token obtained for an outbound client, bound to the certificate it was requested with.
+/// <see cref="ToString"/> never prints the token itself.
+/// </summary>
+public sealed class AccessToken
+{
+    internal AccessToken(string value, string tokenType, DateTimeOffset issuedAt, DateTimeOffset expiresAt, string? scope, string certificateThumbprint)
+    {
+        Value = value;
+        TokenType = tokenType;
+        IssuedAt = issuedAt;
+        ExpiresAt = expiresAt;
+        Scope = scope;
+        CertificateThumbprint = certificateThumbprint;
+    }
+
+    /// <summary>The token, to send as <c>Authorization: Bearer</c>. Secret: never log it.</summary>
+    public string Value { get; }
+
+    /// <summary>The token type, <c>Bearer</c>.</summary>
+    public string TokenType { get; }
+
+    /// <summary>When the token was received.</summary>
+    public DateTimeOffset IssuedAt { get; }
+
+    /// <summary>When the token expires.</summary>
+    public DateTimeOffset ExpiresAt { get; }
+
+    /// <summary>The granted scope, when the server said.</summary>
+    public string? Scope { get; }
+
+    /// <summary>Base64url SHA-256 of the certificate the token was requested with (the expected <c>cnf.x5t#S256</c>).</summary>
+    public string CertificateThumbprint { get; }
+
+    /// <summary>Describes the token without revealing it.</summary>
+    public override string ToString() => $"{TokenType} token (redacted), expires {ExpiresAt:O}";
+}

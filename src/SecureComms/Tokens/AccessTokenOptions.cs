@@ -1,0 +1,85 @@
+namespace SecureComms;
+
+/// <summary>How a SecureComms client authenticates to the token endpoint (RFC 8705 §2, RFC 7523).</summary>
+public enum TokenClientAuthentication
+{
+    /// <summary>
+    /// <c>tls_client_auth</c> (RFC 8705 §2.1): the workload SVID, chained to a CA the authorization server trusts, is the
+    /// credential; the server matches its SPIFFE ID URI SAN (<c>tls_client_auth_san_uri</c>).
+    /// </summary>
+    TlsClientAuth,
+
+    /// <summary><c>self_signed_tls_client_auth</c> (RFC 8705 §2.2): the server matches the presented certificate against one registered for the client.</summary>
+    SelfSignedTlsClientAuth,
+
+    /// <summary>
+    /// <c>private_key_jwt</c> (RFC 7523 §2.2): a client assertion signed with the SVID's private key, for servers without
+    /// mutual-TLS client authentication. The connection still presents the SVID, so tokens can still be bound.
+    /// </summary>
+    PrivateKeyJwt,
+}
+
+/// <summary>
+/// Certificate-bound access tokens for one outbound client (<c>SecureComms:Clients:{name}:Token</c>): the client
+/// credentials grant over mutual TLS, so the authorization server binds the token to the workload certificate
+/// (RFC 8705 §3) and a stolen token is useless without the key.
+/// </summary>
+public sealed class AccessTokenOptions
+{
+    /// <summary>
+    /// The authorization server's issuer URL; its metadata (RFC 8414 <c>/.well-known/oauth-authorization-server</c>,
+    /// then OpenID <c>/.well-known/openid-configuration</c>) gives the token endpoint, preferring
+    /// <c>mtls_endpoint_aliases.token_endpoint</c> (RFC 8705 §5). Set this or <see cref="TokenEndpoint"/>.
+    /// </summary>
+    public Uri? Authority { get; set; }
+
+    /// <summary>The token endpoint, used as is instead of metadata discovery. Must be https.</summary>
+    public Uri? TokenEndpoint { get; set; }
+
+    /// <summary>The client identifier registered at the authorization server; always sent. Required.</summary>
+    public string? ClientId { get; set; }
+
+    /// <summary>How the client authenticates. Default <see cref="TokenClientAuthentication.TlsClientAuth"/>.</summary>
+    public TokenClientAuthentication ClientAuthentication { get; set; } = TokenClientAuthentication.TlsClientAuth;
+
+    /// <summary>Space-separated scopes to request. Default none.</summary>
+    public string? Scope { get; set; }
+
+    /// <summary>Resource indicator (RFC 8707), an absolute URI of the API. Default none.</summary>
+    public Uri? Resource { get; set; }
+
+    /// <summary>Audience parameter, for servers that use it instead of <see cref="Resource"/>. Default none.</summary>
+    public string? Audience { get; set; }
+
+    /// <summary>
+    /// Which server identity the authorization server must present, as a SPIFFE ID pattern. When not set, the server
+    /// certificate is checked the ordinary way (system trust store and host name), as for any HTTPS server.
+    /// </summary>
+    public string? ExpectedServer { get; set; }
+
+    /// <summary>
+    /// How long before expiry a token is renewed. Default: 60 seconds or 10 % of the token's lifetime, whichever is smaller.
+    /// </summary>
+    public TimeSpan? RefreshBeforeExpiry { get; set; }
+
+    /// <summary>Tokens claiming a longer lifetime than this are refused as absurd. Default 24 hours.</summary>
+    public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(24);
+
+    /// <summary>Retries after the first attempt on 5xx, 429, time-outs and connection failures. Default 3.</summary>
+    public int MaxRetries { get; set; } = 3;
+
+    /// <summary>First retry delay; later ones grow exponentially with jitter. Default 200 ms.</summary>
+    public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Time-out of one attempt. Default 10 seconds.</summary>
+    public TimeSpan AttemptTimeout { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Consecutive-failure ratio over <see cref="CircuitBreakerSamplingDuration"/> that opens the breaker. Default 0.5.</summary>
+    public double CircuitBreakerFailureRatio { get; set; } = 0.5;
+
+    /// <summary>Sampling window of the circuit breaker. Default 30 seconds.</summary>
+    public TimeSpan CircuitBreakerSamplingDuration { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long the breaker stays open before letting one attempt through. Default 15 seconds.</summary>
+    public TimeSpan CircuitBreakerBreakDuration { get; set; } = TimeSpan.FromSeconds(15);
+}
