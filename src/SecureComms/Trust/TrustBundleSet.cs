@@ -34,6 +34,18 @@ public sealed class TrustBundleSet
     /// <summary>The bundles, one per trust domain.</summary>
     public IReadOnlyCollection<TrustBundle> Bundles => _bundles.Values;
 
+    /// <summary>Lists the trust domains and how many authorities each has, e.g. <c>example.org (1 CA)</c>.</summary>
+    public override string ToString()
+    {
+        var text = new System.Text.StringBuilder();
+        foreach (TrustBundle bundle in _bundles.Values)
+        {
+            text.Append(text.Length == 0 ? string.Empty : ", ").Append(bundle.TrustDomain.Name).Append(" (").Append(bundle.Authorities.Count).Append(" CA)");
+        }
+
+        return text.Length == 0 ? "(no trust domains)" : text.ToString();
+    }
+
     /// <summary>Finds the bundle of <paramref name="trustDomain"/>.</summary>
     public bool TryGetBundle(TrustDomain trustDomain, [NotNullWhen(true)] out TrustBundle? bundle) =>
         _bundles.TryGetValue(trustDomain, out bundle);

@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using SecureComms.Testing;
+
+namespace SecureComms.Demo;
+
+/// <summary>One workload of the demo: a real Kestrel service on loopback with its own SVID from the development CA.</summary>
+internal sealed class DemoService : IAsyncDisposable
+{
+    private DemoService(string name, SpiffeId id, WebApplication app)
+    {
+        Name = name;
+        SpiffeId = id;
+        App = app;
+        Address = new Uri(app.Urls.First(u => u.StartsWith("https://", StringComparison.Ordinal)));
+    }
+
+    public string Name { get; }
+
+    public SpiffeId SpiffeId { get; }
+
+    public WebApplication App { get; }
+
+    public Uri Address { get; }
+
+    /// <summary>Starts a service configured the way a real one is: the SecureComms section plus the one-line registration.</summary>
+    public static async Task<DemoService> StartAsync(
+        string name,
+        DevelopmentCertificateAuthority ca,
+        IDictionary<string, string?> settings,
+        Action<WebApplication> map)
+    {
+        SpiffeId id = SpiffeId.FromPath(ca.TrustDomain, "/" + name);
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Error);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)
+        {
+            ["SecureComms:Server:Urls:0"] = "https://127.0.0.1:0",
+        });
+
+        // The one line. The embedded development CA stands in for certificate and bundle files here;
+        // the standalone samples read the same things from files named in appsettings.json.
+        builder.Services.AddSecureComms(builder.Configuration)
+            .UseCertificateSource(new InMemoryCertificateSource(ca.IssueSvid(id)))
+            .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
+
+        WebApplication app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        return new DemoService(name, id, app);
+    }
+
+    public HttpClient CreateClient(string name) => App.Services.GetRequiredService<IHttpClientFactory>().CreateClient(name);
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}

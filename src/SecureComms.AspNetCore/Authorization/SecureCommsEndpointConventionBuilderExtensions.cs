@@ -1,0 +1,44 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
+
+namespace SecureComms;
+
+/// <summary>Opens endpoints to named callers: the explicit rules of SecureComms' default-deny authorization.</summary>
+public static class SecureCommsEndpointConventionBuilderExtensions
+{
+    /// <summary>
+    /// Allows only callers whose SPIFFE ID matches one of <paramref name="callerPatterns"/>: an exact ID
+    /// (<c>spiffe://example.org/orders</c>), a prefix on path boundaries (<c>spiffe://example.org/team/*</c>) or a trust
+    /// domain (<c>spiffe://example.org/*</c>). Composes with other ASP.NET Core policies on the endpoint (all must pass).
+    /// </summary>
+    /// <exception cref="FormatException">A pattern is invalid.</exception>
+    public static TBuilder RequireCaller<TBuilder>(this TBuilder builder, params string[] callerPatterns)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(callerPatterns);
+        if (callerPatterns.Length == 0)
+        {
+            throw new ArgumentException("Name at least one caller SPIFFE ID pattern.", nameof(callerPatterns));
+        }
+
+        var authorizers = new SpiffeIdAuthorizer[callerPatterns.Length];
+        for (int i = 0; i < callerPatterns.Length; i++)
+        {
+            authorizers[i] = SpiffeIdAuthorizer.Parse(callerPatterns[i]);
+        }
+
+        return builder.RequireCaller(authorizers.Length == 1 ? authorizers[0] : SpiffeIdAuthorizer.AnyOf(authorizers));
+    }
+
+    /// <summary>Allows only callers accepted by <paramref name="authorizer"/>.</summary>
+    public static TBuilder RequireCaller<TBuilder>(this TBuilder builder, SpiffeIdAuthorizer authorizer)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(authorizer);
+        AuthorizationPolicy policy = new AuthorizationPolicyBuilder(SecureCommsDefaults.AuthenticationScheme)
+            .AddRequirements(new CallerRequirement(authorizer))
+            .Build();
+        return builder.RequireAuthorization(policy);
+    }
+}

@@ -1,0 +1,90 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+
+namespace SecureComms;
+
+/// <summary>The one line: <c>builder.Services.AddSecureComms(builder.Configuration)</c>.</summary>
+public static class SecureCommsAspNetCoreServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds SecureComms to an ASP.NET Core service, configured from the <c>SecureComms</c> section: Kestrel listeners
+    /// that present the workload SVID (rotating without restart) and require a client SVID over TLS 1.2/1.3, the
+    /// caller's SPIFFE ID as <c>HttpContext.User</c>, default-deny authorization (an endpoint opens only through
+    /// <c>RequireCaller</c>, a rule in <c>SecureComms:Authorization</c>, or an explicit <c>AllowAnonymous</c>), and the
+    /// mutual-TLS clients of <c>SecureComms:Clients</c>. Every setting is validated at start-up. Calling it twice is harmless.
+    /// </summary>
+    public static ISecureCommsBuilder AddSecureComms(this IServiceCollection services, IConfiguration configuration)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        bool firstBinding = !SecureCommsServiceCollectionExtensions.IsBound(services, configuration);
+        ISecureCommsBuilder builder = services.AddSecureCommsCore(configuration).AddServer();
+        if (!firstBinding)
+        {
+            return builder;
+        }
+
+        IConfigurationSection section = configuration.GetSection(SecureCommsOptions.SectionName);
+        services.AddOptions<SecureCommsServerOptions>().Bind(section.GetSection("Server"));
+        services.AddOptions<SecureCommsAuthorizationOptions>().Bind(section.GetSection("Authorization"));
+        return builder;
+    }
+
+    /// <summary>Adds SecureComms configured in code (see <see cref="AddSecureComms(IServiceCollection, IConfiguration)"/>).</summary>
+    public static ISecureCommsBuilder AddSecureComms(this IServiceCollection services, Action<SecureCommsOptions> configure) =>
+        services.AddSecureCommsCore(configure).AddServer();
+
+    /// <summary>Configures the server side in code, after configuration binding.</summary>
+    public static ISecureCommsBuilder ConfigureServer(this ISecureCommsBuilder builder, Action<SecureCommsServerOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>Configures the central authorization policy in code, after configuration binding.</summary>
+    public static ISecureCommsBuilder ConfigureAuthorization(this ISecureCommsBuilder builder, Action<SecureCommsAuthorizationOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    private static ISecureCommsBuilder AddServer(this ISecureCommsBuilder builder)
+    {
+        IServiceCollection services = builder.Services;
+        if (services.Any(d => d.ServiceType == typeof(ServerTlsOptionsProvider)))
+        {
+            return builder;
+        }
+
+        services.AddOptions<SecureCommsServerOptions>().ValidateOnStart();
+        services.AddOptions<SecureCommsAuthorizationOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsServerOptions>, SecureCommsServerOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsAuthorizationOptions>, SecureCommsAuthorizationOptionsValidator>());
+
+        services.AddSingleton<ServerTlsOptionsProvider>();
+        services.AddTransient<IConfigureOptions<KestrelServerOptions>, KestrelMtlsSetup>();
+
+        services.AddAuthentication(options =>
+        {
+            options.DefaultScheme ??= SecureCommsDefaults.AuthenticationScheme;
+        }).AddScheme<SecureCommsAuthenticationOptions, SecureCommsAuthenticationHandler>(SecureCommsDefaults.AuthenticationScheme, null);
+
+        // Default deny (least privilege): an endpoint without authorization metadata, or with a bare [Authorize],
+        // answers only callers that a central rule allows.
+        AuthorizationPolicy defaultDeny = new AuthorizationPolicyBuilder(SecureCommsDefaults.AuthenticationScheme)
+            .AddRequirements(CentralPolicyRequirement.Instance)
+            .Build();
+        services.AddAuthorizationBuilder()
+            .SetFallbackPolicy(defaultDeny)
+            .SetDefaultPolicy(defaultDeny);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, CentralPolicyHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, CallerRequirementHandler>());
+        services.Replace(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, DenialLoggingResultHandler>());
+        return builder;
+    }
+}

@@ -1,0 +1,16 @@
+using Microsoft.Extensions.Logging;
+
+namespace SecureComms;
+
+/// <summary>Log events of the server side (event ids 1200–1299).</summary>
+internal static partial class ServerLog
+{
+    [LoggerMessage(EventId = 1200, Level = LogLevel.Warning, Message = "SecureComms refused a TLS handshake: client certificate {Reason} ({Detail})")]
+    internal static partial void HandshakeRejected(ILogger logger, SvidValidationFailure reason, string detail);
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "SecureComms serves rotated certificate {SpiffeId} (valid until {NotAfter}) to new connections")]
+    internal static partial void ServingRotatedCertificate(ILogger logger, SpiffeId spiffeId, DateTimeOffset notAfter);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "SecureComms rejected a request: caller certificate {Reason} ({Detail})")]
+    internal static partial void PeerRejected(ILogger logger, SvidValidationFailure reason, string detail);
+}

@@ -1,0 +1,23 @@
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace SecureComms;
+
+/// <summary>
+/// Loads the workload certificate and the trust bundles when the host starts, so an unreadable file stops start-up
+/// (fail closed) instead of failing the first call. Registered before the web server, so it runs before listening.
+/// </summary>
+internal sealed class SecureCommsStartupCheck(
+    IOptions<SecureCommsOptions> options,
+    IServiceProvider services) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = options.Value; // runs the options validators first, so configuration errors are reported before file errors
+        _ = WorkloadSourceFactory.Resolve<ICertificateSource>(services).Current;
+        _ = WorkloadSourceFactory.Resolve<ITrustBundleSource>(services).Current;
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

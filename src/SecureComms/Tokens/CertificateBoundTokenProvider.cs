@@ -1,0 +1,172 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace SecureComms;
+
+/// <summary>Identifies a cached token: a rotated certificate (new thumbprint) gets a new, correctly bound token.</summary>
+internal readonly record struct TokenCacheKey(string TokenEndpoint, string ClientId, string? Scope, string? Resource, string? Audience, string CertificateThumbprint);
+
+/// <summary>
+/// Hands out certificate-bound access tokens for one outbound client: cached until shortly before expiry, renewed
+/// ahead of time, requested once however many callers need it at the same moment (single flight), and kept in use
+/// while still valid when the authorization server is unavailable.
+/// </summary>
+internal sealed class CertificateBoundTokenProvider : IDisposable
+{
+    private static readonly TimeSpan DefaultRefreshBeforeExpiry = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan FailedRefreshPause = TimeSpan.FromSeconds(5);
+
+    private readonly string _clientName;
+    private readonly AccessTokenOptions _options;
+    private readonly ICertificateSource _certificates;
+    private readonly TokenEndpointClient _endpoint;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<TokenCacheKey, CacheEntry> _cache = new();
+    private Snapshot? _snapshot;
+
+    public CertificateBoundTokenProvider(
+        string clientName,
+        AccessTokenOptions options,
+        ICertificateSource certificates,
+        TokenEndpointClient endpoint,
+        TimeProvider timeProvider,
+        ILogger logger)
+    {
+        _clientName = clientName;
+        _options = options;
+        _certificates = certificates;
+        _endpoint = endpoint;
+        _timeProvider = timeProvider;
+        _logger = logger;
+    }
+
+    internal TokenEndpointClient Endpoint => _endpoint;
+
+    /// <summary>A token bound to the current workload certificate.</summary>
+    /// <exception cref="TokenAcquisitionException">No valid token could be obtained; do not send the request.</exception>
+    public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken)
+    {
+        WorkloadCertificate certificate = _certificates.Current;
+        Snapshot? snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot is not null && ReferenceEquals(snapshot.Certificate, certificate) && _timeProvider.GetUtcNow() < snapshot.RefreshAt)
+        {
+            return new ValueTask<AccessToken>(snapshot.Token); // the hot path: no lock, no allocation
+        }
+
+        return new ValueTask<AccessToken>(GetTokenSlowAsync(certificate, cancellationToken));
+    }
+
+    /// <summary>Drops <paramref name="token"/> after a receiver called it invalid, so the next call fetches a new one.</summary>
+    public void Invalidate(AccessToken token)
+    {
+        Snapshot? snapshot = Volatile.Read(ref _snapshot);
+        if (snapshot is not null && ReferenceEquals(snapshot.Token, token))
+        {
+            Interlocked.CompareExchange(ref _snapshot, null, snapshot);
+        }
+
+        foreach (CacheEntry entry in _cache.Values)
+        {
+            lock (entry.Gate)
+            {
+                if (ReferenceEquals(entry.Token, token))
+                {
+                    entry.Token = null;
+                }
+            }
+        }
+    }
+
+    private async Task<AccessToken> GetTokenSlowAsync(WorkloadCertificate certificate, CancellationToken cancellationToken)
+    {
+        Uri endpoint = await _endpoint.GetTokenEndpointAsync(cancellationToken).ConfigureAwait(false);
+        var key = new TokenCacheKey(endpoint.ToString(), _options.ClientId!, _options.Scope, _options.Resource?.ToString(), _options.Audience, certificate.Sha256Thumbprint);
+        CacheEntry entry = _cache.GetOrAdd(key, static _ => new CacheEntry());
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        Task<AccessToken> refresh;
+        AccessToken? cached;
+        lock (entry.Gate)
+        {
+            cached = entry.Token;
+            if (cached is not null && now < RefreshAt(cached))
+            {
+                Publish(certificate, cached);
+                TokenLog.CacheHit(_logger, _clientName);
+                return cached;
+            }
+
+            bool stillValid = cached is not null && now < cached.ExpiresAt;
+            if (stillValid && entry.Inflight is null && now < entry.NextRefreshAttempt)
+            {
+                return cached!; // a refresh failed moments ago; keep using the valid token for a little while
+            }
+
+            refresh = entry.Inflight ??= FetchAsync(entry, endpoint, certificate, cached is null ? "miss" : "refresh");
+        }
+
+        if (cached is not null && now < cached.ExpiresAt)
+        {
+            // Refresh ahead of expiry in the background; this caller keeps the still-valid token.
+            return cached;
+        }
+
+        return await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<AccessToken> FetchAsync(CacheEntry entry, Uri endpoint, WorkloadCertificate certificate, string reason)
+    {
+        await Task.Yield(); // never run the request on the caller's lock
+        try
+        {
+            TokenLog.Requesting(_logger, _clientName, reason, endpoint);
+            AccessToken token = await _endpoint.RequestTokenAsync(endpoint, certificate, CancellationToken.None).ConfigureAwait(false);
+            lock (entry.Gate)
+            {
+                entry.Token = token;
+                entry.Inflight = null;
+            }
+
+            Publish(certificate, token);
+            TokenLog.Acquired(_logger, _clientName, token.ExpiresAt, certificate.Sha256Thumbprint);
+            return token;
+        }
+        catch (TokenAcquisitionException ex)
+        {
+            lock (entry.Gate)
+            {
+                entry.Inflight = null;
+                entry.NextRefreshAttempt = _timeProvider.GetUtcNow() + FailedRefreshPause;
+            }
+
+            TokenLog.Failed(_logger, _clientName, ex.Error, ex.ErrorDescription ?? string.Empty, endpoint);
+            throw;
+        }
+    }
+
+    private void Publish(WorkloadCertificate certificate, AccessToken token) =>
+        Volatile.Write(ref _snapshot, new Snapshot(certificate, token, RefreshAt(token)));
+
+    private DateTimeOffset RefreshAt(AccessToken token)
+    {
+        TimeSpan lifetime = token.ExpiresAt - token.IssuedAt;
+        TimeSpan before = _options.RefreshBeforeExpiry
+            ?? (lifetime / 10 < DefaultRefreshBeforeExpiry ? lifetime / 10 : DefaultRefreshBeforeExpiry);
+        return token.ExpiresAt - before;
+    }
+
+    public void Dispose() => _endpoint.Dispose();
+
+    private sealed record Snapshot(WorkloadCertificate Certificate, AccessToken Token, DateTimeOffset RefreshAt);
+
+    private sealed class CacheEntry
+    {
+        public Lock Gate { get; } = new();
+
+        public AccessToken? Token { get; set; }
+
+        public Task<AccessToken>? Inflight { get; set; }
+
+        public DateTimeOffset NextRefreshAttempt { get; set; }
+    }
+}

@@ -1,0 +1,262 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+using Polly;
+using Polly.CircuitBreaker;
+using Polly.Retry;
+using Polly.Timeout;
+
+namespace SecureComms;
+
+/// <summary>
+/// Talks to one authorization server over mutual TLS: discovers the token endpoint, runs the client credentials grant
+/// (RFC 6749 §4.4) with <c>tls_client_auth</c>, <c>self_signed_tls_client_auth</c> (RFC 8705 §2) or
+/// <c>private_key_jwt</c> (RFC 7523), inside a Polly pipeline: retries with exponential back-off and jitter on 5xx,
+/// 429 (honouring <c>Retry-After</c>), time-outs and connection failures, a circuit breaker and a per-attempt time-out.
+/// OAuth errors are not retried.
+/// </summary>
+internal sealed class TokenEndpointClient : IDisposable
+{
+    private const string ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+    private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
+
+    private readonly string _clientName;
+    private readonly AccessTokenOptions _options;
+    private readonly HttpMessageInvoker _http;
+    private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
+    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly SemaphoreSlim _discoveryGate = new(1, 1);
+    private Uri? _tokenEndpoint;
+
+    public TokenEndpointClient(string clientName, AccessTokenOptions options, HttpMessageHandler transport, TimeProvider timeProvider, ILogger logger)
+    {
+        _clientName = clientName;
+        _options = options;
+        _http = new HttpMessageInvoker(transport, disposeHandler: true);
+        _timeProvider = timeProvider;
+        _logger = logger;
+        _tokenEndpoint = options.TokenEndpoint;
+        _pipeline = BuildPipeline(options, timeProvider);
+    }
+
+    /// <summary>How many HTTP requests were sent to the token endpoint (every attempt counts); for tests and diagnostics.</summary>
+    internal int TokenRequestsSent => _tokenRequests;
+
+    private int _tokenRequests;
+
+    internal async Task<Uri> GetTokenEndpointAsync(CancellationToken cancellationToken)
+    {
+        if (_tokenEndpoint is { } known)
+        {
+            return known;
+        }
+
+        await _discoveryGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return _tokenEndpoint ??= await DiscoverAsync(_options.Authority!, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _discoveryGate.Release();
+        }
+    }
+
+    internal async Task<AccessToken> RequestTokenAsync(Uri endpoint, WorkloadCertificate certificate, CancellationToken cancellationToken)
+    {
+        List<KeyValuePair<string, string>> form = BuildForm(endpoint, certificate);
+        HttpResponseMessage response;
+        try
+        {
+            response = await _pipeline.ExecuteAsync(
+                async ct =>
+                {
+                    Interlocked.Increment(ref _tokenRequests);
+                    using var request = new HttpRequestMessage(HttpMethod.Post, endpoint) { Content = new FormUrlEncodedContent(form) };
+                    request.Headers.Accept.ParseAdd("application/json");
+                    return await _http.SendAsync(request, ct).ConfigureAwait(false);
+                },
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch (BrokenCircuitException ex)
+        {
+            throw new TokenAcquisitionException("circuit_open", "the token endpoint failed repeatedly; calls are paused by the circuit breaker.", endpoint, ex);
+        }
+        catch (TimeoutRejectedException ex)
+        {
+            throw new TokenAcquisitionException("server_unavailable", "every attempt timed out.", endpoint, ex);
+        }
+        catch (HttpRequestException ex)
+        {
+            throw new TokenAcquisitionException("server_unavailable", $"the token endpoint could not be reached ({ex.HttpRequestError}).", endpoint, ex);
+        }
+
+        using (response)
+        {
+            byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return TokenResponseParser.ParseSuccess(body, endpoint, certificate, _timeProvider.GetUtcNow(), _options.MaxTokenLifetime);
+            }
+
+            if (IsTransient(response))
+            {
+                throw new TokenAcquisitionException("server_unavailable", $"HTTP {(int)response.StatusCode} after {_options.MaxRetries + 1} attempts.", endpoint);
+            }
+
+            throw TokenResponseParser.ParseError(body, (int)response.StatusCode, endpoint);
+        }
+    }
+
+    private List<KeyValuePair<string, string>> BuildForm(Uri endpoint, WorkloadCertificate certificate)
+    {
+        var form = new List<KeyValuePair<string, string>>(8)
+        {
+            new("grant_type", "client_credentials"),
+            new("client_id", _options.ClientId!), // RFC 8705 §2: client_id is always sent with TLS client authentication
+        };
+        if (!string.IsNullOrEmpty(_options.Scope))
+        {
+            form.Add(new("scope", _options.Scope));
+        }
+
+        if (_options.Resource is not null)
+        {
+            form.Add(new("resource", _options.Resource.ToString()));
+        }
+
+        if (!string.IsNullOrEmpty(_options.Audience))
+        {
+            form.Add(new("audience", _options.Audience));
+        }
+
+        if (_options.ClientAuthentication == TokenClientAuthentication.PrivateKeyJwt)
+        {
+            form.Add(new("client_assertion_type", ClientAssertionType));
+            form.Add(new("client_assertion", CreateClientAssertion(endpoint, certificate)));
+        }
+
+        return form;
+    }
+
+    /// <summary>RFC 7523 §3: iss = sub = client_id, aud = the token endpoint, a unique jti and a short lifetime.</summary>
+    private string CreateClientAssertion(Uri endpoint, WorkloadCertificate certificate)
+    {
+        DateTime now = _timeProvider.GetUtcNow().UtcDateTime;
+        using AsymmetricAlgorithm key = (AsymmetricAlgorithm?)certificate.Certificate.GetECDsaPrivateKey()
+            ?? certificate.Certificate.GetRSAPrivateKey()
+            ?? throw new TokenAcquisitionException("invalid_client", "the workload certificate's key is neither ECDSA nor RSA.", endpoint);
+        SigningCredentials credentials = key switch
+        {
+            ECDsa ecdsa => new SigningCredentials(new ECDsaSecurityKey(ecdsa) { KeyId = certificate.Sha256Thumbprint }, SecurityAlgorithms.EcdsaSha256),
+            RSA rsa => new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = certificate.Sha256Thumbprint }, SecurityAlgorithms.RsaSsaPssSha256),
+            _ => throw new TokenAcquisitionException("invalid_client", "unsupported key type.", endpoint),
+        };
+        var descriptor = new SecurityTokenDescriptor
+        {
+            Issuer = _options.ClientId,
+            Audience = endpoint.ToString(),
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now.AddSeconds(60),
+            SigningCredentials = credentials,
+            Claims = new Dictionary<string, object>
+            {
+                ["sub"] = _options.ClientId!,
+                ["jti"] = Guid.NewGuid().ToString("N"),
+            },
+            AdditionalHeaderClaims = new Dictionary<string, object>
+            {
+                ["x5c"] = new[] { Convert.ToBase64String(certificate.Certificate.RawData) },
+            },
+        };
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
+    }
+
+    private async Task<Uri> DiscoverAsync(Uri authority, CancellationToken cancellationToken)
+    {
+        foreach (string wellKnown in AuthorizationServerMetadata.WellKnownPaths)
+        {
+            Uri address = AuthorizationServerMetadata.MetadataAddress(authority, wellKnown);
+            try
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, address);
+                using HttpResponseMessage response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                if (response.StatusCode == HttpStatusCode.NotFound)
+                {
+                    continue;
+                }
+
+                if (!response.IsSuccessStatusCode)
+                {
+                    throw new TokenAcquisitionException("discovery_failed", $"HTTP {(int)response.StatusCode} from {address}.", authority);
+                }
+
+                Uri endpoint = AuthorizationServerMetadata.ParseTokenEndpoint(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), authority);
+                TokenLog.TokenEndpointDiscovered(_logger, _clientName, endpoint, authority);
+                return endpoint;
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new TokenAcquisitionException("discovery_failed", $"the metadata at {address} could not be fetched ({ex.HttpRequestError}).", authority, ex);
+            }
+        }
+
+        throw new TokenAcquisitionException("discovery_failed", "neither RFC 8414 nor OpenID metadata was found.", authority);
+    }
+
+    private static bool IsTransient(HttpResponseMessage response) =>
+        (int)response.StatusCode >= 500 || response.StatusCode == HttpStatusCode.TooManyRequests;
+
+    private static ResiliencePipeline<HttpResponseMessage> BuildPipeline(AccessTokenOptions options, TimeProvider timeProvider)
+    {
+        PredicateBuilder<HttpResponseMessage> transient = new PredicateBuilder<HttpResponseMessage>()
+            .Handle<HttpRequestException>()
+            .Handle<TimeoutRejectedException>()
+            .HandleResult(IsTransient);
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = timeProvider };
+        if (options.MaxRetries > 0)
+        {
+            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            {
+                ShouldHandle = transient,
+                MaxRetryAttempts = options.MaxRetries,
+                BackoffType = DelayBackoffType.Exponential,
+                UseJitter = true,
+                Delay = options.RetryBaseDelay,
+                DelayGenerator = args =>
+                {
+                    // RFC 9110 §10.2.3: honour Retry-After on 429/503, within reason.
+                    TimeSpan? retryAfter = args.Outcome.Result?.Headers.RetryAfter switch
+                    {
+                        { Delta: { } delta } => delta,
+                        { Date: { } date } => date - timeProvider.GetUtcNow(),
+                        _ => null,
+                    };
+                    return ValueTask.FromResult(retryAfter is { } d && d > TimeSpan.Zero ? (TimeSpan?)(d < MaxRetryAfter ? d : MaxRetryAfter) : null);
+                },
+            });
+        }
+
+        builder.AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
+        {
+            ShouldHandle = transient,
+            FailureRatio = options.CircuitBreakerFailureRatio,
+            SamplingDuration = options.CircuitBreakerSamplingDuration,
+            MinimumThroughput = 10,
+            BreakDuration = options.CircuitBreakerBreakDuration,
+        });
+        builder.AddTimeout(options.AttemptTimeout);
+        return builder.Build();
+    }
+
+    public void Dispose()
+    {
+        _http.Dispose();
+        _discoveryGate.Dispose();
+    }
+}

@@ -1,0 +1,74 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace SecureComms.AspNetCore.Tests.Infrastructure;
+
+/// <summary>A real Kestrel service with SecureComms on 127.0.0.1 and a free port.</summary>
+internal sealed class SecureServiceHost : IAsyncDisposable
+{
+    private SecureServiceHost(WebApplication app, LogCapture logs)
+    {
+        App = app;
+        Logs = logs;
+        BaseAddress = new Uri(app.Urls.First(u => u.StartsWith("https://", StringComparison.Ordinal)));
+    }
+
+    public WebApplication App { get; }
+
+    public LogCapture Logs { get; }
+
+    public Uri BaseAddress { get; }
+
+    /// <summary>
+    /// Starts a service. <paramref name="certificate"/> and <paramref name="bundles"/> supply identity and trust in
+    /// code; pass null for either to use what <paramref name="settings"/> configures (files).
+    /// </summary>
+    public static async Task<SecureServiceHost> StartAsync(
+        Action<WebApplication> map,
+        ICertificateSource? certificate,
+        ITrustBundleSource? bundles,
+        IDictionary<string, string?>? settings = null)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel();
+        var config = new Dictionary<string, string?>
+        {
+            ["SecureComms:Server:Urls:0"] = "https://127.0.0.1:0",
+        };
+        foreach (KeyValuePair<string, string?> setting in settings ?? new Dictionary<string, string?>())
+        {
+            config[setting.Key] = setting.Value;
+        }
+
+        builder.Configuration.AddInMemoryCollection(config);
+        var logs = new LogCapture();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddProvider(logs);
+        builder.Logging.SetMinimumLevel(LogLevel.Debug);
+
+        ISecureCommsBuilder secureComms = builder.Services.AddSecureComms(builder.Configuration);
+        if (certificate is not null)
+        {
+            secureComms.UseCertificateSource(certificate);
+        }
+
+        if (bundles is not null)
+        {
+            secureComms.UseTrustBundleSource(bundles);
+        }
+
+        WebApplication app = builder.Build();
+        map(app);
+        await app.StartAsync();
+        return new SecureServiceHost(app, logs);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+    }
+}

@@ -1,0 +1,95 @@
+using Microsoft.Extensions.Options;
+
+namespace SecureComms.Tests.Configuration;
+
+[TestClass]
+public sealed class SecureCommsOptionsValidatorTests
+{
+    private static ValidateOptionsResult Validate(SecureCommsOptions options) => new SecureCommsOptionsValidator().Validate(null, options);
+
+    [TestMethod]
+    public void EmptyOptions_ReportEveryProblemAtOnce_EachWithItsKey()
+    {
+        ValidateOptionsResult result = Validate(new SecureCommsOptions());
+
+        Assert.IsTrue(result.Failed);
+        Assert.AreEqual(2, result.Failures!.Count(), result.FailureMessage);
+        StringAssert.Contains(result.FailureMessage, "SecureComms:Certificate:CertificatePath");
+        StringAssert.Contains(result.FailureMessage, "SecureComms:TrustBundles");
+    }
+
+    [TestMethod]
+    public void MissingFiles_AreNamedWithTheirKeys()
+    {
+        var options = new SecureCommsOptions();
+        options.Certificate.CertificatePath = "/nonexistent/svid.pem";
+        options.Certificate.KeyPath = "/nonexistent/svid.key";
+        options.TrustBundles["example.org"] = new TrustBundleOptions { Path = "/nonexistent/bundle.pem" };
+
+        ValidateOptionsResult result = Validate(options);
+
+        StringAssert.Contains(result.FailureMessage, "SecureComms:Certificate:CertificatePath: the file '/nonexistent/svid.pem' does not exist");
+        StringAssert.Contains(result.FailureMessage, "SecureComms:Certificate:KeyPath: the file '/nonexistent/svid.key' does not exist");
+        StringAssert.Contains(result.FailureMessage, "SecureComms:TrustBundles:example.org:Path: the file '/nonexistent/bundle.pem' does not exist");
+    }
+
+    [TestMethod]
+    public void TwoCertificateForms_AreRejected()
+    {
+        var options = CustomSources();
+        options.HasCustomCertificateSource = false;
+        options.Certificate.CertificatePath = "a.pem";
+        options.Certificate.KeyPath = "a.key";
+        options.Certificate.Pkcs12Path = "a.p12";
+
+        StringAssert.Contains(Validate(options).FailureMessage, "exactly one of");
+    }
+
+    [TestMethod]
+    [DataRow("Example.org", DisplayName = "uppercase")]
+    [DataRow("spiffe://example.org", DisplayName = "a SPIFFE ID instead of a name")]
+    [DataRow("example.org:443", DisplayName = "with a port")]
+    public void InvalidTrustDomainKey_IsRejected(string trustDomain)
+    {
+        var options = CustomSources();
+        options.HasCustomTrustBundleSource = false;
+        options.TrustBundles[trustDomain] = new TrustBundleOptions { Path = typeof(SecureCommsOptionsValidatorTests).Assembly.Location };
+
+        StringAssert.Contains(Validate(options).FailureMessage, $"SecureComms:TrustBundles:{trustDomain}");
+    }
+
+    [TestMethod]
+    [DataRow("http://billing:8080", "spiffe://example.org/billing", "BaseAddress", DisplayName = "plaintext address")]
+    [DataRow("https://billing:8443", null, "ExpectedServer is required", DisplayName = "no expected server")]
+    [DataRow("https://billing:8443", "billing", "is not a SPIFFE ID pattern", DisplayName = "host name instead of SPIFFE ID")]
+    public void InsecureClient_IsRejected(string baseAddress, string? expectedServer, string message)
+    {
+        var options = CustomSources();
+        options.Clients["billing"] = new SecureClientOptions { BaseAddress = new Uri(baseAddress), ExpectedServer = expectedServer };
+
+        ValidateOptionsResult result = Validate(options);
+
+        StringAssert.Contains(result.FailureMessage, "SecureComms:Clients:billing");
+        StringAssert.Contains(result.FailureMessage, message);
+    }
+
+    [TestMethod]
+    public void ValidClient_WithCustomSources_Passes()
+    {
+        var options = CustomSources();
+        options.Clients["billing"] = new SecureClientOptions { BaseAddress = new Uri("https://billing:8443"), ExpectedServer = "spiffe://example.org/billing" };
+
+        Assert.IsTrue(Validate(options).Succeeded);
+    }
+
+    [TestMethod]
+    public void PollingIntervalBelowOneSecond_IsRejected()
+    {
+        var options = CustomSources();
+        options.FilePollingInterval = TimeSpan.FromMilliseconds(10);
+
+        StringAssert.Contains(Validate(options).FailureMessage, "SecureComms:FilePollingInterval");
+    }
+
+    private static SecureCommsOptions CustomSources() => new() { HasCustomCertificateSource = true, HasCustomTrustBundleSource = true };
+}

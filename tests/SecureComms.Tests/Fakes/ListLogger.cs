@@ -1,0 +1,23 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+
+namespace SecureComms.Tests.Fakes;
+
+/// <summary>Collects log events for assertions.</summary>
+internal sealed class ListLogger : ILogger
+{
+    private readonly ConcurrentQueue<(int EventId, LogLevel Level, string Message)> _entries = new();
+
+    public IReadOnlyCollection<(int EventId, LogLevel Level, string Message)> Entries => _entries;
+
+    public bool Contains(int eventId, string text) =>
+        _entries.Any(e => e.EventId == eventId && e.Message.Contains(text, StringComparison.Ordinal));
+
+    public IDisposable? BeginScope<TState>(TState state)
+        where TState : notnull => null;
+
+    public bool IsEnabled(LogLevel logLevel) => true;
+
+    public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+        _entries.Enqueue((eventId.Id, logLevel, formatter(state, exception)));
+}

@@ -1,0 +1,87 @@
+using System.Text;
+using SecureComms.Testing;
+
+namespace SecureComms.Tests.Tokens;
+
+/// <summary>What the token endpoint answers is read strictly: anything unverifiable is an error, never a cached token.</summary>
+[TestClass]
+public sealed class TokenResponseParserTests
+{
+    private static readonly Uri Endpoint = new("https://auth.example.org/token");
+    private static readonly DateTimeOffset Now = new(2026, 11, 22, 12, 0, 0, TimeSpan.Zero);
+    private static readonly Lazy<WorkloadCertificate> Certificate = new(() =>
+        DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org")).IssueSvid(SpiffeId.Parse("spiffe://example.org/orders")));
+
+    private static AccessToken Parse(string json) =>
+        TokenResponseParser.ParseSuccess(Encoding.UTF8.GetBytes(json), Endpoint, Certificate.Value, Now, TimeSpan.FromHours(24));
+
+    [TestMethod]
+    public void WellFormedResponse_GivesATokenExpiringAfterExpiresIn()
+    {
+        AccessToken token = Parse("""{"access_token":"opaque-value","token_type":"Bearer","expires_in":300,"scope":"invoices.read"}""");
+
+        Assert.AreEqual("opaque-value", token.Value);
+        Assert.AreEqual(Now.AddSeconds(300), token.ExpiresAt);
+        Assert.AreEqual("invoices.read", token.Scope);
+        Assert.AreEqual(Certificate.Value.Sha256Thumbprint, token.CertificateThumbprint);
+        Assert.IsFalse(token.ToString().Contains("opaque-value", StringComparison.Ordinal), "ToString never reveals the token");
+    }
+
+    [TestMethod]
+    [DataRow("not json", "not valid JSON", DisplayName = "malformed JSON")]
+    [DataRow("[1,2]", "not a JSON object", DisplayName = "JSON array")]
+    [DataRow("""{"token_type":"Bearer","expires_in":300}""", "no access_token", DisplayName = "missing access_token")]
+    [DataRow("""{"access_token":"","token_type":"Bearer","expires_in":300}""", "no access_token", DisplayName = "empty access_token")]
+    [DataRow("""{"access_token":"x","expires_in":300}""", "no token_type", DisplayName = "missing token_type")]
+    [DataRow("""{"access_token":"x","token_type":"DPoP","expires_in":300}""", "not supported", DisplayName = "other token type")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer"}""", "no expires_in", DisplayName = "missing expires_in")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":-5}""", "not positive", DisplayName = "negative expires_in")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":0}""", "not positive", DisplayName = "zero expires_in")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":315360000}""", "longer than the accepted maximum", DisplayName = "absurd expires_in (ten years)")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":"soon"}""", "whole number", DisplayName = "non-numeric expires_in")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":1.5}""", "whole number", DisplayName = "fractional expires_in")]
+    public void BadResponse_IsAClearInvalidResponseError(string json, string reason)
+    {
+        TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(() => Parse(json));
+
+        Assert.AreEqual("invalid_response", error.Error);
+        StringAssert.Contains(error.ErrorDescription, reason);
+        Assert.AreEqual(Endpoint, error.TokenEndpoint);
+    }
+
+    [TestMethod]
+    public void JwtBoundToAnotherCertificate_IsRefused()
+    {
+        string header = B64("""{"alg":"ES256","typ":"at+jwt"}""");
+        string payload = B64("""{"sub":"orders","cnf":{"x5t#S256":"c29tZW9uZS1lbHNlcy1jZXJ0aWZpY2F0ZQ"}}""");
+        string json = $$"""{"access_token":"{{header}}.{{payload}}.c2ln","token_type":"Bearer","expires_in":300}""";
+
+        TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(() => Parse(json));
+
+        StringAssert.Contains(error.ErrorDescription, "bound to a different certificate");
+        Assert.IsFalse(error.Message.Contains(payload, StringComparison.Ordinal), "the token never appears in the message");
+    }
+
+    [TestMethod]
+    public void OAuthError_CarriesErrorDescriptionAndEndpoint()
+    {
+        TokenAcquisitionException error = TokenResponseParser.ParseError(
+            Encoding.UTF8.GetBytes("""{"error":"invalid_client","error_description":"unknown certificate"}"""), 401, Endpoint);
+
+        Assert.AreEqual("invalid_client", error.Error);
+        Assert.AreEqual("unknown certificate", error.ErrorDescription);
+        Assert.AreEqual(Endpoint, error.TokenEndpoint);
+        StringAssert.Contains(error.Message, "invalid_client");
+    }
+
+    [TestMethod]
+    public void ErrorWithoutOAuthBody_IsInvalidResponse()
+    {
+        TokenAcquisitionException error = TokenResponseParser.ParseError(Encoding.UTF8.GetBytes("<html>oops</html>"), 400, Endpoint);
+
+        Assert.AreEqual("invalid_response", error.Error);
+        StringAssert.Contains(error.ErrorDescription, "HTTP 400");
+    }
+
+    private static string B64(string json) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));
+}
