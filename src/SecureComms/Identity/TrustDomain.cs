@@ -50,9 +50,9 @@ public readonly struct TrustDomain : IEquatable<TrustDomain>
             return false;
         }
 
-        if (value.Contains(':', StringComparison.Ordinal))
+        if (value.StartsWith(SpiffeIdGrammar.Scheme, StringComparison.Ordinal))
         {
-            // Looks like a URI: accept a SPIFFE ID and take its trust domain.
+            // A SPIFFE ID: take its trust domain.
             if (!SpiffeId.TryParse(value, out SpiffeId id, out error))
             {
                 return false;
