@@ -81,7 +81,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
     private async Task<AccessToken> GetTokenSlowAsync(WorkloadCertificate certificate, CancellationToken cancellationToken)
     {
         Uri endpoint = await _endpoint.GetTokenEndpointAsync(cancellationToken).ConfigureAwait(false);
-        var key = new TokenCacheKey(endpoint.ToString(), _options.ClientId!, _options.Scope, _options.Resource?.ToString(), _options.Audience, certificate.Sha256Thumbprint);
+        var key = new TokenCacheKey(endpoint.ToString(), _options.ClientId!, _options.Scope, _options.Resource?.OriginalString, _options.Audience, certificate.Sha256Thumbprint);
         CacheEntry entry = _cache.GetOrAdd(key, static _ => new CacheEntry());
         DateTimeOffset now = _timeProvider.GetUtcNow();
         Task<AccessToken> refresh;

@@ -126,7 +126,7 @@ internal sealed class TokenEndpointClient : IDisposable
 
         if (_options.Resource is not null)
         {
-            form.Add(new("resource", _options.Resource.ToString()));
+            form.Add(new("resource", _options.Resource.OriginalString)); // as configured: Uri.ToString() would add a trailing slash
         }
 
         if (!string.IsNullOrEmpty(_options.Audience))
@@ -150,10 +150,12 @@ internal sealed class TokenEndpointClient : IDisposable
         using AsymmetricAlgorithm key = (AsymmetricAlgorithm?)certificate.Certificate.GetECDsaPrivateKey()
             ?? certificate.Certificate.GetRSAPrivateKey()
             ?? throw new TokenAcquisitionException("invalid_client", "the workload certificate's key is neither ECDSA nor RSA.", endpoint);
+        // The key object is disposed after signing, so IdentityModel must not cache a signature provider for it.
+        var noCache = new CryptoProviderFactory { CacheSignatureProviders = false };
         SigningCredentials credentials = key switch
         {
-            ECDsa ecdsa => new SigningCredentials(new ECDsaSecurityKey(ecdsa) { KeyId = certificate.Sha256Thumbprint }, SecurityAlgorithms.EcdsaSha256),
-            RSA rsa => new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = certificate.Sha256Thumbprint }, SecurityAlgorithms.RsaSsaPssSha256),
+            ECDsa ecdsa => new SigningCredentials(new ECDsaSecurityKey(ecdsa) { KeyId = certificate.Sha256Thumbprint, CryptoProviderFactory = noCache }, SecurityAlgorithms.EcdsaSha256),
+            RSA rsa => new SigningCredentials(new RsaSecurityKey(rsa) { KeyId = certificate.Sha256Thumbprint, CryptoProviderFactory = noCache }, SecurityAlgorithms.RsaSsaPssSha256),
             _ => throw new TokenAcquisitionException("invalid_client", "unsupported key type.", endpoint),
         };
         var descriptor = new SecurityTokenDescriptor

@@ -1,0 +1,380 @@
+using System.Buffers.Text;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Security.Authentication;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace SecureComms.Testing;
+
+/// <summary>
+/// A small OAuth 2.0 authorization server for tests, the demo and local development — <b>not a production
+/// authorization server</b>: no persistence, no consent, no hardening beyond what the tests exercise. It issues
+/// RFC 9068 JWT access tokens bound to the client's TLS certificate (RFC 8705 §3, <c>cnf.x5t#S256</c>) through the
+/// client credentials grant, authenticating clients with <c>tls_client_auth</c>, <c>self_signed_tls_client_auth</c>
+/// (RFC 8705 §2) or <c>private_key_jwt</c> (RFC 7523), and publishes RFC 8414 metadata and a JWKS.
+/// </summary>
+public sealed class DevelopmentTokenServer : IAsyncDisposable
+{
+    private const string TokenPath = "/connect/token";
+    private const string MtlsTokenPath = "/mtls/token";
+    private const string JwksPath = "/jwks";
+    private const string AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+    private static readonly string[] GrantTypes = ["client_credentials"];
+    private static readonly string[] AuthMethods = ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt"];
+    private static readonly string[] SigningAlgorithms = ["ES256", "PS256", "RS256"];
+
+    private readonly DevelopmentTokenServerOptions _options;
+    private readonly PeerCertificateValidator _clientValidator;
+    private readonly ILogger _logger;
+    private readonly ConcurrentQueue<(HttpStatusCode Status, TimeSpan? RetryAfter)> _failures = new();
+    private readonly ConcurrentDictionary<string, DateTimeOffset> _seenAssertionIds = new(StringComparer.Ordinal);
+    private readonly Lock _keysLock = new();
+    private readonly List<SigningKey> _keys = [];
+    private WebApplication? _app;
+    private int _tokenRequests;
+
+    private DevelopmentTokenServer(DevelopmentTokenServerOptions options)
+    {
+        _options = options;
+        _clientValidator = new PeerCertificateValidator(new InMemoryTrustBundleSource(options.ClientTrust), options.TimeProvider);
+        _logger = options.LoggerFactory?.CreateLogger<DevelopmentTokenServer>() ?? NullLogger<DevelopmentTokenServer>.Instance;
+        RotateSigningKey();
+    }
+
+    /// <summary>The issuer, <c>https://127.0.0.1:{port}</c>.</summary>
+    public Uri Issuer { get; private set; } = null!;
+
+    /// <summary>The token endpoint, <c>{Issuer}/connect/token</c>; metadata names <c>{Issuer}/mtls/token</c> as its mTLS alias.</summary>
+    public Uri TokenEndpoint => new(Issuer, TokenPath);
+
+    /// <summary>The JWKS with every published signing key.</summary>
+    public Uri JwksUri => new(Issuer, JwksPath);
+
+    /// <summary>How many requests reached a token endpoint, failed ones included.</summary>
+    public int TokenRequestCount => Volatile.Read(ref _tokenRequests);
+
+    /// <summary>Key ids in the JWKS, oldest first; the last one signs new tokens.</summary>
+    public IReadOnlyList<string> PublishedKeyIds
+    {
+        get
+        {
+            lock (_keysLock)
+            {
+                return [.. _keys.Select(k => k.KeyId)];
+            }
+        }
+    }
+
+    /// <summary>Starts the server on 127.0.0.1.</summary>
+    public static async Task<DevelopmentTokenServer> StartAsync(DevelopmentTokenServerOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var server = new DevelopmentTokenServer(options);
+        await server.StartCoreAsync(cancellationToken).ConfigureAwait(false);
+        return server;
+    }
+
+    /// <summary>The next <paramref name="count"/> token requests are answered with <paramref name="status"/> (for resilience tests).</summary>
+    public void EnqueueFailures(int count, HttpStatusCode status, TimeSpan? retryAfter = null)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            _failures.Enqueue((status, retryAfter));
+        }
+    }
+
+    /// <summary>Starts signing with a new key; earlier keys stay in the JWKS so outstanding tokens still verify.</summary>
+    public void RotateSigningKey()
+    {
+        var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        string kid = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(9));
+        lock (_keysLock)
+        {
+            _keys.Add(new SigningKey(kid, ecdsa, new ECDsaSecurityKey(ecdsa) { KeyId = kid }));
+        }
+    }
+
+    /// <summary>Stops the server.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync().ConfigureAwait(false);
+            await _app.DisposeAsync().ConfigureAwait(false);
+        }
+
+        lock (_keysLock)
+        {
+            foreach (SigningKey key in _keys)
+            {
+                key.Ecdsa.Dispose();
+            }
+        }
+    }
+
+    private async Task StartCoreAsync(CancellationToken cancellationToken)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, _options.Port, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+        {
+            OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
+            {
+                ServerCertificateContext = _options.ServerCertificate.SslContext,
+                ClientCertificateRequired = true,
+                EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
+                ApplicationProtocols = [SslApplicationProtocol.Http2, SslApplicationProtocol.Http11],
+
+                // RFC 8705 §2.2: a self-signed client certificate is matched against the registration at the token
+                // endpoint, so the handshake accepts any presented certificate and the endpoint decides per client.
+                RemoteCertificateValidationCallback = static (_, certificate, _, _) => certificate is not null,
+            }),
+        })));
+        _app = builder.Build();
+        _app.MapGet("/.well-known/oauth-authorization-server", Metadata);
+        _app.MapGet("/.well-known/openid-configuration", Metadata);
+        _app.MapGet(JwksPath, Jwks);
+        _app.MapPost(TokenPath, (Delegate)HandleTokenRequestAsync);
+        _app.MapPost(MtlsTokenPath, (Delegate)HandleTokenRequestAsync);
+        await _app.StartAsync(cancellationToken).ConfigureAwait(false);
+        Issuer = new Uri(_app.Urls.First());
+        TokenServerLog.Started(_logger, IssuerName);
+    }
+
+    private string IssuerName => Issuer.GetLeftPart(UriPartial.Authority);
+
+    private IResult Metadata() => Results.Json(new Dictionary<string, object>
+    {
+        ["issuer"] = IssuerName,
+        ["token_endpoint"] = new Uri(Issuer, TokenPath).ToString(),
+        ["jwks_uri"] = JwksUri.ToString(),
+        ["grant_types_supported"] = GrantTypes,
+        ["token_endpoint_auth_methods_supported"] = AuthMethods,
+        ["token_endpoint_auth_signing_alg_values_supported"] = SigningAlgorithms,
+        ["tls_client_certificate_bound_access_tokens"] = true,
+        ["mtls_endpoint_aliases"] = new Dictionary<string, string> { ["token_endpoint"] = new Uri(Issuer, MtlsTokenPath).ToString() },
+    });
+
+    private IResult Jwks()
+    {
+        var keys = new List<Dictionary<string, string>>();
+        lock (_keysLock)
+        {
+            foreach (SigningKey key in _keys)
+            {
+                ECParameters p = key.Ecdsa.ExportParameters(includePrivateParameters: false);
+                keys.Add(new Dictionary<string, string>
+                {
+                    ["kty"] = "EC",
+                    ["crv"] = "P-256",
+                    ["x"] = Base64Url.EncodeToString(p.Q.X!),
+                    ["y"] = Base64Url.EncodeToString(p.Q.Y!),
+                    ["kid"] = key.KeyId,
+                    ["use"] = "sig",
+                    ["alg"] = "ES256",
+                });
+            }
+        }
+
+        return Results.Json(new { keys });
+    }
+
+    private async Task<IResult> HandleTokenRequestAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _tokenRequests);
+        context.Response.Headers.CacheControl = "no-store";
+        if (_failures.TryDequeue(out var failure))
+        {
+            if (failure.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = ((int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            return Results.StatusCode((int)failure.Status);
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            return Error("invalid_request", "the request must be application/x-www-form-urlencoded.");
+        }
+
+        IFormCollection form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        string clientId = form["client_id"].ToString();
+        if (form["grant_type"] != "client_credentials")
+        {
+            return Error("unsupported_grant_type", "only client_credentials is supported.", clientId);
+        }
+
+        if (clientId.Length == 0)
+        {
+            return Error("invalid_request", "client_id is required.");
+        }
+
+        DevelopmentClient? client = _options.Clients.FirstOrDefault(c => c.ClientId == clientId);
+        X509Certificate2? presented = context.Connection.ClientCertificate;
+        if (client is null)
+        {
+            return Error("invalid_client", "unknown client.", clientId, StatusCodes.Status401Unauthorized);
+        }
+
+        string? authenticationError = await AuthenticateAsync(client, presented, form, context.Request).ConfigureAwait(false);
+        if (authenticationError is not null)
+        {
+            return Error("invalid_client", authenticationError, clientId, StatusCodes.Status401Unauthorized);
+        }
+
+        string[] requestedScopes = form["scope"].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        foreach (string scope in requestedScopes)
+        {
+            if (!client.AllowedScopes.Contains(scope))
+            {
+                return Error("invalid_scope", $"scope '{scope}' is not allowed for this client.", clientId);
+            }
+        }
+
+        string? audience = form["resource"].FirstOrDefault() ?? form["audience"].FirstOrDefault() ?? client.AllowedResources.FirstOrDefault();
+        if (audience is null || !client.AllowedResources.Contains(audience))
+        {
+            return Error("invalid_target", "the requested resource is not allowed for this client.", clientId);
+        }
+
+        string thumbprint = Base64Url.EncodeToString(SHA256.HashData(presented!.RawData));
+        string token = IssueToken(clientId, audience, requestedScopes, thumbprint);
+        TokenServerLog.Issued(_logger, clientId, audience, thumbprint);
+        var response = new Dictionary<string, object>
+        {
+            ["access_token"] = token,
+            ["token_type"] = "Bearer",
+            ["expires_in"] = (int)_options.TokenLifetime.TotalSeconds,
+        };
+        if (requestedScopes.Length > 0)
+        {
+            response["scope"] = string.Join(' ', requestedScopes);
+        }
+
+        return Results.Json(response);
+    }
+
+    private async Task<string?> AuthenticateAsync(DevelopmentClient client, X509Certificate2? presented, IFormCollection form, HttpRequest request)
+    {
+        if (presented is null)
+        {
+            return "no client certificate was presented.";
+        }
+
+        switch (client.Authentication)
+        {
+            case TokenClientAuthentication.TlsClientAuth:
+                SvidValidationResult result = _clientValidator.Validate(presented, null, PeerSide.Client);
+                if (!result.IsValid)
+                {
+                    return $"the client certificate is not a trusted SVID ({result.Failure}).";
+                }
+
+                return result.SpiffeId == client.TlsClientAuthSanUri ? null : "the client certificate carries another SPIFFE ID than the registered one.";
+
+            case TokenClientAuthentication.SelfSignedTlsClientAuth:
+                return client.RegisteredCertificate is { } registered
+                    && SHA256.HashData(registered.RawData).AsSpan().SequenceEqual(SHA256.HashData(presented.RawData))
+                    ? null
+                    : "the client certificate is not the registered one.";
+
+            case TokenClientAuthentication.PrivateKeyJwt:
+                return await ValidateAssertionAsync(client, form, request).ConfigureAwait(false);
+
+            default:
+                return "unsupported authentication method.";
+        }
+    }
+
+    /// <summary>RFC 7523 §3: signed by the registered key, iss = sub = client_id, aud = this server, unexpired, jti unused.</summary>
+    private async Task<string?> ValidateAssertionAsync(DevelopmentClient client, IFormCollection form, HttpRequest request)
+    {
+        if (form["client_assertion_type"] != AssertionType || client.RegisteredCertificate is null)
+        {
+            return "a private_key_jwt client assertion is required.";
+        }
+
+        string endpoint = new Uri(Issuer, request.Path.Value).ToString();
+        using ECDsa? ecdsa = client.RegisteredCertificate.GetECDsaPublicKey();
+        using RSA? rsa = ecdsa is null ? client.RegisteredCertificate.GetRSAPublicKey() : null;
+        SecurityKey key = ecdsa is not null ? new ECDsaSecurityKey(ecdsa) : new RsaSecurityKey(rsa!);
+
+        // The key object lives for this request only: IdentityModel must not cache a provider that outlives it.
+        key.CryptoProviderFactory = new CryptoProviderFactory { CacheSignatureProviders = false };
+        DateTime now = _options.TimeProvider.GetUtcNow().UtcDateTime;
+        TokenValidationResult validation = await new JsonWebTokenHandler().ValidateTokenAsync(form["client_assertion"].ToString(), new TokenValidationParameters
+        {
+            ValidIssuer = client.ClientId,
+            ValidAudiences = [endpoint, IssuerName, new Uri(Issuer, TokenPath).ToString()],
+            IssuerSigningKey = key,
+            LifetimeValidator = (notBefore, expires, _, _) => expires is { } e && e > now && (notBefore is null || notBefore <= now.AddMinutes(1)),
+        }).ConfigureAwait(false);
+        if (!validation.IsValid)
+        {
+            return $"the client assertion is invalid ({validation.Exception?.GetType().Name}).";
+        }
+
+        var jwt = (JsonWebToken)validation.SecurityToken;
+        if (jwt.Subject != client.ClientId || string.IsNullOrEmpty(jwt.Id))
+        {
+            return "the client assertion's sub must be the client_id and it must have a jti.";
+        }
+
+        return _seenAssertionIds.TryAdd(jwt.Id, jwt.ValidTo) ? null : "the client assertion was already used.";
+    }
+
+    private string IssueToken(string clientId, string audience, string[] scopes, string thumbprint)
+    {
+        DateTime now = _options.TimeProvider.GetUtcNow().UtcDateTime;
+        SigningKey signer;
+        lock (_keysLock)
+        {
+            signer = _keys[^1];
+        }
+
+        var claims = new Dictionary<string, object>
+        {
+            ["sub"] = clientId,
+            ["client_id"] = clientId,
+            ["jti"] = Guid.NewGuid().ToString("N"),
+            ["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = thumbprint }, // RFC 8705 §3.1
+        };
+        if (scopes.Length > 0)
+        {
+            claims["scope"] = string.Join(' ', scopes);
+        }
+
+        return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = IssuerName,
+            Audience = audience,
+            IssuedAt = now,
+            NotBefore = now,
+            Expires = now + _options.TokenLifetime,
+            TokenType = "at+jwt", // RFC 9068 §2.1
+            Claims = claims,
+            SigningCredentials = new SigningCredentials(signer.SecurityKey, SecurityAlgorithms.EcdsaSha256),
+        });
+    }
+
+    private IResult Error(string error, string description, string? clientId = null, int status = StatusCodes.Status400BadRequest)
+    {
+        TokenServerLog.Refused(_logger, clientId ?? "(none)", error, description);
+        return Results.Json(new Dictionary<string, string> { ["error"] = error, ["error_description"] = description }, statusCode: status);
+    }
+
+    private sealed record SigningKey(string KeyId, ECDsa Ecdsa, ECDsaSecurityKey SecurityKey);
+}

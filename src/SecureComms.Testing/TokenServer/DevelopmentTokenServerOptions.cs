@@ -1,0 +1,54 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.Extensions.Logging;
+
+namespace SecureComms.Testing;
+
+/// <summary>Settings of a <see cref="DevelopmentTokenServer"/>. Development and tests only.</summary>
+public sealed class DevelopmentTokenServerOptions
+{
+    /// <summary>The server's own SVID, e.g. for <c>spiffe://example.org/token-server</c>. Required.</summary>
+    public required WorkloadCertificate ServerCertificate { get; init; }
+
+    /// <summary>The bundle that <c>tls_client_auth</c> client certificates must chain to. Required.</summary>
+    public required TrustBundle ClientTrust { get; init; }
+
+    /// <summary>The clock for token times and assertion checks. Default <see cref="TimeProvider.System"/>.</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>Lifetime of issued access tokens. Default 5 minutes.</summary>
+    public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>Registered clients. Default none.</summary>
+    public IList<DevelopmentClient> Clients { get; init; } = [];
+
+    /// <summary>Port on 127.0.0.1; 0 (default) picks a free one.</summary>
+    public int Port { get; init; }
+
+    /// <summary>Where the server logs (requests refused and why). Default: nowhere.</summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+}
+
+/// <summary>A client registered at a <see cref="DevelopmentTokenServer"/>.</summary>
+public sealed class DevelopmentClient
+{
+    /// <summary>The client identifier. Required.</summary>
+    public required string ClientId { get; init; }
+
+    /// <summary>How the client authenticates. Default <see cref="TokenClientAuthentication.TlsClientAuth"/>.</summary>
+    public TokenClientAuthentication Authentication { get; init; } = TokenClientAuthentication.TlsClientAuth;
+
+    /// <summary>For <c>tls_client_auth</c>: the SPIFFE ID the presented SVID must carry (RFC 8705 §2.1.2 <c>tls_client_auth_san_uri</c>).</summary>
+    public SpiffeId TlsClientAuthSanUri { get; init; }
+
+    /// <summary>
+    /// For <c>self_signed_tls_client_auth</c>, the certificate the client must present (matched by SHA-256); for
+    /// <c>private_key_jwt</c>, the certificate whose public key verifies the client assertion.
+    /// </summary>
+    public X509Certificate2? RegisteredCertificate { get; init; }
+
+    /// <summary>Scopes the client may be granted. Default none.</summary>
+    public IList<string> AllowedScopes { get; init; } = [];
+
+    /// <summary>Resource indicators (RFC 8707) / audiences the client may get tokens for; the first is the default.</summary>
+    public IList<string> AllowedResources { get; init; } = [];
+}
