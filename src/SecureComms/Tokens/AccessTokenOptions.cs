@@ -62,6 +62,13 @@ public sealed class AccessTokenOptions
     /// </summary>
     public TimeSpan? RefreshBeforeExpiry { get; set; }
 
+    /// <summary>
+    /// Refuse a JWT access token that carries no <c>cnf.x5t#S256</c> (RFC 8705 §3.1): the server issued a plain bearer
+    /// token, usually because the client is not registered with <c>tls_client_certificate_bound_access_tokens</c>.
+    /// Opaque tokens cannot be inspected and are accepted. Default true.
+    /// </summary>
+    public bool RequireBoundToken { get; set; } = true;
+
     /// <summary>Tokens claiming a longer lifetime than this are refused as absurd. Default 24 hours.</summary>
     public TimeSpan MaxTokenLifetime { get; set; } = TimeSpan.FromHours(24);
 

@@ -100,7 +100,7 @@ internal sealed class TokenEndpointClient : IDisposable
             byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.OK)
             {
-                return TokenResponseParser.ParseSuccess(body, endpoint, certificate, _timeProvider.GetUtcNow(), _options.MaxTokenLifetime);
+                return TokenResponseParser.ParseSuccess(body, endpoint, certificate, _timeProvider.GetUtcNow(), _options.MaxTokenLifetime, _options.RequireBoundToken);
             }
 
             if (IsTransient(response))
@@ -143,7 +143,10 @@ internal sealed class TokenEndpointClient : IDisposable
         return form;
     }
 
-    /// <summary>RFC 7523 §3: iss = sub = client_id, aud = the token endpoint, a unique jti and a short lifetime.</summary>
+    /// <summary>
+    /// RFC 7523 §3: iss = sub = client_id, a unique jti and a short lifetime. The audience is the issuer identifier when
+    /// it is known (RFC 7523bis, which current servers enforce), else the token endpoint.
+    /// </summary>
     private string CreateClientAssertion(Uri endpoint, WorkloadCertificate certificate)
     {
         DateTime now = _timeProvider.GetUtcNow().UtcDateTime;
@@ -161,7 +164,7 @@ internal sealed class TokenEndpointClient : IDisposable
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = _options.ClientId,
-            Audience = endpoint.ToString(),
+            Audience = _options.Authority?.OriginalString.TrimEnd('/') ?? endpoint.ToString(),
             IssuedAt = now,
             NotBefore = now,
             Expires = now.AddSeconds(60),

@@ -6,7 +6,7 @@ namespace SecureComms;
 /// <summary>Reads token endpoint responses (RFC 6749 §5.1 success, §5.2 error) strictly; nothing unverifiable is cached.</summary>
 internal static class TokenResponseParser
 {
-    internal static AccessToken ParseSuccess(ReadOnlySpan<byte> json, Uri endpoint, WorkloadCertificate certificate, DateTimeOffset now, TimeSpan maxLifetime)
+    internal static AccessToken ParseSuccess(ReadOnlySpan<byte> json, Uri endpoint, WorkloadCertificate certificate, DateTimeOffset now, TimeSpan maxLifetime, bool requireBound = true)
     {
         string accessToken;
         string tokenType;
@@ -62,7 +62,7 @@ internal static class TokenResponseParser
             throw Invalid(endpoint, $"expires_in {expiresIn} s is longer than the accepted maximum of {maxLifetime.TotalSeconds:0} s.");
         }
 
-        CheckBinding(accessToken, certificate, endpoint);
+        CheckBinding(accessToken, certificate, endpoint, requireBound);
         return new AccessToken(accessToken, "Bearer", now, now.AddSeconds(expiresIn), scope, certificate.Sha256Thumbprint);
     }
 
@@ -90,7 +90,7 @@ internal static class TokenResponseParser
     /// When the token is a JWT carrying <c>cnf.x5t#S256</c>, it must name our certificate (RFC 8705 §3.1): a token bound to
     /// another certificate would be refused by every receiver, so refusing it here gives the clearer error.
     /// </summary>
-    private static void CheckBinding(string accessToken, WorkloadCertificate certificate, Uri endpoint)
+    private static void CheckBinding(string accessToken, WorkloadCertificate certificate, Uri endpoint, bool requireBound)
     {
         var handler = new JsonWebTokenHandler();
         if (!handler.CanReadToken(accessToken))
@@ -110,6 +110,11 @@ internal static class TokenResponseParser
 
         if (!jwt.TryGetClaim("cnf", out System.Security.Claims.Claim? cnf))
         {
+            if (requireBound)
+            {
+                throw Invalid(endpoint, "the access token is not bound to the client certificate (no cnf claim); register the client with tls_client_certificate_bound_access_tokens.");
+            }
+
             return;
         }
 
@@ -127,6 +132,11 @@ internal static class TokenResponseParser
         catch (JsonException)
         {
             throw Invalid(endpoint, "the token's cnf claim is malformed.");
+        }
+
+        if (bound is null && requireBound)
+        {
+            throw Invalid(endpoint, "the access token's cnf claim has no x5t#S256 certificate thumbprint.");
         }
 
         if (bound is not null && !string.Equals(bound, certificate.Sha256Thumbprint, StringComparison.Ordinal))

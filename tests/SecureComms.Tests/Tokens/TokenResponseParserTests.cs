@@ -63,6 +63,29 @@ public sealed class TokenResponseParserTests
     }
 
     [TestMethod]
+    public void UnboundJwt_IsRefusedByDefault_AndAcceptedOnlyWhenBindingIsNotRequired()
+    {
+        string header = B64("""{"alg":"ES256","typ":"at+jwt"}""");
+        string payload = B64("""{"sub":"orders","aud":"https://billing.example.org"}""");
+        byte[] json = Encoding.UTF8.GetBytes($$"""{"access_token":"{{header}}.{{payload}}.c2ln","token_type":"Bearer","expires_in":300}""");
+
+        TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(
+            () => TokenResponseParser.ParseSuccess(json, Endpoint, Certificate.Value, Now, TimeSpan.FromHours(24)));
+        AccessToken accepted = TokenResponseParser.ParseSuccess(json, Endpoint, Certificate.Value, Now, TimeSpan.FromHours(24), requireBound: false);
+
+        StringAssert.Contains(error.ErrorDescription, "not bound to the client certificate");
+        Assert.IsNotNull(accepted);
+    }
+
+    [TestMethod]
+    public void OpaqueToken_CannotBeInspected_AndIsAccepted()
+    {
+        AccessToken token = Parse("""{"access_token":"2YotnFZFEjr1zCsicMWpAA","token_type":"Bearer","expires_in":60}""");
+
+        Assert.AreEqual("2YotnFZFEjr1zCsicMWpAA", token.Value);
+    }
+
+    [TestMethod]
     public void OAuthError_CarriesErrorDescriptionAndEndpoint()
     {
         TokenAcquisitionException error = TokenResponseParser.ParseError(

@@ -1,0 +1,80 @@
+// Test-only RFC 8705 authorization server for SecureComms' interop tests: the real node-oidc-provider, on
+// 127.0.0.1 only, issuing certificate-bound JWT access tokens through the client credentials grant.
+// Usage: node server.mjs <config.json>; prints "LISTENING <port>" once ready.
+import { readFileSync } from 'node:fs';
+import https from 'node:https';
+import { generateKeyPairSync } from 'node:crypto';
+import Provider from 'oidc-provider';
+
+const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
+
+const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'interop-es256', alg: 'ES256', use: 'sig' };
+
+const server = https.createServer({
+  key: readFileSync(config.serverKeyPath),
+  cert: readFileSync(config.serverCertPath),
+  ca: readFileSync(config.caPath),
+  requestCert: true,
+  // The provider, not the handshake, decides per client (self-signed certificates must get through to be matched).
+  rejectUnauthorized: false,
+});
+
+server.listen(config.port ?? 0, '127.0.0.1', () => {
+  const { port } = server.address();
+  const issuer = `https://127.0.0.1:${port}`;
+  const provider = new Provider(issuer, {
+    clients: config.clients.map((c) => ({
+      grant_types: ['client_credentials'],
+      response_types: [],
+      redirect_uris: [],
+      id_token_signed_response_alg: 'ES256', // the only signing key is ES256
+      tls_client_certificate_bound_access_tokens: true, // RFC 8705 §3.4: bind this client's tokens
+      ...c,
+    })),
+    clientAuthMethods: ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'],
+    scopes: config.scopes,
+    jwks: { keys: [signingKey] },
+    features: {
+      devInteractions: { enabled: false },
+      clientCredentials: { enabled: true },
+      mTLS: {
+        enabled: true,
+        certificateBoundAccessTokens: true,
+        tlsClientAuth: true,
+        selfSignedTlsClientAuth: true,
+        getCertificate: (ctx) => ctx.socket.getPeerX509Certificate(),
+        certificateAuthorized: (ctx) => ctx.socket.authorized,
+        certificateSubjectMatches: (ctx, property, expected) => {
+          if (property !== 'tls_client_auth_san_uri') return false;
+          const san = ctx.socket.getPeerX509Certificate()?.subjectAltName ?? '';
+          return san.split(', ').includes(`URI:${expected}`);
+        },
+      },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => config.resource,
+        useGrantedResource: () => true,
+        getResourceServerInfo: (ctx, resourceIndicator) => {
+          if (resourceIndicator !== config.resource) throw new Error('unknown resource');
+          return {
+            scope: config.scopes.join(' '),
+            audience: config.resource,
+            accessTokenFormat: 'jwt',
+            jwt: { sign: { alg: 'ES256' } },
+          };
+        },
+      },
+    },
+  });
+  provider.on('server_error', (ctx, err) => console.error(`server_error: ${err.message}`));
+  provider.on('grant.error', (ctx, err) => console.error(`grant.error: ${err.error ?? err.message} ${err.error_description ?? ''}`));
+  server.on('request', provider.callback());
+  console.log(`LISTENING ${port}`);
+});
+
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
+process.stdin.on('end', stop);
+process.stdin.resume();
