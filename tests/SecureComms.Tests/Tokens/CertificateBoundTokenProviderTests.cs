@@ -111,6 +111,25 @@ public sealed class CertificateBoundTokenProviderTests
     }
 
     [TestMethod]
+    public async Task RepeatedServerFailures_OpenTheCircuit_AndLaterCallsDoNotReachTheServer()
+    {
+        await using TokenTestBed bed = await TokenTestBed.StartAsync();
+        using CertificateBoundTokenProvider provider = bed.Provider(bed.Options(o => { o.MaxRetries = 0; o.CircuitBreakerBreakDuration = TimeSpan.FromMinutes(1); }));
+        bed.Server.EnqueueFailures(50, HttpStatusCode.ServiceUnavailable);
+        var errors = new List<string>();
+
+        for (int i = 0; i < 15; i++)
+        {
+            TokenAcquisitionException error = await Assert.ThrowsExactlyAsync<TokenAcquisitionException>(() => provider.GetTokenAsync(CancellationToken.None).AsTask());
+            errors.Add(error.Error);
+        }
+
+        Assert.AreEqual(10, bed.Server.TokenRequestCount, "the breaker opened after 10 failed calls (its minimum throughput)");
+        Assert.AreEqual(10, errors.Count(e => e == "server_unavailable"));
+        Assert.AreEqual(5, errors.Count(e => e == "circuit_open"), "later calls fail fast without reaching the server");
+    }
+
+    [TestMethod]
     [DataRow("unknown-client", null, "invalid_client", DisplayName = "invalid_client")]
     [DataRow("orders", "billing.admin", "invalid_scope", DisplayName = "invalid_scope")]
     public async Task OAuthError_IsNotRetried_AndCarriesTheServersError(string clientId, string? scope, string expectedError)
