@@ -1,22 +1,32 @@
+using System.Buffers.Text;
+using System.Runtime.CompilerServices;
 using System.Security.Claims;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Encodings.Web;
+using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
 /// <summary>
-/// Authenticates the calling workload from the client certificate of the TLS connection. The certificate was
-/// validated as an X.509-SVID during the handshake; this handler only looks that verdict up (no chain build per
-/// request) and re-checks expiry, since a connection can outlive its certificate.
+/// Authenticates the calling workload from the client certificate of the TLS connection and, when token validation
+/// is configured, its access token: signature, claims and the binding of the token to that same certificate
+/// (RFC 8705 §3). The certificate was validated as an X.509-SVID during the handshake; this handler looks that verdict
+/// up (no chain build per request) and re-checks expiry, since a connection can outlive its certificate.
 /// </summary>
 internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<SecureCommsAuthenticationOptions>
 {
+    private const string FailureItem = "SecureComms.AuthenticationFailure";
+    private static readonly ConditionalWeakTable<X509Certificate2, string> Thumbprints = new();
+
     private readonly ServerTlsOptionsProvider _tls;
     private readonly PeerCertificateValidator _validator;
     private readonly TimeProvider _timeProvider;
+    private readonly SecureCommsTokenValidationOptions _tokens;
 
     public SecureCommsAuthenticationHandler(
         IOptionsMonitor<SecureCommsAuthenticationOptions> options,
@@ -24,21 +34,25 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         UrlEncoder encoder,
         ServerTlsOptionsProvider tls,
         PeerCertificateValidator validator,
-        TimeProvider timeProvider)
+        TimeProvider timeProvider,
+        IOptions<SecureCommsTokenValidationOptions> tokens)
         : base(options, logger, encoder)
     {
         _tls = tls;
         _validator = validator;
         _timeProvider = timeProvider;
+        _tokens = tokens.Value;
     }
 
-    protected override Task<AuthenticateResult> HandleAuthenticateAsync()
+    private bool TokensRequired => _tokens.Authority is not null;
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         X509Certificate2? certificate = Context.Connection.ClientCertificate;
         if (certificate is null)
         {
             // Plaintext listener opened on purpose: no caller identity.
-            return Task.FromResult(AuthenticateResult.NoResult());
+            return AuthenticateResult.NoResult();
         }
 
         if (!_tls.TryGetHandshakeResult(certificate, out SvidValidationResult? result) || result is null)
@@ -55,11 +69,11 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         if (!result.IsValid)
         {
             ServerLog.PeerRejected(Logger, result.Failure, result.Detail ?? string.Empty);
-            return Task.FromResult(AuthenticateResult.Fail($"caller certificate: {result.Failure}"));
+            return AuthenticateResult.Fail($"caller certificate: {result.Failure}");
         }
 
         SpiffeId id = result.SpiffeId;
-        var identity = new ClaimsIdentity(
+        var workload = new ClaimsIdentity(
             [
                 new Claim(SecureCommsClaimTypes.SpiffeId, id.ToString(), ClaimValueTypes.String, id.TrustDomain.Name),
                 new Claim(SecureCommsClaimTypes.TrustDomain, id.TrustDomain.Name, ClaimValueTypes.String, id.TrustDomain.Name),
@@ -67,7 +81,81 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             SecureCommsDefaults.AuthenticationScheme,
             SecureCommsClaimTypes.SpiffeId,
             ClaimTypes.Role);
-        var ticket = new AuthenticationTicket(new ClaimsPrincipal(identity), SecureCommsDefaults.AuthenticationScheme);
-        return Task.FromResult(AuthenticateResult.Success(ticket));
+        if (!TokensRequired)
+        {
+            return Success(new ClaimsPrincipal(workload));
+        }
+
+        AuthenticateResult token = await Context.AuthenticateAsync(AccessTokenJwtBearerSetup.Scheme).ConfigureAwait(false);
+        string? failure = token switch
+        {
+            { None: true } => AccessTokenFailure.Missing,
+            { Succeeded: false } => AccessTokenFailure.From(token.Failure is AggregateException aggregate ? aggregate.InnerExceptions[0] : token.Failure),
+            _ => CheckBinding(token.Principal!, certificate),
+        };
+        if (failure is not null)
+        {
+            Context.Items[FailureItem] = failure;
+            ServerLog.TokenRejected(Logger, id, Request.Method, Request.Path, failure);
+            return AuthenticateResult.Fail(failure);
+        }
+
+        var principal = new ClaimsPrincipal(workload);
+        principal.AddIdentities(token.Principal!.Identities);
+        return Success(principal);
+    }
+
+    /// <summary>RFC 8705 §3: <c>cnf.x5t#S256</c> must be the base64url SHA-256 of the presented certificate's DER.</summary>
+    private string? CheckBinding(ClaimsPrincipal token, X509Certificate2 certificate)
+    {
+        Claim? cnf = token.FindFirst("cnf");
+        string? bound = null;
+        if (cnf is not null)
+        {
+            try
+            {
+                using JsonDocument document = JsonDocument.Parse(cnf.Value);
+                if (document.RootElement.ValueKind == JsonValueKind.Object
+                    && document.RootElement.TryGetProperty("x5t#S256", out JsonElement value)
+                    && value.ValueKind == JsonValueKind.String)
+                {
+                    bound = value.GetString();
+                }
+            }
+            catch (JsonException)
+            {
+                return AccessTokenFailure.Malformed;
+            }
+        }
+
+        if (bound is null)
+        {
+            return _tokens.RequireCertificateBinding ? AccessTokenFailure.NotCertificateBound : null;
+        }
+
+        string presented = Thumbprints.GetValue(certificate, static c => Base64Url.EncodeToString(SHA256.HashData(c.RawDataMemory.Span)));
+        return string.Equals(bound, presented, StringComparison.Ordinal) ? null : AccessTokenFailure.BoundToAnotherCertificate;
+    }
+
+    private static AuthenticateResult Success(ClaimsPrincipal principal) =>
+        AuthenticateResult.Success(new AuthenticationTicket(principal, SecureCommsDefaults.AuthenticationScheme));
+
+    /// <summary>401 per RFC 6750 §3: <c>invalid_token</c> with a short reason, or no error code when no token came.</summary>
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        Response.StatusCode = StatusCodes.Status401Unauthorized;
+        string? failure = Context.Items.TryGetValue(FailureItem, out object? value) ? value as string : null;
+        if (TokensRequired)
+        {
+            Response.Headers.WWWAuthenticate = failure is null or AccessTokenFailure.Missing
+                ? "Bearer realm=\"SecureComms\""
+                : $"Bearer realm=\"SecureComms\", error=\"invalid_token\", error_description=\"{AccessTokenFailure.Describe(failure)}\"";
+        }
+
+        return ProblemResponses.WriteAsync(
+            Context,
+            StatusCodes.Status401Unauthorized,
+            "Unauthorized",
+            failure is null ? "A valid caller identity is required." : AccessTokenFailure.Describe(failure));
     }
 }

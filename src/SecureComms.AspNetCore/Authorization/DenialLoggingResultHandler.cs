@@ -29,6 +29,19 @@ internal sealed class DenialLoggingResultHandler(ILogger<DenialLoggingResultHand
                 authorizeResult.Challenged ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden);
         }
 
+        if (authorizeResult.Forbidden)
+        {
+            // 403 answers here rather than through the schemes' Forbid: one short problem body, and for a missing
+            // scope the RFC 6750 §3.1 challenge naming the scopes needed.
+            if (context.Items.TryGetValue(ScopeRequirement.MissingScopesItem, out object? scopes) && scopes is string needed)
+            {
+                context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"SecureComms\", error=\"insufficient_scope\", scope=\"{needed}\"";
+                return ProblemResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "Forbidden", "The access token lacks a scope this endpoint requires.");
+            }
+
+            return ProblemResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "Forbidden", "The caller is not allowed to call this endpoint.");
+        }
+
         return _inner.HandleAsync(next, context, policy, authorizeResult);
     }
 

@@ -30,6 +30,27 @@ public static class SecureCommsEndpointConventionBuilderExtensions
         return builder.RequireCaller(authorizers.Length == 1 ? authorizers[0] : SpiffeIdAuthorizer.AnyOf(authorizers));
     }
 
+    /// <summary>
+    /// Requires the caller's access token to grant every one of <paramref name="scopes"/>; otherwise 403 with
+    /// <c>WWW-Authenticate: Bearer error="insufficient_scope"</c> (RFC 6750 §3.1). Needs <c>SecureComms:TokenValidation</c>.
+    /// Composes with <c>RequireCaller</c> and other policies: all must pass.
+    /// </summary>
+    public static TBuilder RequireScope<TBuilder>(this TBuilder builder, params string[] scopes)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(scopes);
+        if (scopes.Length == 0 || Array.Exists(scopes, s => string.IsNullOrWhiteSpace(s) || s.Contains(' ', StringComparison.Ordinal)))
+        {
+            throw new ArgumentException("Name at least one scope; scopes contain no spaces.", nameof(scopes));
+        }
+
+        AuthorizationPolicy policy = new AuthorizationPolicyBuilder(SecureCommsDefaults.AuthenticationScheme)
+            .AddRequirements(new ScopeRequirement([.. scopes]))
+            .Build();
+        return builder.RequireAuthorization(policy);
+    }
+
     /// <summary>Allows only callers accepted by <paramref name="authorizer"/>.</summary>
     public static TBuilder RequireCaller<TBuilder>(this TBuilder builder, SpiffeIdAuthorizer authorizer)
         where TBuilder : IEndpointConventionBuilder

@@ -24,6 +24,7 @@ internal static class DenialReasons
     internal const string NoCallerIdentity = "NoCallerIdentity";
     internal const string NoMatchingRule = "NoMatchingRule";
     internal const string CallerNotAllowed = "CallerNotAllowed";
+    internal const string InsufficientScope = "InsufficientScope";
 }
 
 internal sealed class CentralPolicyHandler : AuthorizationHandler<CentralPolicyRequirement>

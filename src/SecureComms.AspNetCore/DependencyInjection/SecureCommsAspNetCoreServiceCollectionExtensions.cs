@@ -29,6 +29,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
 
         IConfigurationSection section = configuration.GetSection(SecureCommsOptions.SectionName);
         services.AddOptions<SecureCommsServerOptions>().Bind(section.GetSection("Server"));
+        services.AddOptions<SecureCommsTokenValidationOptions>().Bind(section.GetSection("TokenValidation"));
         services.AddOptions<SecureCommsAuthorizationOptions>().Bind(section.GetSection("Authorization"));
         return builder;
     }
@@ -39,6 +40,14 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
 
     /// <summary>Configures the server side in code, after configuration binding.</summary>
     public static ISecureCommsBuilder ConfigureServer(this ISecureCommsBuilder builder, Action<SecureCommsServerOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        builder.Services.Configure(configure);
+        return builder;
+    }
+
+    /// <summary>Configures access-token validation in code, after configuration binding.</summary>
+    public static ISecureCommsBuilder ConfigureTokenValidation(this ISecureCommsBuilder builder, Action<SecureCommsTokenValidationOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         builder.Services.Configure(configure);
@@ -63,6 +72,8 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
 
         services.AddOptions<SecureCommsServerOptions>().ValidateOnStart();
         services.AddOptions<SecureCommsAuthorizationOptions>().ValidateOnStart();
+        services.AddOptions<SecureCommsTokenValidationOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsTokenValidationOptions>, SecureCommsTokenValidationOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsServerOptions>, SecureCommsServerOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsAuthorizationOptions>, SecureCommsAuthorizationOptionsValidator>());
 
@@ -72,7 +83,10 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.AddAuthentication(options =>
         {
             options.DefaultScheme ??= SecureCommsDefaults.AuthenticationScheme;
-        }).AddScheme<SecureCommsAuthenticationOptions, SecureCommsAuthenticationHandler>(SecureCommsDefaults.AuthenticationScheme, null);
+        })
+            .AddScheme<SecureCommsAuthenticationOptions, SecureCommsAuthenticationHandler>(SecureCommsDefaults.AuthenticationScheme, null)
+            .AddJwtBearer(AccessTokenJwtBearerSetup.Scheme, _ => { }); // called by the SecureComms handler only, never on its own
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, AccessTokenJwtBearerSetup>());
 
         // Default deny (least privilege): an endpoint without authorization metadata, or with a bare [Authorize],
         // answers only callers that a central rule allows.
@@ -84,6 +98,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
             .SetDefaultPolicy(defaultDeny);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, CentralPolicyHandler>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, CallerRequirementHandler>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, ScopeRequirementHandler>());
         services.Replace(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, DenialLoggingResultHandler>());
         return builder;
     }

@@ -1,0 +1,52 @@
+using Microsoft.IdentityModel.Tokens;
+
+namespace SecureComms;
+
+/// <summary>Stable, machine-readable reasons an access token was refused (logged, and the RFC 6750 <c>error_description</c>).</summary>
+internal static class AccessTokenFailure
+{
+    internal const string Missing = "MissingToken";
+    internal const string Expired = "TokenExpired";
+    internal const string NotYetValid = "TokenNotYetValid";
+    internal const string WrongIssuer = "WrongIssuer";
+    internal const string WrongAudience = "WrongAudience";
+    internal const string WrongType = "WrongTokenType";
+    internal const string AlgorithmNotAllowed = "AlgorithmNotAllowed";
+    internal const string UnknownSigningKey = "UnknownSigningKey";
+    internal const string BadSignature = "BadSignature";
+    internal const string Malformed = "MalformedToken";
+    internal const string NotCertificateBound = "TokenNotCertificateBound";
+    internal const string BoundToAnotherCertificate = "TokenBoundToAnotherCertificate";
+    internal const string Invalid = "InvalidToken";
+
+    /// <summary>Maps an IdentityModel validation exception to a reason; never echoes the token.</summary>
+    internal static string From(Exception? exception) => exception switch
+    {
+        SecurityTokenExpiredException => Expired,
+        SecurityTokenNotYetValidException => NotYetValid,
+        SecurityTokenInvalidIssuerException => WrongIssuer,
+        SecurityTokenInvalidAudienceException => WrongAudience,
+        SecurityTokenInvalidTypeException => WrongType,
+        SecurityTokenInvalidAlgorithmException => AlgorithmNotAllowed,
+        SecurityTokenSignatureKeyNotFoundException => UnknownSigningKey,
+        SecurityTokenInvalidSignatureException => BadSignature,
+        SecurityTokenMalformedException or ArgumentException => Malformed,
+        _ => Invalid,
+    };
+
+    /// <summary>What the caller is told in <c>error_description</c>: the reason, nothing about keys or token contents.</summary>
+    internal static string Describe(string reason) => reason switch
+    {
+        Expired => "The access token expired.",
+        NotYetValid => "The access token is not valid yet.",
+        WrongIssuer => "The access token was issued by an untrusted issuer.",
+        WrongAudience => "The access token was issued for another audience.",
+        WrongType => "The token is not an access token (typ at+jwt).",
+        AlgorithmNotAllowed => "The token's signing algorithm is not allowed.",
+        UnknownSigningKey or BadSignature => "The access token signature is invalid.",
+        Malformed => "The access token is malformed.",
+        NotCertificateBound => "The access token is not bound to a client certificate.",
+        BoundToAnotherCertificate => "The access token is bound to another client certificate.",
+        _ => "The access token is invalid.",
+    };
+}

@@ -1,0 +1,49 @@
+namespace SecureComms;
+
+/// <summary>
+/// Access-token validation on the receiving side (<c>SecureComms:TokenValidation</c>). When <see cref="Authority"/> is
+/// set, every request must carry a JWT access token (RFC 9068) that the authority issued for <see cref="Audience"/>
+/// and that is bound to the caller's TLS client certificate (RFC 8705 §3); all of it is checked before any handler.
+/// </summary>
+public sealed class SecureCommsTokenValidationOptions
+{
+    /// <summary>The issuer URL (https). Its metadata gives the signing keys (JWKS). Default none: tokens are not validated.</summary>
+    public Uri? Authority { get; set; }
+
+    /// <summary>The exact expected <c>iss</c>. Default: the issuer named by the metadata.</summary>
+    public string? Issuer { get; set; }
+
+    /// <summary>This service's resource identifier; <c>aud</c> must contain it. Required with <see cref="Authority"/>.</summary>
+    public string? Audience { get; set; }
+
+    /// <summary>
+    /// Accepted signing algorithms. Default <c>ES256, ES384, PS256, RS256</c>. <c>none</c> and HMAC algorithms are never
+    /// accepted: a public key must never double as a shared secret.
+    /// </summary>
+    public IList<string> Algorithms { get; } = [];
+
+    /// <summary>Require the JWT header <c>typ</c> <c>at+jwt</c> (RFC 9068 §4). Default true.</summary>
+    public bool RequireAccessTokenType { get; set; } = true;
+
+    /// <summary>Reject tokens without <c>cnf.x5t#S256</c> (RFC 8705 §3). Default true.</summary>
+    public bool RequireCertificateBinding { get; set; } = true;
+
+    /// <summary>Allowed clock difference for <c>exp</c>/<c>nbf</c>; at most 5 minutes. Default 30 seconds.</summary>
+    public TimeSpan ClockSkew { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// The least time between two signing-key refreshes triggered by an unknown <c>kid</c>, so a flood of made-up key
+    /// ids cannot hammer the issuer. Default 1 minute.
+    /// </summary>
+    public TimeSpan KeyRefreshMinInterval { get; set; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>SPIFFE ID pattern of the authorization server for the metadata/JWKS calls; without it the system trust store and host name are checked.</summary>
+    public string? ExpectedServer { get; set; }
+
+    /// <summary>How many validated tokens are remembered (keyed by a hash, never past <c>exp</c>); 0 disables. Default 10 000.</summary>
+    public int ValidatedTokenCacheSize { get; set; } = 10_000;
+
+    internal static readonly string[] DefaultAlgorithms = ["ES256", "ES384", "PS256", "RS256"];
+
+    internal IEnumerable<string> EffectiveAlgorithms => Algorithms.Count > 0 ? Algorithms : DefaultAlgorithms;
+}

@@ -1,0 +1,58 @@
+using Microsoft.Extensions.Options;
+
+namespace SecureComms;
+
+/// <summary>Fails start-up on unsafe or incomplete token-validation settings, naming each key.</summary>
+internal sealed class SecureCommsTokenValidationOptionsValidator : IValidateOptions<SecureCommsTokenValidationOptions>
+{
+    private const string Key = SecureCommsOptions.SectionName + ":TokenValidation:";
+
+    public ValidateOptionsResult Validate(string? name, SecureCommsTokenValidationOptions options)
+    {
+        if (options.Authority is null)
+        {
+            return ValidateOptionsResult.Success;
+        }
+
+        var errors = new List<string>();
+        if (!options.Authority.IsAbsoluteUri || options.Authority.Scheme != Uri.UriSchemeHttps)
+        {
+            errors.Add($"{Key}Authority '{options.Authority}' must be an absolute https:// address.");
+        }
+
+        if (string.IsNullOrWhiteSpace(options.Audience))
+        {
+            errors.Add($"{Key}Audience is required: this service's resource identifier, which tokens must be issued for.");
+        }
+
+        foreach (string algorithm in options.Algorithms)
+        {
+            if (algorithm.Equals("none", StringComparison.OrdinalIgnoreCase) || algorithm.StartsWith("HS", StringComparison.OrdinalIgnoreCase))
+            {
+                errors.Add($"{Key}Algorithms: '{algorithm}' is not allowed (no unsigned tokens, no shared-secret HMAC).");
+            }
+        }
+
+        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"{Key}ClockSkew must be between 0 and 00:05:00.");
+        }
+
+        if (options.KeyRefreshMinInterval < TimeSpan.FromSeconds(1))
+        {
+            errors.Add($"{Key}KeyRefreshMinInterval must be at least 00:00:01.");
+        }
+
+        if (options.ExpectedServer is not null && !SpiffeIdAuthorizer.TryParse(options.ExpectedServer, out _, out string? error))
+        {
+            errors.Add($"{Key}ExpectedServer '{options.ExpectedServer}' is not a SPIFFE ID pattern: {error}");
+        }
+
+        if (options.ValidatedTokenCacheSize < 0)
+        {
+            errors.Add($"{Key}ValidatedTokenCacheSize cannot be negative.");
+        }
+
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+}

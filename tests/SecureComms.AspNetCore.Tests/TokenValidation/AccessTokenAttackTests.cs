@@ -1,0 +1,195 @@
+using System.Buffers.Text;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.IdentityModel.Tokens;
+using SecureComms.AspNetCore.Tests.Infrastructure;
+
+namespace SecureComms.AspNetCore.Tests.TokenValidation;
+
+/// <summary>
+/// The receiving side checks the peer certificate, the JWT and the binding before any handler runs: every row is an
+/// attack, answered with the right status, RFC 6750 challenge and logged reason, and the handler never runs.
+/// </summary>
+[TestClass]
+public sealed class AccessTokenAttackTests
+{
+    private const string Audience = "https://billing.example.org";
+    private static TestIssuer s_issuer = null!;
+    private static SecureServiceHost s_billing = null!;
+    private static WorkloadCertificate s_orders = null!;
+    private static WorkloadCertificate s_analytics = null!;
+    private static int s_handlerRuns;
+
+    [ClassInitialize]
+    public static async Task StartAsync(TestContext context)
+    {
+        s_orders = TestPki.Issue(TestPki.Orders);
+        s_analytics = TestPki.Issue(TestPki.Analytics);
+        s_issuer = await TestIssuer.StartAsync();
+        s_billing = await SecureServiceHost.StartAsync(
+            app =>
+            {
+                app.MapGet("/invoices", (HttpContext ctx) =>
+                {
+                    Interlocked.Increment(ref s_handlerRuns);
+                    return $"{ctx.GetCallerSpiffeId()} as {ctx.User.FindFirst("client_id")?.Value} with {ctx.User.FindFirst("scope")?.Value}";
+                }).RequireCaller("spiffe://example.org/orders", "spiffe://example.org/analytics").RequireScope("invoices.read");
+                app.MapGet("/orders-only", () => Interlocked.Increment(ref s_handlerRuns)).RequireCaller("spiffe://example.org/orders");
+            },
+            new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
+            TestPki.Bundles(),
+            new Dictionary<string, string?>
+            {
+                ["SecureComms:TokenValidation:Authority"] = s_issuer.Issuer,
+                ["SecureComms:TokenValidation:ExpectedServer"] = "spiffe://example.org/token-server",
+                ["SecureComms:TokenValidation:Audience"] = Audience,
+                ["SecureComms:TokenValidation:KeyRefreshMinInterval"] = "00:05:00",
+            });
+    }
+
+    [ClassCleanup]
+    public static async Task StopAsync()
+    {
+        await s_billing.DisposeAsync();
+        await s_issuer.DisposeAsync();
+    }
+
+    [TestMethod]
+    public async Task ValidBoundToken_FromTheAllowedCaller_Gets200_AndTheHandlerSeesBothIdentities()
+    {
+        HttpResponseMessage response = await CallAsync(s_orders, "/invoices", s_issuer.Mint(Audience, s_orders));
+
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
+        Assert.AreEqual("spiffe://example.org/orders as orders with invoices.read", await response.Content.ReadAsStringAsync());
+    }
+
+    public static IEnumerable<object?[]> TokenAttacks()
+    {
+        yield return ["no token", (Func<string?>)(() => null), "MissingToken", false];
+        yield return ["garbage token", (Func<string?>)(() => "not-a-jwt"), "MalformedToken", true];
+        yield return ["alg none", (Func<string?>)(() => Unsigned(s_issuer.Mint(Audience, s_orders))), null, true];
+        yield return ["HS256 signed with the issuer's public key", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: KeyConfusion())), null, true];
+        yield return ["unknown kid", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("no-such-key"))), "UnknownSigningKey", true];
+        yield return ["wrong issuer", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, issuer: "https://evil.example.org")), "WrongIssuer", true];
+        yield return ["wrong audience", (Func<string?>)(() => s_issuer.Mint("https://payments.example.org", s_orders)), "WrongAudience", true];
+        yield return ["expired", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, expires: DateTime.UtcNow.AddMinutes(-5), notBefore: DateTime.UtcNow.AddMinutes(-10))), "TokenExpired", true];
+        yield return ["not yet valid", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, notBefore: DateTime.UtcNow.AddMinutes(10), expires: DateTime.UtcNow.AddMinutes(20))), "TokenNotYetValid", true];
+        yield return ["wrong typ (an ID token or a plain JWT)", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, type: "JWT")), "WrongTokenType", true];
+        yield return ["token bound to another certificate (stolen token replay)", (Func<string?>)(() => s_issuer.Mint(Audience, s_analytics)), "TokenBoundToAnotherCertificate", true];
+        yield return ["token without cnf while binding is required", (Func<string?>)(() => s_issuer.Mint(Audience, boundTo: null)), "TokenNotCertificateBound", true];
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(TokenAttacks))]
+    public async Task BadToken_Gets401_WithAnRfc6750Challenge_AndALoggedReason(string attack, Func<string?> token, string? reason, bool invalidToken)
+    {
+        int handlerRunsBefore = Volatile.Read(ref s_handlerRuns);
+
+        HttpResponseMessage response = await CallAsync(s_orders, "/invoices", token());
+
+        Assert.AreEqual(HttpStatusCode.Unauthorized, response.StatusCode, attack);
+        string challenge = response.Headers.WwwAuthenticate.ToString();
+        StringAssert.StartsWith(challenge, "Bearer realm=\"SecureComms\"", attack);
+        Assert.AreEqual(invalidToken, challenge.Contains("error=\"invalid_token\"", StringComparison.Ordinal), $"{attack}: {challenge}");
+        Assert.AreEqual("application/problem+json", response.Content.Headers.ContentType?.MediaType, attack);
+        Assert.AreEqual(handlerRunsBefore, Volatile.Read(ref s_handlerRuns), $"{attack}: the handler never ran");
+        if (reason is not null)
+        {
+            Assert.IsTrue(s_billing.Logs.Contains(1203, reason), $"{attack}: logged reason {reason}");
+        }
+    }
+
+    [TestMethod]
+    public async Task MissingScope_Gets403_WithInsufficientScope()
+    {
+        HttpResponseMessage response = await CallAsync(s_orders, "/invoices", s_issuer.Mint(Audience, s_orders, scope: "invoices.write"));
+
+        Assert.AreEqual(HttpStatusCode.Forbidden, response.StatusCode);
+        StringAssert.Contains(response.Headers.WwwAuthenticate.ToString(), "error=\"insufficient_scope\"");
+        StringAssert.Contains(response.Headers.WwwAuthenticate.ToString(), "scope=\"invoices.read\"");
+    }
+
+    [TestMethod]
+    public async Task ValidTokenButCallerNotAllowed_Gets403()
+    {
+        HttpResponseMessage response = await CallAsync(s_analytics, "/orders-only", s_issuer.Mint(Audience, s_analytics));
+
+        Assert.AreEqual(HttpStatusCode.Forbidden, response.StatusCode);
+        Assert.IsTrue(s_billing.Logs.Contains(1400, "spiffe://example.org/analytics GET /orders-only: CallerNotAllowed"));
+    }
+
+    [TestMethod]
+    [DataRow("Bearer", DisplayName = "scheme without a token")]
+    [DataRow("Bearer a.b", DisplayName = "two segments")]
+    [DataRow("Basic b3JkZXJzOnNlY3JldA==", DisplayName = "another scheme")]
+    [DataRow("Bearer eyJ!!.e30.#$%", DisplayName = "junk characters")]
+    [DataRow("Bearer eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0", DisplayName = "header and payload without signature part")]
+    public async Task MalformedAuthorizationHeader_Gets401_NeverA500(string header)
+    {
+        using HttpClient client = TestClients.RawClient(s_orders.Certificate);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(s_billing.BaseAddress, "/invoices"));
+        request.Headers.TryAddWithoutValidation("Authorization", header);
+
+        HttpResponseMessage response = await client.SendAsync(request);
+
+        Assert.AreEqual(HttpStatusCode.Unauthorized, response.StatusCode);
+    }
+
+    [TestMethod]
+    public async Task OversizedToken_IsRefused_NeverA500()
+    {
+        HttpResponseMessage response = await CallAsync(s_orders, "/invoices", new string('a', 64 * 1024));
+
+        Assert.IsTrue(response.StatusCode is HttpStatusCode.Unauthorized or HttpStatusCode.RequestHeaderFieldsTooLarge, $"got {(int)response.StatusCode}");
+    }
+
+    [TestMethod]
+    public async Task FloodOfUnknownKeyIds_RefreshesTheIssuersKeysAtMostOncePerInterval()
+    {
+        await CallAsync(s_orders, "/invoices", s_issuer.Mint(Audience, s_orders)); // keys loaded
+        int before = s_issuer.JwksRequests;
+
+        for (int i = 0; i < 20; i++)
+        {
+            await CallAsync(s_orders, "/invoices", s_issuer.Mint(Audience, s_orders, signing: Foreign($"random-{i}")));
+        }
+
+        Assert.IsTrue(s_issuer.JwksRequests - before <= 1, $"{s_issuer.JwksRequests - before} JWKS fetches for 20 unknown kids");
+    }
+
+    private static async Task<HttpResponseMessage> CallAsync(WorkloadCertificate caller, string path, string? token)
+    {
+        using HttpClient client = TestClients.RawClient(caller.Certificate);
+        using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(s_billing.BaseAddress, path));
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        HttpResponseMessage response = await client.SendAsync(request);
+        await response.Content.LoadIntoBufferAsync();
+        return response;
+    }
+
+    private static string Unsigned(string jwt)
+    {
+        string[] parts = jwt.Split('.');
+        string header = Base64Url.EncodeToString(Encoding.UTF8.GetBytes("""{"alg":"none","typ":"at+jwt"}"""));
+        return $"{header}.{parts[1]}.";
+    }
+
+    /// <summary>The classic key-confusion attack: HMAC with the issuer's public key as the secret.</summary>
+    private static SigningCredentials KeyConfusion()
+    {
+        ECParameters p = s_issuer.Key.ECDsa.ExportParameters(false);
+        byte[] publicKeyBytes = [.. p.Q.X!, .. p.Q.Y!];
+        return new SigningCredentials(new SymmetricSecurityKey(publicKeyBytes) { KeyId = "test-key-1" }, SecurityAlgorithms.HmacSha256);
+    }
+
+    private static SigningCredentials Foreign(string kid) =>
+        new(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256);
+}
