@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,6 +32,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.AddOptions<SecureCommsServerOptions>().Bind(section.GetSection("Server"));
         services.AddOptions<SecureCommsTokenValidationOptions>().Bind(section.GetSection("TokenValidation"));
         services.AddOptions<SecureCommsAuthorizationOptions>().Bind(section.GetSection("Authorization"));
+        services.AddOptions<SecureCommsRateLimitOptions>().Bind(section.GetSection("Authorization"));
         return builder;
     }
 
@@ -78,6 +80,17 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsAuthorizationOptions>, SecureCommsAuthorizationOptionsValidator>());
 
         services.AddSingleton<ServerTlsOptionsProvider>();
+        services.TryAddSingleton<CallerRateLimiter>();
+        services.AddOptions<SecureCommsRateLimitOptions>().ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsRateLimitOptions>, SecureCommsRateLimitOptionsValidator>());
+        services.AddRateLimiter(_ => { });
+        services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>()
+            .Configure<CallerRateLimiter>((limiter, callers) =>
+            {
+                limiter.GlobalLimiter = System.Threading.RateLimiting.PartitionedRateLimiter.Create<Microsoft.AspNetCore.Http.HttpContext, string>(callers.Partition);
+                limiter.RejectionStatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status429TooManyRequests;
+            });
+        services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, CallerRateLimitStartupFilter>());
         services.AddTransient<IConfigureOptions<KestrelServerOptions>, KestrelMtlsSetup>();
 
         services.AddAuthentication(options =>

@@ -25,6 +25,9 @@ public sealed class SecureCommsServerOptions
     /// </summary>
     public IDictionary<string, PlaintextEndpointOptions> PlaintextEndpoints { get; } = new Dictionary<string, PlaintextEndpointOptions>(StringComparer.Ordinal);
 
+    /// <summary>Client certificates forwarded by trusted TLS-terminating proxies. Default: off.</summary>
+    public ForwardedCertificateOptions ForwardedCertificates { get; set; } = new();
+
     /// <summary>Time allowed for a TLS handshake. Default 10 seconds.</summary>
     public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(10);
 }

@@ -44,6 +44,18 @@ internal sealed class SecureCommsServerOptionsValidator(IConfiguration? configur
             }
         }
 
+        ForwardedCertificateOptions forwarded = options.ForwardedCertificates;
+        TrustedProxies.TryCompile(forwarded.TrustedProxies, out _, errors, Key + "ForwardedCertificates:TrustedProxies");
+        if (forwarded.MaxHeaderLength is < 1024 or > 64 * 1024)
+        {
+            errors.Add($"{Key}ForwardedCertificates:MaxHeaderLength must be between 1024 and 65536.");
+        }
+
+        if (!Enum.IsDefined(forwarded.Format))
+        {
+            errors.Add($"{Key}ForwardedCertificates:Format must be ClientCert, EnvoyXfcc or NginxEscapedPem.");
+        }
+
         if (options.HandshakeTimeout <= TimeSpan.Zero)
         {
             errors.Add($"{Key}HandshakeTimeout must be positive.");
