@@ -1,0 +1,128 @@
+using System.Net.Security;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Protocols.OpenIdConnect;
+using Microsoft.IdentityModel.Tokens;
+using SecureComms.Testing;
+
+namespace SecureComms.Benchmarks.Server;
+
+/// <summary>
+/// The per-request cost of SecureComms on the receiving side with warm caches: the caller's identity from the
+/// connection's handshake verdict, the JWT from the validated-token cache, the <c>cnf</c> binding check and the central
+/// policy, through the real authentication and authorization services. Baseline: the same request object with no
+/// SecureComms check at all. Per-connection work (the TLS handshake and chain build) is not included.
+/// </summary>
+[MemoryDiagnoser]
+public class FullRequestCheckBenchmarks
+{
+    private const string Issuer = "https://issuer.example.org";
+    private const string Audience = "https://billing.example.org";
+
+    private ServiceProvider _services = null!;
+    private IAuthorizationService _authorization = null!;
+    private AuthorizationPolicy _policy = null!;
+    private X509Certificate2 _caller = null!;
+    private string _authorizationHeader = null!;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        WorkloadCertificate orders = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"));
+        _caller = orders.Certificate;
+        var key = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "k1" };
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SecureComms:TokenValidation:Authority"] = Issuer,
+            ["SecureComms:TokenValidation:Audience"] = Audience,
+            ["SecureComms:Authorization:Rules:0:Callers:0"] = "spiffe://example.org/orders",
+            ["SecureComms:Authorization:Rules:0:Paths:0"] = "/invoices/*",
+            ["SecureComms:Authorization:Rules:0:Methods:0"] = "GET",
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
+        services.AddSingleton(configuration);
+        services.AddSecureComms(configuration)
+            .UseCertificateSource(new InMemoryCertificateSource(ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/billing"))))
+            .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
+
+        // The issuer's keys are given directly, so the benchmark needs no metadata endpoint.
+        var issuerConfiguration = new OpenIdConnectConfiguration { Issuer = Issuer };
+        issuerConfiguration.SigningKeys.Add(key);
+        services.Configure<JwtBearerOptions>("SecureComms.AccessToken", o => o.Configuration = issuerConfiguration);
+        _services = services.BuildServiceProvider();
+        _authorization = _services.GetRequiredService<IAuthorizationService>();
+        _policy = _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthorizationOptions>>().Value.FallbackPolicy!;
+
+        // The handshake verdict, as Kestrel's handshake records it once per connection.
+        SslServerAuthenticationOptions tls = _services.GetRequiredService<ServerTlsOptionsProvider>().GetOptions();
+        if (!tls.RemoteCertificateValidationCallback!(this, _caller, null, SslPolicyErrors.None))
+        {
+            throw new InvalidOperationException("The caller certificate does not validate.");
+        }
+
+        DateTime now = DateTime.UtcNow;
+        string token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
+        {
+            Issuer = Issuer,
+            Audience = Audience,
+            Expires = now.AddHours(1),
+            TokenType = "at+jwt",
+            Claims = new Dictionary<string, object>
+            {
+                ["sub"] = "orders",
+                ["scope"] = "invoices.read",
+                ["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = orders.Sha256Thumbprint },
+            },
+            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
+        });
+        _authorizationHeader = "Bearer " + token;
+        if (!FullCheckAsync().GetAwaiter().GetResult())
+        {
+            throw new InvalidOperationException("The benchmark request is not allowed; the setup is wrong.");
+        }
+    }
+
+    [GlobalCleanup]
+    public void Cleanup() => _services.Dispose();
+
+    [Benchmark(Baseline = true, Description = "request object only, no SecureComms")]
+    public bool NoSecureComms() => NewRequest().Request.Headers.Authorization.Count == 1;
+
+    [Benchmark(Description = "full check: identity + cached JWT + cnf binding + policy")]
+    public async Task<bool> FullCheckAsync()
+    {
+        HttpContext context = NewRequest();
+        AuthenticateResult authentication = await context.AuthenticateAsync(SecureCommsDefaults.AuthenticationScheme);
+        if (!authentication.Succeeded)
+        {
+            return false;
+        }
+
+        context.User = authentication.Principal!;
+        AuthorizationResult result = await _authorization.AuthorizeAsync(context.User, context, _policy);
+        return result.Succeeded;
+    }
+
+    private DefaultHttpContext NewRequest()
+    {
+        var context = new DefaultHttpContext { RequestServices = _services };
+        context.Features.Set<ITlsConnectionFeature>(new TlsConnectionFeature { ClientCertificate = _caller });
+        context.Request.Method = "GET";
+        context.Request.Path = "/invoices/42";
+        context.Request.Headers.Authorization = _authorizationHeader;
+        return context;
+    }
+}
