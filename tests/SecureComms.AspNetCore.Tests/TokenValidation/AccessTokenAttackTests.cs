@@ -39,6 +39,11 @@ public sealed class AccessTokenAttackTests
                     return $"{ctx.GetCallerSpiffeId()} as {ctx.User.FindFirst("client_id")?.Value} with {ctx.User.FindFirst("scope")?.Value}";
                 }).RequireCaller("spiffe://example.org/orders", "spiffe://example.org/analytics").RequireScope("invoices.read");
                 app.MapGet("/orders-only", () => Interlocked.Increment(ref s_handlerRuns)).RequireCaller("spiffe://example.org/orders");
+
+                // Composition with ordinary ASP.NET Core policies: the caller rule and a claim rule must both pass.
+                app.MapGet("/composed/{client}", (string client) => client)
+                    .RequireCaller("spiffe://example.org/orders")
+                    .RequireAuthorization(p => p.RequireAssertion(c => c.Resource is HttpContext h && c.User.HasClaim("client_id", (string)h.Request.RouteValues["client"]!)));
             },
             new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
             TestPki.Bundles(),
@@ -120,6 +125,16 @@ public sealed class AccessTokenAttackTests
 
         Assert.AreEqual(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.IsTrue(s_billing.Logs.Contains(1400, "spiffe://example.org/analytics GET /orders-only: CallerNotAllowed"));
+    }
+
+    [TestMethod]
+    [DataRow("orders", HttpStatusCode.OK, DisplayName = "caller rule and claim rule both pass")]
+    [DataRow("orders-admin", HttpStatusCode.Forbidden, DisplayName = "caller rule passes, claim rule fails")]
+    public async Task RequireCaller_ComposesWithOrdinaryPolicies(string client, HttpStatusCode expected)
+    {
+        HttpResponseMessage response = await CallAsync(s_orders, $"/composed/{client}", s_issuer.Mint(Audience, s_orders));
+
+        Assert.AreEqual(expected, response.StatusCode);
     }
 
     [TestMethod]
