@@ -27,6 +27,8 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     private readonly PeerCertificateValidator _validator;
     private readonly TimeProvider _timeProvider;
     private readonly SecureCommsTokenValidationOptions _tokens;
+    private readonly ForwardedCertificateOptions _forwarding;
+    private readonly TrustedProxies? _proxies;
 
     public SecureCommsAuthenticationHandler(
         IOptionsMonitor<SecureCommsAuthenticationOptions> options,
@@ -35,13 +37,16 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         ServerTlsOptionsProvider tls,
         PeerCertificateValidator validator,
         TimeProvider timeProvider,
-        IOptions<SecureCommsTokenValidationOptions> tokens)
+        IOptions<SecureCommsTokenValidationOptions> tokens,
+        IOptions<SecureCommsServerOptions> server)
         : base(options, logger, encoder)
     {
         _tls = tls;
         _validator = validator;
         _timeProvider = timeProvider;
         _tokens = tokens.Value;
+        _forwarding = server.Value.ForwardedCertificates;
+        _proxies = TrustedProxies.TryCompile(_forwarding.TrustedProxies, out TrustedProxies? proxies, [], string.Empty) && !proxies.IsEmpty ? proxies : null;
     }
 
     private bool TokensRequired => _tokens.Authority is not null;
@@ -49,16 +54,44 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         X509Certificate2? certificate = Context.Connection.ClientCertificate;
-        if (certificate is null)
-        {
-            // Plaintext listener opened on purpose: no caller identity.
-            return AuthenticateResult.NoResult();
-        }
-
-        if (!_tls.TryGetHandshakeResult(certificate, out SvidValidationResult? result) || result is null)
+        SvidValidationResult? result = null;
+        if (certificate is not null && !_tls.TryGetHandshakeResult(certificate, out result))
         {
             // Not seen in our handshake (should not happen on SecureComms listeners): validate fully.
             result = _validator.Validate(certificate, null, PeerSide.Client);
+        }
+
+        string header = _forwarding.EffectiveHeaderName;
+        if (Request.Headers.ContainsKey(header))
+        {
+            bool trusted = _proxies is not null && (certificate is null
+                ? _proxies.TrustsAddress(Context.Connection.RemoteIpAddress)
+                : result!.IsValid && _proxies.TrustsIdentity(result.SpiffeId));
+            string peer = certificate is null ? Context.Connection.RemoteIpAddress?.ToString() ?? "(unknown)" : result!.SpiffeId.ToString();
+            if (!trusted)
+            {
+                ServerLog.ForwardedCertificateSpoofing(Logger, peer);
+            }
+            else
+            {
+                ForwardedCertificateResult forwarded = ForwardedCertificateParser.Parse(
+                    Map(_forwarding.Format), Request.Headers[header], _forwarding.Format == ForwardedCertificateHeaderFormat.ClientCert ? Request.Headers["Client-Cert-Chain"] : default(string?), _forwarding.MaxHeaderLength);
+                if (forwarded.Certificate is null)
+                {
+                    ServerLog.ForwardedCertificateRejected(Logger, peer, forwarded.Failure ?? "NoCertificate");
+                    return AuthenticateResult.Fail($"forwarded certificate: {forwarded.Failure}");
+                }
+
+                // Validated exactly like a direct client certificate.
+                certificate = forwarded.Certificate;
+                result = _validator.Validate(certificate, forwarded.Chain, PeerSide.Client);
+            }
+        }
+
+        if (certificate is null || result is null)
+        {
+            // Plaintext listener opened on purpose, and no trusted forwarded certificate: no caller identity.
+            return AuthenticateResult.NoResult();
         }
 
         if (result.IsValid && _timeProvider.GetUtcNow() > certificate.NotAfter.ToUniversalTime())
@@ -136,6 +169,13 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         string presented = Thumbprints.GetValue(certificate, static c => Base64Url.EncodeToString(SHA256.HashData(c.RawDataMemory.Span)));
         return string.Equals(bound, presented, StringComparison.Ordinal) ? null : AccessTokenFailure.BoundToAnotherCertificate;
     }
+
+    private static ForwardedCertificateFormat Map(ForwardedCertificateHeaderFormat format) => format switch
+    {
+        ForwardedCertificateHeaderFormat.EnvoyXfcc => ForwardedCertificateFormat.EnvoyXfcc,
+        ForwardedCertificateHeaderFormat.NginxEscapedPem => ForwardedCertificateFormat.NginxEscapedPem,
+        _ => ForwardedCertificateFormat.ClientCertHeader,
+    };
 
     private static AuthenticateResult Success(ClaimsPrincipal principal) =>
         AuthenticateResult.Success(new AuthenticationTicket(principal, SecureCommsDefaults.AuthenticationScheme));

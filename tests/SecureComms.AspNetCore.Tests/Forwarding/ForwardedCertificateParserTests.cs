@@ -1,0 +1,122 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using SecureComms.AspNetCore.Tests.Infrastructure;
+
+namespace SecureComms.AspNetCore.Tests.Forwarding;
+
+/// <summary>Forwarded client certificates in the three header formats, and an attack table of bad headers.</summary>
+[TestClass]
+public sealed class ForwardedCertificateParserTests
+{
+    private static readonly Lazy<WorkloadCertificate> Orders = new(() => TestPki.Issue(TestPki.Orders));
+
+    private static string Pem(X509Certificate2 certificate) => certificate.ExportCertificatePem();
+
+    private static string ByteSequence(X509Certificate2 certificate) => $":{Convert.ToBase64String(certificate.RawData)}:";
+
+    [TestMethod]
+    public void ClientCertHeader_RoundTrips()
+    {
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.ClientCertHeader, ByteSequence(Orders.Value.Certificate));
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(Orders.Value.Certificate.Thumbprint, result.Certificate!.Thumbprint);
+    }
+
+    [TestMethod]
+    public void ClientCertChainHeader_CarriesTheIntermediates_AndParametersAreIgnored()
+    {
+        using var intermediate = TestPki.Ca.CreateIntermediate();
+        WorkloadCertificate leaf = intermediate.IssueSvid(TestPki.Orders);
+
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(
+            ForwardedCertificateFormat.ClientCertHeader, ByteSequence(leaf.Certificate) + ";a=1", ByteSequence(intermediate.Certificate));
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(1, result.Chain!.Count);
+        Assert.AreEqual(intermediate.Certificate.Thumbprint, result.Chain[0].Thumbprint);
+    }
+
+    [TestMethod]
+    public void Xfcc_TakesTheRightmostElement_AppendedByTheNearestProxy()
+    {
+        WorkloadCertificate far = TestPki.Issue(TestPki.Analytics);
+        string header = $"By=spiffe://example.org/edge;Cert=\"{Uri.EscapeDataString(Pem(far.Certificate))}\","
+            + $"By=spiffe://example.org/ingress;Cert=\"{Uri.EscapeDataString(Pem(Orders.Value.Certificate))}\";URI=spiffe://example.org/orders";
+
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, header);
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(Orders.Value.Certificate.Thumbprint, result.Certificate!.Thumbprint);
+    }
+
+    [TestMethod]
+    public void Xfcc_QuotedValues_MayHoldCommasSemicolonsAndEquals()
+    {
+        string header = $"Subject=\"CN=orders,O=Example;OU=a=b\";Cert=\"{Uri.EscapeDataString(Pem(Orders.Value.Certificate))}\"";
+
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, header);
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(Orders.Value.Certificate.Thumbprint, result.Certificate!.Thumbprint);
+    }
+
+    [TestMethod]
+    public void Xfcc_HashMatchingTheCertificate_IsAccepted_InEitherCase()
+    {
+        string hash = Convert.ToHexString(SHA256.HashData(Orders.Value.Certificate.RawData)).ToLowerInvariant();
+        string header = $"Hash={hash};Cert=\"{Uri.EscapeDataString(Pem(Orders.Value.Certificate))}\"";
+
+        Assert.IsNull(ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, header).Failure);
+    }
+
+    [TestMethod]
+    public void Xfcc_PlusSignsInTheEncodedPem_AreNotTurnedIntoSpaces()
+    {
+        string pem = Pem(Orders.Value.Certificate);
+        Assert.IsTrue(pem.Contains('+', StringComparison.Ordinal) || pem.Contains('/', StringComparison.Ordinal), "the PEM has characters that form-decoding would damage");
+        string header = $"Cert=\"{pem.Replace("\n", "%0A", StringComparison.Ordinal)}\"";
+
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, header);
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(Orders.Value.Certificate.Thumbprint, result.Certificate!.Thumbprint);
+    }
+
+    [TestMethod]
+    public void NginxEscapedPem_RoundTrips()
+    {
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString(Pem(Orders.Value.Certificate)));
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(Orders.Value.Certificate.Thumbprint, result.Certificate!.Thumbprint);
+    }
+
+    public static IEnumerable<object?[]> Attacks()
+    {
+        string pem = Uri.EscapeDataString(Pem(Orders.Value.Certificate));
+        string other = Convert.ToHexString(SHA256.HashData(TestPki.Issue(TestPki.Analytics).Certificate.RawData));
+        yield return ["empty header", (int)ForwardedCertificateFormat.ClientCertHeader, "", "Missing"];
+        yield return ["nginx says no certificate", (int)ForwardedCertificateFormat.NginxEscapedPem, "-", "Missing"];
+        yield return ["oversized header", (int)ForwardedCertificateFormat.ClientCertHeader, ":" + new string('A', ForwardedCertificateParser.DefaultMaxHeaderLength) + ":", "TooLarge"];
+        yield return ["Client-Cert without colons", (int)ForwardedCertificateFormat.ClientCertHeader, Convert.ToBase64String(Orders.Value.Certificate.RawData), "Malformed"];
+        yield return ["Client-Cert with trailing junk", (int)ForwardedCertificateFormat.ClientCertHeader, ByteSequence(Orders.Value.Certificate) + "junk", "Malformed"];
+        yield return ["Client-Cert with garbage base64", (int)ForwardedCertificateFormat.ClientCertHeader, ":!!!not-base64!!!:", "Malformed"];
+        yield return ["Client-Cert with bytes that are not a certificate", (int)ForwardedCertificateFormat.ClientCertHeader, ":AAECAwQ=:", "Malformed"];
+        yield return ["XFCC Hash that does not match Cert", (int)ForwardedCertificateFormat.EnvoyXfcc, $"Hash={other};Cert=\"{pem}\"", "HashMismatch"];
+        yield return ["XFCC unbalanced quote", (int)ForwardedCertificateFormat.EnvoyXfcc, $"Cert=\"{pem}", "Malformed"];
+        yield return ["XFCC pair without '='", (int)ForwardedCertificateFormat.EnvoyXfcc, $"Cert\"{pem}\"", "Malformed"];
+        yield return ["XFCC without any certificate", (int)ForwardedCertificateFormat.EnvoyXfcc, "By=spiffe://example.org/ingress;URI=spiffe://example.org/orders", "NoCertificate"];
+        yield return ["nginx truncated PEM", (int)ForwardedCertificateFormat.NginxEscapedPem, pem[..(pem.Length / 2)], "Malformed"];
+    }
+
+    [TestMethod]
+    [DynamicData(nameof(Attacks))]
+    public void BadHeader_GivesItsFailureReason_NeverAnException(string attack, int format, string header, string failure)
+    {
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse((ForwardedCertificateFormat)format, header);
+
+        Assert.IsNull(result.Certificate, attack);
+        Assert.AreEqual(failure, result.Failure, attack);
+    }
+}
