@@ -4,10 +4,12 @@ using Microsoft.Extensions.Primitives;
 namespace SecureComms;
 
 /// <summary>
-/// A workload certificate read by a loader and re-read when its files change (or, with no files, on every polling
-/// tick). The first load must succeed or construction throws, which stops start-up. A later load that fails — a
-/// half-written file, a certificate that does not match its key, a certificate that is not an SVID or already
-/// expired — is ignored with a warning and the last good certificate stays in use.
+/// The engine behind every reloading certificate source: a workload certificate read by a loader and re-read when
+/// its files change (or, with no files, on every polling tick). The first load must succeed or construction throws
+/// <see cref="CertificateSourceException"/>, which stops start-up. A later load that fails — a half-written file, a
+/// certificate that does not match its key, a certificate that is not an SVID or already expired — is ignored with a
+/// warning and the last good certificate stays in use. A good new certificate is swapped in atomically, logged, and
+/// the change token fires.
 /// </summary>
 internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposable
 {
@@ -17,8 +19,18 @@ internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposab
     private readonly ILogger _logger;
     private readonly ChangeSignal _changed = new();
     private readonly IDisposable _trigger;
+    private readonly Lock _reloadGate = new();
     private WorkloadCertificate _current;
 
+    /// <param name="description">Names the source in logs, e.g. <c>PEM files '/x/cert.pem' and '/x/key.pem'</c>.</param>
+    /// <param name="watchedFiles">Files whose change triggers a reload; empty to reload on every polling tick.</param>
+    /// <param name="load">
+    /// Reads the certificate into fresh instances (one this source does not keep is disposed); throws
+    /// <see cref="CertificateSourceException"/> on failure.
+    /// </param>
+    /// <param name="pollingInterval">The polling period.</param>
+    /// <param name="timeProvider">The clock for polling and expiry checks.</param>
+    /// <param name="logger">Receives load, rotation and rejection events.</param>
     public ReloadingCertificateSource(
         string description,
         IReadOnlyList<string> watchedFiles,
@@ -27,15 +39,39 @@ internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposab
         TimeProvider timeProvider,
         ILogger logger)
     {
+        ArgumentNullException.ThrowIfNull(watchedFiles);
+        ArgumentNullException.ThrowIfNull(load);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
         _description = description;
         _load = load;
         _timeProvider = timeProvider;
         _logger = logger;
-        _current = LoadChecked();
-        SourceLog.CertificateLoaded(logger, _current.SpiffeId, description, _current.NotAfter, _current.Sha256Thumbprint);
-        _trigger = watchedFiles.Count > 0
-            ? new FileChangeMonitor(watchedFiles, pollingInterval, timeProvider, logger, TryReload)
-            : timeProvider.CreateTimer(_ => TryReload(), null, pollingInterval, pollingInterval);
+
+        // The monitor takes its baseline before the first load, so a change made during the load is not missed.
+        FileChangeMonitor? monitor = watchedFiles.Count > 0
+            ? new FileChangeMonitor(description, watchedFiles, pollingInterval, timeProvider, logger, TryReload)
+            : null;
+        try
+        {
+            _current = LoadChecked();
+        }
+        catch
+        {
+            monitor?.Dispose();
+            throw;
+        }
+
+        CertificateSourceLog.CertificateLoaded(logger, _current, description);
+        if (monitor is not null)
+        {
+            monitor.Start();
+            _trigger = monitor;
+        }
+        else
+        {
+            _trigger = timeProvider.CreateTimer(_ => ReloadOnTimer(), null, pollingInterval, pollingInterval);
+        }
     }
 
     public WorkloadCertificate Current => Volatile.Read(ref _current);
@@ -45,15 +81,39 @@ internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposab
     private WorkloadCertificate LoadChecked()
     {
         WorkloadCertificate certificate = _load();
-        if (_timeProvider.GetUtcNow() >= certificate.NotAfter)
+        DateTimeOffset notAfter = certificate.NotAfter;
+        if (_timeProvider.GetUtcNow() >= notAfter)
         {
-            throw new CertificateSourceException($"the certificate from {_description} expired at {certificate.NotAfter:O}.");
+            Release(certificate);
+            throw new CertificateSourceException($"the certificate from {_description} expired at {notAfter:O}.");
         }
 
         return certificate;
     }
 
+    private void ReloadOnTimer()
+    {
+        try
+        {
+            TryReload();
+        }
+#pragma warning disable CA1031 // A timer-thread exception would end the process; the last good certificate stays.
+        catch (Exception ex)
+#pragma warning restore CA1031
+        {
+            CertificateSourceLog.ReloadFailed(_logger, _description, ex);
+        }
+    }
+
     private void TryReload()
+    {
+        lock (_reloadGate)
+        {
+            Reload();
+        }
+    }
+
+    private void Reload()
     {
         WorkloadCertificate next;
         try
@@ -62,18 +122,30 @@ internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposab
         }
         catch (CertificateSourceException ex)
         {
-            SourceLog.CertificateRotationRejected(_logger, _description, ex.Message);
+            CertificateSourceLog.CertificateRotationRejected(_logger, _description, ex.Message);
             return;
         }
 
         if (string.Equals(next.Sha256Thumbprint, Current.Sha256Thumbprint, StringComparison.Ordinal))
         {
+            Release(next); // rewritten with the same certificate (or a store poll): nothing rotated
             return;
         }
 
+        // The previous certificate is not disposed: connections in flight may still be using it.
         Volatile.Write(ref _current, next);
-        SourceLog.CertificateLoaded(_logger, next.SpiffeId, _description, next.NotAfter, next.Sha256Thumbprint);
+        CertificateSourceLog.CertificateLoaded(_logger, next, _description);
         _changed.Signal();
+    }
+
+    /// <summary>Disposes a freshly loaded certificate that nobody else has seen.</summary>
+    private static void Release(WorkloadCertificate unused)
+    {
+        unused.Certificate.Dispose();
+        foreach (System.Security.Cryptography.X509Certificates.X509Certificate2 intermediate in unused.Intermediates)
+        {
+            intermediate.Dispose();
+        }
     }
 
     public void Dispose()

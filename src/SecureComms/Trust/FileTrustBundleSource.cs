@@ -3,28 +3,64 @@ using Microsoft.Extensions.Primitives;
 
 namespace SecureComms;
 
-/// <summary>One configured bundle file.</summary>
+/// <summary>One configured bundle file: the trust domain it speaks for, where it is, and its format.</summary>
 internal sealed record TrustBundleFile(TrustDomain TrustDomain, string Path, TrustBundleFormat Format);
 
 /// <summary>
-/// Trust bundles of several trust domains (federation) read from files and re-read when they change. The first load
-/// must succeed or construction throws; a later change that cannot be read keeps the last good set, with a warning.
+/// Trust bundles of one or more trust domains (federation) read from files and re-read when any of them changes
+/// (see <see cref="FileChangeMonitor"/>: directory watchers, so Kubernetes <c>..data</c> symlink swaps are seen,
+/// plus polling on the <see cref="TimeProvider"/>). The first load must succeed or construction throws
+/// <see cref="TrustBundleException"/>, which stops start-up. A later change that cannot be read (half-written,
+/// unparsable, a leaf instead of a CA) keeps the last good set, with a warning; a good one replaces the whole
+/// snapshot atomically and fires the change token.
 /// </summary>
 internal sealed class FileTrustBundleSource : ITrustBundleSource, IDisposable
 {
-    private readonly IReadOnlyList<TrustBundleFile> _files;
+    private readonly TrustBundleFile[] _files;
     private readonly ILogger _logger;
     private readonly ChangeSignal _changed = new();
     private readonly FileChangeMonitor _monitor;
     private TrustBundleSet _current;
 
+    /// <exception cref="TrustBundleException">
+    /// A file cannot be loaded, or two files name the same trust domain; the message names the file(s).
+    /// </exception>
     public FileTrustBundleSource(IReadOnlyList<TrustBundleFile> files, TimeSpan pollingInterval, TimeProvider timeProvider, ILogger<FileTrustBundleSource> logger)
     {
-        _files = files;
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(timeProvider);
+        ArgumentNullException.ThrowIfNull(logger);
+        _files = [.. files];
         _logger = logger;
-        _current = LoadAll();
-        SourceLog.BundlesLoaded(logger, _current);
-        _monitor = new FileChangeMonitor([.. files.Select(f => f.Path)], pollingInterval, timeProvider, logger, TryReload);
+        foreach (IGrouping<TrustDomain, TrustBundleFile> domain in _files.GroupBy(f => f.TrustDomain))
+        {
+            if (domain.Count() > 1)
+            {
+                throw new TrustBundleException(
+                    $"trust domain {domain.Key} has more than one bundle file ({string.Join(", ", domain.Select(f => $"'{f.Path}'"))}); put its authorities in one file.");
+            }
+        }
+
+        // Baseline taken before the first load, so a change made during it is still picked up.
+        _monitor = new FileChangeMonitor(
+            "trust bundles " + string.Join(", ", _files.Select(f => $"'{f.Path}'")),
+            [.. _files.Select(f => f.Path)],
+            pollingInterval,
+            timeProvider,
+            logger,
+            TryReload);
+        try
+        {
+            _current = LoadAll();
+        }
+        catch
+        {
+            _monitor.Dispose();
+            throw;
+        }
+
+        TrustBundleLog.BundlesLoaded(logger, _current);
+        _monitor.Start();
     }
 
     public TrustBundleSet Current => Volatile.Read(ref _current);
@@ -33,7 +69,7 @@ internal sealed class FileTrustBundleSource : ITrustBundleSource, IDisposable
 
     private TrustBundleSet LoadAll()
     {
-        var bundles = new List<TrustBundle>(_files.Count);
+        var bundles = new List<TrustBundle>(_files.Length);
         foreach (TrustBundleFile file in _files)
         {
             bundles.Add(TrustBundleLoader.Load(file.TrustDomain, file.Path, file.Format));
@@ -42,19 +78,23 @@ internal sealed class FileTrustBundleSource : ITrustBundleSource, IDisposable
         return new TrustBundleSet(bundles);
     }
 
+    // Called by the monitor, never concurrently.
     private void TryReload()
     {
+        TrustBundleSet next;
         try
         {
-            TrustBundleSet next = LoadAll();
-            Volatile.Write(ref _current, next);
-            SourceLog.BundlesLoaded(_logger, next);
-            _changed.Signal();
+            next = LoadAll();
         }
         catch (TrustBundleException ex)
         {
-            SourceLog.BundleReloadRejected(_logger, ex.Message);
+            TrustBundleLog.BundleReloadRejected(_logger, ex.Message);
+            return;
         }
+
+        Volatile.Write(ref _current, next);
+        TrustBundleLog.BundlesLoaded(_logger, next);
+        _changed.Signal();
     }
 
     public void Dispose()

@@ -1,32 +1,54 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
 namespace SecureComms;
 
-/// <summary>Reads trust bundles from PEM files and from the SPIFFE bundle format, and writes the latter.</summary>
+/// <summary>
+/// Reads trust bundles from PEM files and from the SPIFFE bundle format, and writes the latter. Every failure is a
+/// <see cref="TrustBundleException"/> whose message names the file (or source) and the problem, never certificate
+/// contents. The trust domain always comes from configuration: a bundle does not name its own (Trust Domain and
+/// Bundle §3, "independently record the name of the trust domain").
+/// </summary>
 internal static class TrustBundleLoader
 {
     private const string X509SvidUse = "x509-svid";
+    private const string InMemorySource = "(in-memory SPIFFE bundle)";
+
+    /// <summary>JWK key types of RFC 7518 §6.1 and RFC 8037 §2; any other makes the element ignored (§4.2.1).</summary>
+    private static readonly string[] KnownKeyTypes = ["EC", "RSA", "oct", "OKP"];
+
+    private static readonly JsonDocumentOptions StrictJson = new() { AllowDuplicateProperties = false };
 
     internal static TrustBundle Load(TrustDomain trustDomain, string path, TrustBundleFormat format) => format switch
     {
         TrustBundleFormat.Pem => LoadPem(trustDomain, path),
-        TrustBundleFormat.SpiffeBundle => ParseSpiffeBundle(trustDomain, ReadAllBytes(path), path),
+        TrustBundleFormat.SpiffeBundle => LoadSpiffeBundle(trustDomain, path),
         _ => throw new TrustBundleException($"the bundle format '{format}' of '{path}' is unknown."),
     };
 
+    /// <summary>
+    /// Reads every <c>CERTIFICATE</c> block of a PEM file; each must be a CA certificate (basic constraints
+    /// <c>cA=true</c>), and a block cut short (a file read while being written) is an error.
+    /// </summary>
     internal static TrustBundle LoadPem(TrustDomain trustDomain, string path)
     {
-        var certificates = new X509Certificate2Collection();
+        string pem;
         try
         {
-            certificates.ImportFromPemFile(path);
+            pem = File.ReadAllText(path);
         }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            throw new TrustBundleException($"cannot read the trust bundle '{path}' of {trustDomain}: {ex.Message}", ex);
+            throw new TrustBundleException($"cannot read the trust bundle '{path}' of {trustDomain}: {Describe(ex)}", ex);
+        }
+
+        if (!PemReader.TryReadCertificates(pem, out X509Certificate2Collection certificates, out string? error))
+        {
+            throw new TrustBundleException($"the trust bundle '{path}' of {trustDomain} {error}.");
         }
 
         if (certificates.Count == 0)
@@ -34,96 +56,156 @@ internal static class TrustBundleLoader
             throw new TrustBundleException($"the trust bundle '{path}' of {trustDomain} holds no PEM CERTIFICATE block.");
         }
 
-        for (int i = 0; i < certificates.Count; i++)
+        try
         {
-            RequireAuthority(certificates[i], $"certificate {i + 1} in '{path}'");
+            for (int i = 0; i < certificates.Count; i++)
+            {
+                RequireAuthority(certificates[i], $"certificate {i + 1} in the trust bundle '{path}'");
+            }
+        }
+        catch (TrustBundleException)
+        {
+            DisposeAll([.. certificates]);
+            throw;
         }
 
         return new TrustBundle(trustDomain, certificates);
     }
 
+    /// <summary>Reads a file in the SPIFFE bundle format; see <see cref="ParseSpiffeBundle(TrustDomain, ReadOnlySpan{byte}, string)"/>.</summary>
+    internal static TrustBundle LoadSpiffeBundle(TrustDomain trustDomain, string path)
+    {
+        byte[] json;
+        try
+        {
+            json = File.ReadAllBytes(path);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TrustBundleException($"cannot read the trust bundle '{path}' of {trustDomain}: {Describe(ex)}", ex);
+        }
+
+        return ParseSpiffeBundle(trustDomain, json, $"'{path}'");
+    }
+
+    /// <summary>Parses the SPIFFE bundle format from memory; errors name it "(in-memory SPIFFE bundle)".</summary>
+    internal static TrustBundle ParseSpiffeBundle(TrustDomain trustDomain, ReadOnlySpan<byte> json) =>
+        ParseSpiffeBundle(trustDomain, json, InMemorySource);
+
     /// <summary>
-    /// The SPIFFE bundle format (SPIFFE Trust Domain and Bundle §4): a JWK set; each key whose <c>use</c> is
-    /// <c>x509-svid</c> carries exactly one CA certificate in <c>x5c</c> (§4.2.1). Keys of other uses, such as
-    /// <c>jwt-svid</c>, are ignored here (§4.1: unknown uses are ignored).
+    /// Parses the SPIFFE bundle format (Trust Domain and Bundle §4): a JWK set (RFC 7517 §5) with a mandatory
+    /// <c>keys</c> array (§4.1.3) and optional integer <c>spiffe_sequence</c> (§4.1.1) and
+    /// <c>spiffe_refresh_hint</c> (§4.1.2). Each key whose <c>use</c> is <c>x509-svid</c> must carry exactly one
+    /// DER CA certificate, base64 (not base64url), in <c>x5c</c> (X509-SVID §6.1). Keys of any other use, such as
+    /// <c>jwt-svid</c>, and keys of an unknown <c>kty</c> are ignored (§4.2.1, §4.2.2). Duplicate authorities are
+    /// kept once; duplicate JSON member names are refused as ambiguous.
     /// </summary>
+    /// <param name="trustDomain">The trust domain the bundle speaks for.</param>
+    /// <param name="json">The UTF-8 JSON, with or without a byte order mark.</param>
+    /// <param name="source">Names the bundle in error messages, e.g. a quoted file path.</param>
     internal static TrustBundle ParseSpiffeBundle(TrustDomain trustDomain, ReadOnlySpan<byte> json, string source)
     {
+        if (json.StartsWith(Encoding.UTF8.Preamble))
+        {
+            json = json[Encoding.UTF8.Preamble.Length..];
+        }
+
         var authorities = new List<X509Certificate2>();
         try
         {
-            using JsonDocument document = JsonDocument.Parse(json.ToArray());
-            if (document.RootElement.ValueKind != JsonValueKind.Object
-                || !document.RootElement.TryGetProperty("keys", out JsonElement keys)
-                || keys.ValueKind != JsonValueKind.Array)
+            using JsonDocument document = JsonDocument.Parse(json.ToArray(), StrictJson);
+            JsonElement root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
             {
-                throw new TrustBundleException($"the SPIFFE bundle '{source}' has no 'keys' array.");
+                throw new TrustBundleException($"the SPIFFE bundle {source} is not a JSON object.");
+            }
+
+            if (root.TryGetProperty("spiffe_sequence", out JsonElement sequence)
+                && (sequence.ValueKind != JsonValueKind.Number || !sequence.TryGetUInt64(out _)))
+            {
+                throw new TrustBundleException($"the SPIFFE bundle {source} has a 'spiffe_sequence' that is not a non-negative integer.");
+            }
+
+            if (root.TryGetProperty("spiffe_refresh_hint", out JsonElement refreshHint)
+                && (refreshHint.ValueKind != JsonValueKind.Number || !refreshHint.TryGetInt64(out _)))
+            {
+                throw new TrustBundleException($"the SPIFFE bundle {source} has a 'spiffe_refresh_hint' that is not an integer number of seconds.");
+            }
+
+            if (!root.TryGetProperty("keys", out JsonElement keys) || keys.ValueKind != JsonValueKind.Array)
+            {
+                throw new TrustBundleException($"the SPIFFE bundle {source} has no 'keys' array.");
             }
 
             int index = 0;
             foreach (JsonElement key in keys.EnumerateArray())
             {
                 index++;
-                if (!key.TryGetProperty("use", out JsonElement use) || use.ValueKind != JsonValueKind.String || use.GetString() != X509SvidUse)
+                if (key.ValueKind != JsonValueKind.Object)
+                {
+                    throw new TrustBundleException($"key {index} of the SPIFFE bundle {source} is not a JSON object.");
+                }
+
+                if (!IsString(key, "use", X509SvidUse) || HasUnknownKeyType(key))
                 {
                     continue;
                 }
 
-                if (!key.TryGetProperty("x5c", out JsonElement x5c) || x5c.ValueKind != JsonValueKind.Array || x5c.GetArrayLength() != 1
-                    || x5c[0].ValueKind != JsonValueKind.String)
+                X509Certificate2 authority = ReadX5c(key, $"key {index} of the SPIFFE bundle {source}");
+                if (authorities.Exists(a => a.RawDataMemory.Span.SequenceEqual(authority.RawDataMemory.Span)))
                 {
-                    throw new TrustBundleException($"key {index} of the SPIFFE bundle '{source}' is an x509-svid authority without exactly one x5c certificate.");
+                    authority.Dispose();
+                    continue;
                 }
 
-                X509Certificate2 authority;
-                try
-                {
-                    authority = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(x5c[0].GetString()!));
-                }
-                catch (Exception ex) when (ex is FormatException or CryptographicException)
-                {
-                    throw new TrustBundleException($"key {index} of the SPIFFE bundle '{source}' has an unreadable x5c certificate.", ex);
-                }
-
-                RequireAuthority(authority, $"key {index} of the SPIFFE bundle '{source}'");
                 authorities.Add(authority);
             }
         }
         catch (JsonException ex)
         {
-            throw new TrustBundleException($"the SPIFFE bundle '{source}' is not valid JSON.", ex);
+            DisposeAll(authorities);
+            throw new TrustBundleException($"the SPIFFE bundle {source} is not valid JSON (line {ex.LineNumber + 1}).", ex);
+        }
+        catch (TrustBundleException)
+        {
+            DisposeAll(authorities);
+            throw;
         }
 
         if (authorities.Count == 0)
         {
-            throw new TrustBundleException($"the SPIFFE bundle '{source}' of {trustDomain} has no x509-svid authority.");
+            throw new TrustBundleException($"the SPIFFE bundle {source} of {trustDomain} has no x509-svid authority.");
         }
 
         return new TrustBundle(trustDomain, authorities);
     }
 
-    /// <summary>Writes a bundle in the SPIFFE bundle format, one <c>x509-svid</c> key per authority.</summary>
-    internal static string ToSpiffeBundleJson(TrustBundle bundle)
+    /// <summary>
+    /// Writes a bundle in the SPIFFE bundle format: one <c>x509-svid</c> JWK per authority with <c>kty</c>, the
+    /// public key parameters (RFC 7518 §6.2/§6.3), the certificate in <c>x5c</c>, and no <c>kid</c> (X509-SVID §6.1).
+    /// </summary>
+    /// <param name="bundle">The bundle to write; ECDSA (P-256, P-384, P-521) and RSA authorities are supported.</param>
+    /// <param name="sequence">An optional <c>spiffe_sequence</c> (§4.1.1).</param>
+    /// <param name="refreshHint">An optional <c>spiffe_refresh_hint</c>, written in whole seconds (§4.1.2).</param>
+    /// <exception cref="ArgumentException">An authority has a key type or curve that JWK cannot express here.</exception>
+    internal static string ToSpiffeBundleJson(TrustBundle bundle, ulong? sequence = null, TimeSpan? refreshHint = null)
     {
+        ArgumentNullException.ThrowIfNull(bundle);
         var keys = new JsonArray();
         foreach (X509Certificate2 authority in bundle.Authorities)
         {
-            var key = new JsonObject { ["use"] = X509SvidUse };
+            var key = new JsonObject();
             if (authority.GetECDsaPublicKey() is { } ec)
             {
                 using (ec)
                 {
                     ECParameters parameters = ec.ExportParameters(includePrivateParameters: false);
                     key["kty"] = "EC";
-                    key["crv"] = parameters.Curve.Oid.FriendlyName switch
-                    {
-                        "nistP256" or "ECDSA_P256" => "P-256",
-                        "nistP384" or "ECDSA_P384" => "P-384",
-                        "nistP521" or "ECDSA_P521" => "P-521",
-                        var other => other,
-                    };
-                    key["x"] = Base64UrlEncode(parameters.Q.X!);
-                    key["y"] = Base64UrlEncode(parameters.Q.Y!);
+                    key["use"] = X509SvidUse;
+                    key["x5c"] = new JsonArray(Convert.ToBase64String(authority.RawData));
+                    key["crv"] = JwkCurveName(parameters.Curve.Oid);
+                    key["x"] = Base64Url.EncodeToString(parameters.Q.X);
+                    key["y"] = Base64Url.EncodeToString(parameters.Q.Y);
                 }
             }
             else if (authority.GetRSAPublicKey() is { } rsa)
@@ -132,20 +214,102 @@ internal static class TrustBundleLoader
                 {
                     RSAParameters parameters = rsa.ExportParameters(includePrivateParameters: false);
                     key["kty"] = "RSA";
-                    key["n"] = Base64UrlEncode(parameters.Modulus!);
-                    key["e"] = Base64UrlEncode(parameters.Exponent!);
+                    key["use"] = X509SvidUse;
+                    key["x5c"] = new JsonArray(Convert.ToBase64String(authority.RawData));
+                    key["n"] = Base64Url.EncodeToString(parameters.Modulus);
+                    key["e"] = Base64Url.EncodeToString(parameters.Exponent);
                 }
             }
+            else
+            {
+                throw new ArgumentException(
+                    $"An authority of trust domain '{bundle.TrustDomain}' has a key algorithm ({authority.GetKeyAlgorithm()}) other than ECDSA or RSA.", nameof(bundle));
+            }
 
-            key["x5c"] = new JsonArray(Convert.ToBase64String(authority.RawData));
             keys.Add(key);
         }
 
-        var root = new JsonObject { ["keys"] = keys };
+        var root = new JsonObject();
+        if (sequence is { } s)
+        {
+            root["spiffe_sequence"] = s;
+        }
+
+        if (refreshHint is { } hint)
+        {
+            root["spiffe_refresh_hint"] = (long)Math.Ceiling(hint.TotalSeconds);
+        }
+
+        root["keys"] = keys;
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 
-    private static string Base64UrlEncode(byte[] bytes) => System.Buffers.Text.Base64Url.EncodeToString(bytes);
+    private static string JwkCurveName(Oid curve) => (curve.Value, curve.FriendlyName) switch
+    {
+        ("1.2.840.10045.3.1.7", _) or (_, "nistP256" or "ECDSA_P256") => "P-256",
+        ("1.3.132.0.34", _) or (_, "nistP384" or "ECDSA_P384") => "P-384",
+        ("1.3.132.0.35", _) or (_, "nistP521" or "ECDSA_P521") => "P-521",
+        _ => throw new ArgumentException($"The elliptic curve {curve.Value ?? curve.FriendlyName} has no JWK name (RFC 7518 §6.2.1.1).", nameof(curve)),
+    };
+
+    private static bool IsString(JsonElement element, string property, string value) =>
+        element.TryGetProperty(property, out JsonElement member)
+        && member.ValueKind == JsonValueKind.String
+        && member.ValueEquals(value);
+
+    private static bool HasUnknownKeyType(JsonElement key)
+    {
+        if (!key.TryGetProperty("kty", out JsonElement kty))
+        {
+            return false; // required by §4.2.1, but the certificate in x5c is all we use: accept
+        }
+
+        if (kty.ValueKind != JsonValueKind.String)
+        {
+            return true;
+        }
+
+        foreach (string known in KnownKeyTypes)
+        {
+            if (kty.ValueEquals(known))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static X509Certificate2 ReadX5c(JsonElement key, string what)
+    {
+        if (!key.TryGetProperty("x5c", out JsonElement x5c) || x5c.ValueKind != JsonValueKind.Array || x5c.GetArrayLength() != 1
+            || x5c[0].ValueKind != JsonValueKind.String)
+        {
+            throw new TrustBundleException($"{what} is an x509-svid authority without exactly one x5c certificate.");
+        }
+
+        X509Certificate2 authority;
+        try
+        {
+            authority = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(x5c[0].GetString()!));
+        }
+        catch (Exception ex) when (ex is FormatException or CryptographicException)
+        {
+            throw new TrustBundleException($"{what} has an unreadable x5c certificate.", ex);
+        }
+
+        try
+        {
+            RequireAuthority(authority, what);
+        }
+        catch
+        {
+            authority.Dispose();
+            throw;
+        }
+
+        return authority;
+    }
 
     private static void RequireAuthority(X509Certificate2 certificate, string what)
     {
@@ -157,18 +321,21 @@ internal static class TrustBundleLoader
             }
         }
 
-        throw new TrustBundleException($"{what} ({certificate.Subject}) is not a CA certificate; a trust bundle holds only authorities.");
+        throw new TrustBundleException($"{what} is not a CA certificate (basic constraints cA=true); a trust bundle holds only authorities.");
     }
 
-    private static byte[] ReadAllBytes(string path)
+    private static void DisposeAll(List<X509Certificate2> certificates)
     {
-        try
+        foreach (X509Certificate2 certificate in certificates)
         {
-            return File.ReadAllBytes(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            throw new TrustBundleException($"cannot read the trust bundle '{path}': {ex.Message}", ex);
+            certificate.Dispose();
         }
     }
+
+    private static string Describe(Exception ex) => ex switch
+    {
+        FileNotFoundException or DirectoryNotFoundException => "file not found.",
+        UnauthorizedAccessException => "permission denied.",
+        _ => ex.Message,
+    };
 }

@@ -3,8 +3,8 @@ using Microsoft.Extensions.Logging;
 
 namespace SecureComms.Tests.Fakes;
 
-/// <summary>Collects log events for assertions.</summary>
-internal sealed class ListLogger : ILogger
+/// <summary>Collects log events for assertions; thread-safe.</summary>
+internal class ListLogger : ILogger
 {
     private readonly ConcurrentQueue<(int EventId, LogLevel Level, string Message)> _entries = new();
 
@@ -12,6 +12,8 @@ internal sealed class ListLogger : ILogger
 
     public bool Contains(int eventId, string text) =>
         _entries.Any(e => e.EventId == eventId && e.Message.Contains(text, StringComparison.Ordinal));
+
+    public int Count(int eventId) => _entries.Count(e => e.EventId == eventId);
 
     public IDisposable? BeginScope<TState>(TState state)
         where TState : notnull => null;
@@ -21,3 +23,6 @@ internal sealed class ListLogger : ILogger
     public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
         _entries.Enqueue((eventId.Id, logLevel, formatter(state, exception)));
 }
+
+/// <summary>A <see cref="ListLogger"/> for constructors that take an <see cref="ILogger{TCategoryName}"/>.</summary>
+internal sealed class ListLogger<T> : ListLogger, ILogger<T>;

@@ -1,0 +1,98 @@
+using System.Security.Cryptography.X509Certificates;
+using SecureComms.Testing;
+using SecureComms.Tests.Fakes;
+
+namespace SecureComms.Tests.Certificates;
+
+/// <summary>The workload SVID from a PKCS#12 file: leaf found by its key, intermediates kept, roots left out.</summary>
+[TestClass]
+public sealed class Pkcs12FileCertificateSourceTests
+{
+    private static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
+
+    private static Pkcs12FileCertificateSource Open(string path, string? password, TimeProvider time, ListLogger<Pkcs12FileCertificateSource>? logger = null) =>
+        new(path, password, TimeSpan.FromMilliseconds(100), time, logger ?? new ListLogger<Pkcs12FileCertificateSource>());
+
+    private static void WritePkcs12(string path, DevelopmentCertificateAuthority root, DevelopmentCertificateAuthority intermediate, WorkloadCertificate leaf, string password)
+    {
+        // Root first and leaf last: the loader must not depend on the order.
+        var contents = new X509Certificate2Collection { root.Certificate, intermediate.Certificate, leaf.Certificate };
+        File.WriteAllBytes(path + ".tmp", contents.Export(X509ContentType.Pkcs12, password)!);
+        File.Move(path + ".tmp", path, overwrite: true);
+    }
+
+    [TestMethod]
+    public void APkcs12File_LoadsTheLeafWithItsKey_AndTheIntermediate_ButNotTheRoot()
+    {
+        using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        using DevelopmentCertificateAuthority intermediate = root.CreateIntermediate();
+        using var dir = new TempDirectory();
+        WorkloadCertificate issued = intermediate.IssueSvid(Orders);
+        WritePkcs12(dir.File("svid.p12"), root, intermediate, issued, "secret");
+
+        using Pkcs12FileCertificateSource source = Open(dir.File("svid.p12"), "secret", TimeProvider.System);
+
+        Assert.AreEqual(issued.Sha256Thumbprint, source.Current.Sha256Thumbprint);
+        Assert.IsTrue(source.Current.Certificate.HasPrivateKey);
+        Assert.HasCount(1, source.Current.Intermediates, "the self-signed root is left out");
+        Assert.AreEqual(intermediate.Certificate.Thumbprint, source.Current.Intermediates[0].Thumbprint);
+    }
+
+    [TestMethod]
+    public void AWrongPassword_FailsNamingTheFile()
+    {
+        using var dir = new TempDirectory();
+        using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        File.WriteAllBytes(dir.File("svid.p12"), root.IssueSvid(Orders).Certificate.Export(X509ContentType.Pkcs12, "secret"));
+
+        CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.p12"), "wrong", TimeProvider.System));
+
+        StringAssert.Contains(error.Message, $"cannot read the PKCS#12 file '{dir.File("svid.p12")}'");
+    }
+
+    [TestMethod]
+    public void AFileWithoutAPrivateKey_FailsNamingTheFile()
+    {
+        using var dir = new TempDirectory();
+        using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        using X509Certificate2 publicOnly = X509CertificateLoader.LoadCertificate(root.IssueSvid(Orders).Certificate.RawData);
+        File.WriteAllBytes(dir.File("svid.p12"), publicOnly.Export(X509ContentType.Pkcs12, "secret"));
+
+        CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.p12"), "secret", TimeProvider.System));
+
+        Assert.AreEqual($"the PKCS#12 file '{dir.File("svid.p12")}' holds no certificate with a private key.", error.Message);
+    }
+
+    [TestMethod]
+    public void AMissingFile_FailsNamingTheFile()
+    {
+        using var dir = new TempDirectory();
+
+        CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.p12"), null, TimeProvider.System));
+
+        StringAssert.Contains(error.Message, dir.File("svid.p12"));
+    }
+
+    [TestMethod]
+    public void AReplacedFile_IsPickedUpOnTheNextPoll()
+    {
+        var clock = new FakeTimeProvider();
+        using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
+        using DevelopmentCertificateAuthority intermediate = root.CreateIntermediate();
+        using var dir = new TempDirectory();
+        WritePkcs12(dir.File("svid.p12"), root, intermediate, intermediate.IssueSvid(Orders), "secret");
+        var logger = new ListLogger<Pkcs12FileCertificateSource>();
+        using Pkcs12FileCertificateSource source = Open(dir.File("svid.p12"), "secret", clock, logger);
+        bool fired = false;
+        source.GetChangeToken().RegisterChangeCallback(_ => fired = true, null);
+
+        WorkloadCertificate rotated = intermediate.IssueSvid(Orders);
+        WritePkcs12(dir.File("svid.p12"), root, intermediate, rotated, "secret");
+        clock.Advance(TimeSpan.FromMilliseconds(100));
+        clock.Advance(FileChangeMonitor.SettleDelay);
+
+        Assert.AreEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint);
+        Assert.IsTrue(fired);
+        Assert.IsTrue(logger.Contains(1000, "PKCS#12 file"));
+    }
+}

@@ -1,0 +1,210 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using SecureComms.Testing;
+using SecureComms.Tests.Fakes;
+
+namespace SecureComms.Tests.Trust;
+
+/// <summary>Trust bundles from PEM files and from the SPIFFE bundle format (Trust Domain and Bundle §4), and back.</summary>
+[TestClass]
+public sealed class TrustBundleLoaderTests
+{
+    private static readonly TrustDomain ExampleOrg = TrustDomain.Parse("example.org");
+    private static readonly Lazy<DevelopmentCertificateAuthority> Ca = new(() => DevelopmentCertificateAuthority.Create(ExampleOrg));
+    private static readonly Lazy<DevelopmentCertificateAuthority> NextCa = new(() => DevelopmentCertificateAuthority.Create(ExampleOrg));
+
+    private static string X5c(X509Certificate2 certificate) => Convert.ToBase64String(certificate.RawData);
+
+    private static TrustBundle Parse(string json) => TrustBundleLoader.ParseSpiffeBundle(ExampleOrg, Encoding.UTF8.GetBytes(json));
+
+    [TestMethod]
+    public void APemBundleWithTwoAuthorities_LoadsBoth()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("bundle.pem"), Ca.Value.Certificate.ExportCertificatePem() + "\n" + NextCa.Value.Certificate.ExportCertificatePem() + "\n");
+
+        TrustBundle bundle = TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem"));
+
+        Assert.AreEqual(ExampleOrg, bundle.TrustDomain);
+        CollectionAssert.AreEqual(
+            new[] { Ca.Value.Certificate.Thumbprint, NextCa.Value.Certificate.Thumbprint },
+            bundle.Authorities.Select(a => a.Thumbprint).ToArray());
+    }
+
+    [TestMethod]
+    public void AnIntermediateCa_IsAcceptedAsAnAuthority()
+    {
+        using var dir = new TempDirectory();
+        using DevelopmentCertificateAuthority intermediate = Ca.Value.CreateIntermediate();
+        File.WriteAllText(dir.File("bundle.pem"), intermediate.Certificate.ExportCertificatePem());
+
+        Assert.HasCount(1, TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")).Authorities);
+    }
+
+    [TestMethod]
+    public void ALeafInAPemBundle_IsRefused_NamingTheFileAndTheCertificatesPosition()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(
+            dir.File("bundle.pem"),
+            Ca.Value.Certificate.ExportCertificatePem() + "\n" + Ca.Value.IssueSvid(SpiffeId.Parse("spiffe://example.org/x")).Certificate.ExportCertificatePem());
+
+        TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
+
+        Assert.AreEqual(
+            $"certificate 2 in the trust bundle '{dir.File("bundle.pem")}' is not a CA certificate (basic constraints cA=true); a trust bundle holds only authorities.",
+            error.Message);
+    }
+
+    [TestMethod]
+    [DataRow("", "holds no PEM CERTIFICATE block", DisplayName = "empty file")]
+    [DataRow("cut", "ends in an incomplete PEM block", DisplayName = "second authority cut short")]
+    [DataRow("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n", "malformed PEM block", DisplayName = "damaged block")]
+    public void AnUnusablePemBundle_IsRefused_NamingTheFile(string content, string problem)
+    {
+        using var dir = new TempDirectory();
+        string both = Ca.Value.Certificate.ExportCertificatePem() + "\n" + NextCa.Value.Certificate.ExportCertificatePem() + "\n";
+        File.WriteAllText(dir.File("bundle.pem"), content == "cut" ? both[..(both.Length - 100)] : content);
+
+        TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
+
+        StringAssert.Contains(error.Message, dir.File("bundle.pem"));
+        StringAssert.Contains(error.Message, problem);
+    }
+
+    [TestMethod]
+    public void AMissingBundleFile_IsRefused_NamingIt()
+    {
+        using var dir = new TempDirectory();
+
+        TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
+
+        Assert.AreEqual($"cannot read the trust bundle '{dir.File("bundle.pem")}' of example.org: file not found.", error.Message);
+    }
+
+    [TestMethod]
+    public void ASpiffeBundle_RoundTrips_WithSequenceAndRefreshHint_AndNoKid()
+    {
+        var original = new TrustBundle(ExampleOrg, [Ca.Value.Certificate, NextCa.Value.Certificate]);
+
+        string json = TrustBundleLoader.ToSpiffeBundleJson(original, sequence: 42, refreshHint: TimeSpan.FromMinutes(5));
+        TrustBundle parsed = Parse(json);
+
+        CollectionAssert.AreEqual(
+            original.Authorities.Select(a => a.Thumbprint).ToArray(),
+            parsed.Authorities.Select(a => a.Thumbprint).ToArray());
+        JsonNode document = JsonNode.Parse(json)!;
+        Assert.AreEqual(42UL, document["spiffe_sequence"]!.GetValue<ulong>());
+        Assert.AreEqual(300L, document["spiffe_refresh_hint"]!.GetValue<long>());
+        JsonObject key = document["keys"]![0]!.AsObject();
+        Assert.AreEqual("x509-svid", key["use"]!.GetValue<string>());
+        Assert.AreEqual("EC", key["kty"]!.GetValue<string>());
+        Assert.AreEqual("P-256", key["crv"]!.GetValue<string>());
+        Assert.IsFalse(key.ContainsKey("kid"), "X509-SVID §6.1: kid MUST NOT be set");
+        Assert.AreEqual(X5c(Ca.Value.Certificate), key["x5c"]![0]!.GetValue<string>(), "x5c is standard base64 DER");
+    }
+
+    [TestMethod]
+    public void AnRsaAuthority_RoundTripsWithItsModulusAndExponent()
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=rsa-root", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, critical: true));
+        using X509Certificate2 root = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+
+        string json = TrustBundleLoader.ToSpiffeBundleJson(new TrustBundle(ExampleOrg, [root]));
+
+        Assert.AreEqual(root.Thumbprint, Parse(json).Authorities[0].Thumbprint);
+        JsonNode jwk = JsonNode.Parse(json)!["keys"]![0]!;
+        Assert.AreEqual("RSA", jwk["kty"]!.GetValue<string>());
+        Assert.AreEqual("AQAB", jwk["e"]!.GetValue<string>());
+        Assert.IsNotNull(jwk["n"]);
+    }
+
+    [TestMethod]
+    public void JwtSvidKeysAndUnknownUsesAndKeyTypes_AreIgnored_AndTheX509AuthoritiesKept()
+    {
+        string json = $$"""
+        {"spiffe_sequence": 7, "spiffe_refresh_hint": 300, "keys": [
+          {"use": "jwt-svid", "kty": "EC", "kid": "abc", "crv": "P-256", "x": "AAAA", "y": "AAAA"},
+          {"use": "x509-svid", "kty": "EC", "crv": "P-256", "x": "AAAA", "y": "AAAA", "x5c": ["{{X5c(Ca.Value.Certificate)}}"]},
+          {"use": "wit-svid", "kty": "EC", "kid": "wit"},
+          {"use": "something-new", "kty": "EC"},
+          {"use": "X509-SVID", "kty": "EC", "x5c": ["uses are case-sensitive, so this one is ignored"]},
+          {"use": "x509-svid", "kty": "PQC-2030", "x5c": ["an unknown key type makes the element ignored"]},
+          {"kty": "EC"}
+        ], "some_future_member": {"nested": true }
+        }
+        """;
+
+        TrustBundle bundle = Parse(json);
+
+        Assert.HasCount(1, bundle.Authorities);
+        Assert.AreEqual(Ca.Value.Certificate.Thumbprint, bundle.Authorities[0].Thumbprint);
+    }
+
+    [TestMethod]
+    public void TheSameAuthorityTwice_IsKeptOnce()
+    {
+        string key = $$"""{"use": "x509-svid", "kty": "EC", "x5c": ["{{X5c(Ca.Value.Certificate)}}"]}""";
+
+        Assert.HasCount(1, Parse($$"""{"keys": [{{key}}, {{key}}]}""").Authorities);
+    }
+
+    [TestMethod]
+    public void AByteOrderMark_IsAccepted()
+    {
+        byte[] json = [.. Encoding.UTF8.Preamble, .. Encoding.UTF8.GetBytes(TrustBundleLoader.ToSpiffeBundleJson(Ca.Value.CreateTrustBundle()))];
+
+        Assert.HasCount(1, TrustBundleLoader.ParseSpiffeBundle(ExampleOrg, json).Authorities);
+    }
+
+    [TestMethod]
+    [DataRow("not json", "is not valid JSON")]
+    [DataRow("""[]""", "is not a JSON object")]
+    [DataRow("""{"nokeys": []}""", "has no 'keys' array")]
+    [DataRow("""{"keys": {}}""", "has no 'keys' array")]
+    [DataRow("""{"keys": [], "keys": []}""", "is not valid JSON")]
+    [DataRow("""{"keys": ["x509-svid"]}""", "key 1 of the SPIFFE bundle (in-memory SPIFFE bundle) is not a JSON object")]
+    [DataRow("""{"keys": [{"use": "x509-svid", "kty": "EC", "x5c": []}]}""", "without exactly one x5c certificate")]
+    [DataRow("""{"keys": [{"use": "x509-svid", "kty": "EC", "x5c": ["AA==", "AA=="]}]}""", "without exactly one x5c certificate")]
+    [DataRow("""{"keys": [{"use": "x509-svid", "kty": "EC"}]}""", "without exactly one x5c certificate")]
+    [DataRow("""{"keys": [{"use": "x509-svid", "kty": "EC", "x5c": ["!!notbase64"]}]}""", "has an unreadable x5c certificate")]
+    [DataRow("""{"keys": [{"use": "jwt-svid", "kty": "EC", "kid": "a"}]}""", "has no x509-svid authority")]
+    [DataRow("""{"keys": []}""", "has no x509-svid authority")]
+    [DataRow("""{"spiffe_sequence": "1", "keys": []}""", "'spiffe_sequence' that is not a non-negative integer")]
+    [DataRow("""{"spiffe_sequence": -1, "keys": []}""", "'spiffe_sequence' that is not a non-negative integer")]
+    [DataRow("""{"spiffe_refresh_hint": 1.5, "keys": []}""", "'spiffe_refresh_hint' that is not an integer")]
+    public void AMalformedSpiffeBundle_IsRefused_SayingWhy(string json, string problem)
+    {
+        TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
+
+        StringAssert.Contains(error.Message, "(in-memory SPIFFE bundle)");
+        StringAssert.Contains(error.Message, problem);
+    }
+
+    [TestMethod]
+    public void ALeafInASpiffeBundle_IsRefused()
+    {
+        string json = $$"""{"keys": [{"use": "x509-svid", "kty": "EC", "x5c": ["{{X5c(Ca.Value.IssueSvid(SpiffeId.Parse("spiffe://example.org/x")).Certificate)}}"]}]}""";
+
+        TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
+
+        StringAssert.Contains(error.Message, "key 1 of the SPIFFE bundle");
+        StringAssert.Contains(error.Message, "is not a CA certificate");
+    }
+
+    [TestMethod]
+    public void AMalformedSpiffeBundleFile_IsRefused_NamingTheFile_AndNeverQuotingIt()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("bundle.json"), "{\n  \"keys\": [ {\"use\": \"x509-svid\", \"secret-looking\": \"MIIB");
+
+        TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadSpiffeBundle(ExampleOrg, dir.File("bundle.json")));
+
+        StringAssert.StartsWith(error.Message, $"the SPIFFE bundle '{dir.File("bundle.json")}' is not valid JSON");
+        Assert.DoesNotContain("MIIB", error.Message);
+    }
+}
