@@ -34,14 +34,14 @@ public readonly struct SpiffeId : IEquatable<SpiffeId>
     public bool IsTrustDomainId => _value is not null && _path!.Length == 0;
 
     /// <summary>
-    /// Parses a SPIFFE ID.
+    /// Parses a SPIFFE ID. Never throws anything but <see cref="FormatException"/>, not even for <see langword="null"/>.
     /// </summary>
     /// <exception cref="FormatException">The text is not a valid SPIFFE ID; the message says precisely why.</exception>
     public static SpiffeId Parse(string value)
     {
         if (!TryParse(value, out SpiffeId id, out string? error))
         {
-            throw new FormatException($"'{value}' is not a valid SPIFFE ID: {error}");
+            throw new FormatException($"{SpiffeIdGrammar.Echo(value)} is not a valid SPIFFE ID: {error}");
         }
 
         return id;
@@ -50,7 +50,9 @@ public readonly struct SpiffeId : IEquatable<SpiffeId>
     /// <summary>Tries to parse a SPIFFE ID.</summary>
     public static bool TryParse([NotNullWhen(true)] string? value, out SpiffeId id) => TryParse(value, out id, out _);
 
-    /// <summary>Tries to parse a SPIFFE ID; on failure <paramref name="error"/> says precisely why.</summary>
+    /// <summary>
+    /// Tries to parse a SPIFFE ID; on failure <paramref name="error"/> says precisely why. Refusing allocates nothing.
+    /// </summary>
     public static bool TryParse([NotNullWhen(true)] string? value, out SpiffeId id, [NotNullWhen(false)] out string? error)
     {
         id = default;
@@ -60,42 +62,59 @@ public readonly struct SpiffeId : IEquatable<SpiffeId>
             return false;
         }
 
-        // Length is measured in bytes; every valid character is ASCII, so an invalid character is caught
-        // below before a multi-byte string could pass this check wrongly.
+        // SPIFFE-ID §2.3: at most 2048 bytes. Every valid character is ASCII (one byte), so counting chars is exact
+        // for any ID that can be valid; a non-ASCII character is refused below whatever its UTF-8 length.
         if (value.Length > SpiffeIdGrammar.MaxIdLength)
         {
             error = SpiffeIdGrammar.IdTooLong;
             return false;
         }
 
+        // SPIFFE-ID §2: the scheme is 'spiffe'. §2.4 calls it case-insensitive, but like go-spiffe we only accept the
+        // canonical lowercase form, so one identity has one spelling (authorization compares ordinally).
         if (!value.StartsWith(SpiffeIdGrammar.Scheme, StringComparison.Ordinal))
         {
-            error = SpiffeIdGrammar.WrongScheme;
+            error = value.StartsWith(SpiffeIdGrammar.Scheme, StringComparison.OrdinalIgnoreCase)
+                ? SpiffeIdGrammar.UppercaseScheme
+                : SpiffeIdGrammar.WrongScheme;
             return false;
         }
 
+        // RFC 3986 §3.2: the authority ends at the first '/', '?' or '#'.
         ReadOnlySpan<char> rest = value.AsSpan(SpiffeIdGrammar.Scheme.Length);
-        int pathStart = rest.IndexOf('/');
-        ReadOnlySpan<char> trustDomain = pathStart < 0 ? rest : rest[..pathStart];
-        error = SpiffeIdGrammar.ValidateTrustDomain(trustDomain);
+        int authorityEnd = rest.IndexOfAny('/', '?', '#');
+        ReadOnlySpan<char> trustDomain = authorityEnd < 0 ? rest : rest[..authorityEnd];
+        error = SpiffeIdGrammar.ValidateTrustDomain(trustDomain); // SPIFFE-ID §2.1
         if (error is not null)
         {
             return false;
         }
 
-        ReadOnlySpan<char> path = pathStart < 0 ? [] : rest[pathStart..];
-        error = SpiffeIdGrammar.ValidatePath(path);
+        ReadOnlySpan<char> path = authorityEnd < 0 ? [] : rest[authorityEnd..];
+        if (!path.IsEmpty && path[0] != '/')
+        {
+            error = path[0] == '?' ? SpiffeIdGrammar.Query : SpiffeIdGrammar.Fragment; // SPIFFE-ID §2
+            return false;
+        }
+
+        error = SpiffeIdGrammar.ValidatePath(path); // SPIFFE-ID §2.2
         if (error is not null)
         {
             return false;
         }
 
-        id = new SpiffeId(value, trustDomain.ToString(), path.ToString());
+        id = new SpiffeId(value, trustDomain.ToString(), path.IsEmpty ? string.Empty : path.ToString());
         return true;
     }
 
-    /// <summary>Builds a SPIFFE ID from a trust domain and a path such as <c>/orders</c>.</summary>
-    /// <exception cref="ArgumentException">The trust domain is empty or the path is invalid.</exception>
+    /// <summary>
+    /// Builds a SPIFFE ID from a trust domain and a path such as <c>/ns/prod/sa/orders</c>; an empty path gives the ID of
+    /// the trust domain itself.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="path"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentException">
+    /// The trust domain is empty, the path breaks SPIFFE-ID §2.2, or the whole ID would exceed 2048 bytes.
+    /// </exception>
     public static SpiffeId FromPath(TrustDomain trustDomain, string path)
     {
         ArgumentNullException.ThrowIfNull(path);
@@ -107,16 +126,16 @@ public readonly struct SpiffeId : IEquatable<SpiffeId>
         string? error = SpiffeIdGrammar.ValidatePath(path);
         if (error is not null)
         {
-            throw new ArgumentException($"'{path}' is not a valid SPIFFE ID path: {error}", nameof(path));
+            throw new ArgumentException($"{SpiffeIdGrammar.Echo(path)} is not a valid SPIFFE ID path: {error}", nameof(path));
         }
 
-        SpiffeId id = FromValidatedParts(trustDomain, path);
-        if (id._value!.Length > SpiffeIdGrammar.MaxIdLength)
+        // SPIFFE-ID §2.3
+        if (SpiffeIdGrammar.Scheme.Length + trustDomain.Name.Length + path.Length > SpiffeIdGrammar.MaxIdLength)
         {
             throw new ArgumentException(SpiffeIdGrammar.IdTooLong, nameof(path));
         }
 
-        return id;
+        return FromValidatedParts(trustDomain, path);
     }
 
     internal static SpiffeId FromValidatedParts(TrustDomain trustDomain, string path) =>

@@ -18,19 +18,22 @@ public readonly struct TrustDomain : IEquatable<TrustDomain>
     /// <summary>Whether this is the <c>default</c> (empty) value.</summary>
     public bool IsEmpty => _name is null;
 
-    /// <summary>The SPIFFE ID of the trust domain itself, e.g. <c>spiffe://example.org</c>.</summary>
-    public SpiffeId Id => SpiffeId.FromValidatedParts(this, string.Empty);
+    /// <summary>
+    /// The SPIFFE ID of the trust domain itself, e.g. <c>spiffe://example.org</c>; the empty <see cref="SpiffeId"/> for
+    /// <c>default</c>.
+    /// </summary>
+    public SpiffeId Id => _name is null ? default : SpiffeId.FromValidatedParts(this, string.Empty);
 
     /// <summary>
     /// Parses a trust domain name (<c>example.org</c>) or a SPIFFE ID (<c>spiffe://example.org/...</c>)
-    /// whose trust domain is taken.
+    /// whose trust domain is taken. Never throws anything but <see cref="FormatException"/>.
     /// </summary>
     /// <exception cref="FormatException">The text is not a valid trust domain; the message says why.</exception>
     public static TrustDomain Parse(string value)
     {
         if (!TryParse(value, out TrustDomain trustDomain, out string? error))
         {
-            throw new FormatException($"'{value}' is not a valid SPIFFE trust domain: {error}");
+            throw new FormatException($"{SpiffeIdGrammar.Echo(value)} is not a valid SPIFFE trust domain: {error}");
         }
 
         return trustDomain;
@@ -50,7 +53,9 @@ public readonly struct TrustDomain : IEquatable<TrustDomain>
             return false;
         }
 
-        if (value.StartsWith(SpiffeIdGrammar.Scheme, StringComparison.Ordinal))
+        // Anything URI-like ('scheme:/...') is read as a SPIFFE ID, so 'https://example.org' or 'spiffe:/example.org'
+        // get the scheme error rather than a misleading one about a port.
+        if (value.Contains(":/", StringComparison.Ordinal))
         {
             // A SPIFFE ID: take its trust domain.
             if (!SpiffeId.TryParse(value, out SpiffeId id, out error))
@@ -62,7 +67,7 @@ public readonly struct TrustDomain : IEquatable<TrustDomain>
             return true;
         }
 
-        error = SpiffeIdGrammar.ValidateTrustDomain(value);
+        error = SpiffeIdGrammar.ValidateTrustDomain(value); // SPIFFE-ID §2.1
         if (error is not null)
         {
             return false;

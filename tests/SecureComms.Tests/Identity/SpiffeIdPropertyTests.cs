@@ -3,81 +3,125 @@ using FsCheck.Fluent;
 
 namespace SecureComms.Tests.Identity;
 
-/// <summary>Property-based checks of the SPIFFE ID parser with FsCheck: 500 generated cases per property.</summary>
+/// <summary>Property-based checks of the SPIFFE ID parser with FsCheck: at least 500 generated cases per property.</summary>
 [TestClass]
 public sealed class SpiffeIdPropertyTests
 {
+    private const string Scheme = "spiffe://";
     private const string TrustDomainAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789.-_";
     private const string SegmentAlphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_";
+    private const string Uppercase = "ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
     private static readonly Config Cases = Config.QuickThrowOnFailure.WithMaxTest(500);
+
+    /// <summary>A character that can never appear in a path segment ('/' is left out: it only splits the segment).</summary>
+    private static readonly Gen<char> OutsideSegmentAlphabet = Gen.OneOf(
+        Gen.Elements(" !\"#$%&'()*+,:;<=>?@[\\]^`{|}~\0\t\r\n\u007F\u00A0\u00E9\u0130\u212A\u200B\u202E\uFEFF\uFF0F\uD83D".ToCharArray()),
+        ArbMap.Default.GeneratorFor<char>()).Where(c => !SegmentAlphabet.Contains(c, StringComparison.Ordinal) && c != '/');
 
     private static Gen<string> Word(string alphabet, int maxLength) =>
         Gen.Choose(1, maxLength).SelectMany(length => Gen.ArrayOf(Gen.Elements(alphabet.ToCharArray()), length)).Select(chars => new string(chars));
 
+    private static Gen<string> TrustDomainName() => Word(TrustDomainAlphabet, 40);
+
     private static Gen<string> Segment() => Word(SegmentAlphabet, 12).Where(s => s is not ("." or ".."));
 
-    private static Gen<string> ValidId() =>
-        from trustDomain in Word(TrustDomainAlphabet, 30)
-        from segments in Gen.Choose(0, 5).SelectMany(n => Gen.ArrayOf(Segment(), n))
-        select "spiffe://" + trustDomain + string.Concat(segments.Select(s => "/" + s));
+    private static Gen<(string TrustDomain, string[] Segments)> ValidParts(int minSegments) =>
+        from trustDomain in TrustDomainName()
+        from segments in Gen.Choose(minSegments, 6).SelectMany(n => Gen.ArrayOf(Segment(), n))
+        select (trustDomain, segments);
+
+    private static string Join(string trustDomain, string[] segments) =>
+        Scheme + trustDomain + (segments.Length == 0 ? string.Empty : "/" + string.Join('/', segments));
+
+    private static Gen<string> ValidId() => ValidParts(0).Select(p => Join(p.TrustDomain, p.Segments));
 
     [TestMethod]
-    public void GeneratedValidIds_AlwaysParse_AndRoundTrip()
+    public void IdsBuiltFromTheValidAlphabets_AlwaysParse_AndRoundTrip()
     {
-        Check.One(Cases, Prop.ForAll(ValidId().ToArbitrary(), text =>
+        Check.One(Cases, Prop.ForAll(ValidParts(0).ToArbitrary(), parts =>
         {
-            SpiffeId id = SpiffeId.Parse(text);
-            return id.ToString() == text && SpiffeId.Parse(id.ToString()) == id;
+            string text = Join(parts.TrustDomain, parts.Segments);
+            string path = parts.Segments.Length == 0 ? string.Empty : "/" + string.Join('/', parts.Segments);
+
+            bool parsed = SpiffeId.TryParse(text, out SpiffeId id, out string? error);
+            return parsed
+                && error is null
+                && id.ToString() == text
+                && SpiffeId.Parse(id.ToString()) == id
+                && id.TrustDomain.Name == parts.TrustDomain
+                && id.Path == path
+                && id.IsTrustDomainId == (parts.Segments.Length == 0)
+                && SpiffeId.FromPath(TrustDomain.Parse(parts.TrustDomain), path) == id;
         }));
     }
 
     [TestMethod]
     public void ArbitraryStrings_EitherParseOrThrowFormatException_AndTryParseAgrees()
     {
+        Gen<string> anyString = ArbMap.Default.GeneratorFor<string>().Select(s => s ?? string.Empty);
         Gen<string> candidates = Gen.OneOf(
-            ArbMap.Default.GeneratorFor<string>().Where(s => s is not null),
-            ArbMap.Default.GeneratorFor<string>().Where(s => s is not null).Select(s => "spiffe://" + s),
-            ValidId().SelectMany(id => ArbMap.Default.GeneratorFor<char>().Select(c => id + c)));
+            anyString,
+            anyString.Select(s => Scheme + s),
+            anyString.Select(s => "spiffe://example.org/" + s),
+            ValidId().SelectMany(id => ArbMap.Default.GeneratorFor<char>().Select(c => id + c)),
+            ValidId().SelectMany(id => Gen.Choose(0, id.Length).SelectMany(at => ArbMap.Default.GeneratorFor<char>().Select(c => id.Insert(at, c.ToString())))),
+            ValidId().SelectMany(id => Gen.Choose(0, id.Length - 1).Select(at => id.Remove(at, 1))));
         Check.One(Cases, Prop.ForAll(candidates.ToArbitrary(), text =>
         {
-            bool tried = SpiffeId.TryParse(text, out SpiffeId viaTry);
+            bool tried = SpiffeId.TryParse(text, out SpiffeId viaTry, out string? error);
+            if (tried != (error is null) || tried == viaTry.IsEmpty)
+            {
+                return false;
+            }
+
             try
             {
                 SpiffeId parsed = SpiffeId.Parse(text);
-                return tried && parsed == viaTry;
+                return tried && parsed == viaTry && parsed.ToString() == text;
             }
-            catch (FormatException)
+            catch (FormatException ex)
             {
-                return !tried;
+                return !tried && ex.Message.Contains(error!, StringComparison.Ordinal);
             }
         }));
     }
 
     [TestMethod]
-    public void AnyCharacterOutsideTheAlphabet_InAPathSegment_MakesTheIdInvalid()
+    public void AnyCharacterOutsideTheAlphabet_InsertedIntoAPathSegment_MakesTheIdInvalid()
     {
-        Gen<char> outside = ArbMap.Default.GeneratorFor<char>().Where(c => !SegmentAlphabet.Contains(c, StringComparison.Ordinal) && c != '/');
-        Gen<(string Id, int At, char Bad)> cases =
-            from id in ValidId().Where(i => SpiffeId.Parse(i).Path.Length > 0)
-            from at in Gen.Choose("spiffe://".Length, id.Length - 1).Where(i => id.IndexOf('/', "spiffe://".Length) < i)
-            from bad in outside
-            select (id, at, bad);
-        Check.One(Cases, Prop.ForAll(cases.ToArbitrary(), c =>
-            !SpiffeId.TryParse(c.Id.Insert(c.At + 1, c.Bad.ToString()), out _)));
+        Gen<string> cases =
+            from parts in ValidParts(1)
+            from index in Gen.Choose(0, parts.Segments.Length - 1)
+            from at in Gen.Choose(0, parts.Segments[index].Length)
+            from bad in OutsideSegmentAlphabet
+            select Join(parts.TrustDomain, WithInsert(parts.Segments, index, at, bad));
+        Check.One(Cases, Prop.ForAll(cases.ToArbitrary(), text =>
+            !SpiffeId.TryParse(text, out SpiffeId id, out string? error) && id.IsEmpty && error!.Length > 0));
     }
 
     [TestMethod]
     public void UppercaseInTheTrustDomain_IsAlwaysRefused()
     {
-        Gen<(string Id, int At, char Upper)> cases =
-            from id in ValidId()
-            from at in Gen.Choose(0, SpiffeId.Parse(id).TrustDomain.Name.Length - 1)
-            from upper in Gen.Elements("ABCDEFGHIJKLMNOPQRSTUVWXYZ".ToCharArray())
-            select (id, at, upper);
-        Check.One(Cases, Prop.ForAll(cases.ToArbitrary(), c =>
-        {
-            string text = c.Id.Remove("spiffe://".Length + c.At, 1).Insert("spiffe://".Length + c.At, c.Upper.ToString());
-            return !SpiffeId.TryParse(text, out _, out string? error) && error!.Contains("lowercase", StringComparison.Ordinal);
-        }));
+        Gen<string> cases =
+            from parts in ValidParts(0)
+            from at in Gen.Choose(0, parts.TrustDomain.Length - 1)
+            from upper in Gen.Elements(Uppercase.ToCharArray())
+            from replace in ArbMap.Default.GeneratorFor<bool>()
+            let trustDomain = replace
+                ? parts.TrustDomain.Remove(at, 1).Insert(at, upper.ToString())
+                : parts.TrustDomain.Insert(at, upper.ToString())
+            select Join(trustDomain, parts.Segments);
+        Check.One(Cases, Prop.ForAll(cases.ToArbitrary(), text =>
+            !SpiffeId.TryParse(text, out _, out string? error)
+            && error!.Contains("lowercase", StringComparison.Ordinal)
+            && !TrustDomain.TryParse(text, out _)));
+    }
+
+    private static string[] WithInsert(string[] segments, int index, int at, char bad)
+    {
+        string[] copy = (string[])segments.Clone();
+        copy[index] = copy[index].Insert(at, bad.ToString());
+        return copy;
     }
 }

@@ -121,19 +121,26 @@ internal sealed class NodeOidcProvider : IAsyncDisposable
         _process.Dispose();
     }
 
-    private static string PackageDirectory
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureComms.sln")))
-            {
-                dir = dir.Parent;
-            }
+    private static string PackageDirectory =>
+        Path.Combine(
+            FindRepository(AppContext.BaseDirectory) ?? FindRepository(SourceDirectory()) ?? throw new InvalidOperationException("SecureComms.sln not found above the test binaries or sources."),
+            "tests",
+            "interop",
+            "node-oidc-provider");
 
-            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("SecureComms.sln not found above the test binaries."), "tests", "interop", "node-oidc-provider");
+    private static string? FindRepository(string start)
+    {
+        var dir = new DirectoryInfo(start);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "SecureComms.sln")))
+        {
+            dir = dir.Parent;
         }
+
+        return dir?.FullName;
     }
+
+    // Binaries built elsewhere (dotnet test --artifacts-path) still find the repository through this file's location.
+    private static string SourceDirectory([System.Runtime.CompilerServices.CallerFilePath] string path = "") => Path.GetDirectoryName(path)!;
 
     private static bool OnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(':').Any(dir => File.Exists(Path.Combine(dir, name)));
