@@ -2,59 +2,208 @@ using System.Diagnostics.CodeAnalysis;
 
 namespace SecureComms;
 
-/// <summary>An exact path or a prefix on segment boundaries (<c>/a/*</c> matches <c>/a</c> and <c>/a/b</c>, never <c>/ab</c>).</summary>
+/// <summary>
+/// A path pattern of the central policy, matched case-insensitively (as ASP.NET Core routing matches) on segment
+/// boundaries: exact <c>/a/b</c>; prefix <c>/a/*</c> (<c>/a</c> and everything below, never <c>/ab</c>); suffix
+/// <c>*/health</c> (any path ending in those segments); and single-segment wildcards <c>/tenants/*/invoices</c>
+/// (each <c>*</c> is exactly one segment).
+/// </summary>
 internal sealed class PathPattern
 {
-    private readonly string _path;
-    private readonly bool _isPrefix;
+    private readonly Kind _kind;
+    private readonly string _text;
+    private readonly string[] _segments;
 
-    private PathPattern(string path, bool isPrefix)
+    private PathPattern(Kind kind, string text, string[] segments)
     {
-        _path = path;
-        _isPrefix = isPrefix;
+        _kind = kind;
+        _text = text;
+        _segments = segments;
+    }
+
+    private enum Kind
+    {
+        Exact,
+        Prefix,
+        Suffix,
+        Wildcard,
     }
 
     internal static bool TryParse(string? pattern, [NotNullWhen(true)] out PathPattern? result, [NotNullWhen(false)] out string? error)
     {
         result = null;
-        if (string.IsNullOrEmpty(pattern) || pattern[0] != '/')
+        if (string.IsNullOrEmpty(pattern))
         {
-            error = "a path pattern starts with '/'.";
+            error = "a path pattern is empty.";
+            return false;
+        }
+
+        if (pattern.StartsWith("*/", StringComparison.Ordinal))
+        {
+            string suffix = pattern[1..];
+            if (suffix.Length < 2 || suffix.Contains('*', StringComparison.Ordinal))
+            {
+                error = "a suffix pattern is '*/' followed by literal segments, e.g. '*/health'.";
+                return false;
+            }
+
+            result = new PathPattern(Kind.Suffix, suffix.TrimEnd('/'), []);
+            error = null;
+            return true;
+        }
+
+        if (pattern[0] != '/')
+        {
+            error = "a path pattern starts with '/' (or '*/' for a suffix).";
+            return false;
+        }
+
+        if (pattern.Contains("//", StringComparison.Ordinal) || pattern.Contains("/./", StringComparison.Ordinal) || pattern.Contains("/../", StringComparison.Ordinal))
+        {
+            error = "a path pattern must be canonical (no '//', '.' or '..' segments).";
             return false;
         }
 
         if (pattern == "/*")
         {
-            result = new PathPattern(string.Empty, isPrefix: true);
+            result = new PathPattern(Kind.Prefix, string.Empty, []);
         }
-        else if (pattern.EndsWith("/*", StringComparison.Ordinal))
+        else if (pattern.EndsWith("/*", StringComparison.Ordinal) && !pattern[..^2].Contains('*', StringComparison.Ordinal))
         {
-            result = new PathPattern(pattern[..^2], isPrefix: true);
+            result = new PathPattern(Kind.Prefix, pattern[..^2], []);
         }
         else if (pattern.Contains('*', StringComparison.Ordinal))
         {
-            error = "'*' is only allowed as a whole last segment ('/orders/*').";
-            return false;
+            string[] segments = pattern[1..].Split('/');
+            foreach (string segment in segments)
+            {
+                if (segment.Contains('*', StringComparison.Ordinal) && segment != "*")
+                {
+                    error = "'*' stands for one whole segment ('/tenants/*/invoices'), or ends a prefix ('/invoices/*').";
+                    return false;
+                }
+            }
+
+            result = new PathPattern(Kind.Wildcard, pattern, segments);
         }
         else
         {
-            result = new PathPattern(pattern.Length > 1 ? pattern.TrimEnd('/') : pattern, isPrefix: false);
+            result = new PathPattern(Kind.Exact, pattern.Length > 1 ? pattern.TrimEnd('/') : pattern, []);
         }
 
         error = null;
         return true;
     }
 
+    /// <summary>Matches a canonical path (see <see cref="PathCanonicalizer"/>).</summary>
     internal bool IsMatch(string path)
     {
-        if (!_isPrefix)
+        switch (_kind)
         {
-            return string.Equals(path, _path, StringComparison.OrdinalIgnoreCase);
-        }
+            case Kind.Exact:
+                return string.Equals(path, _text, StringComparison.OrdinalIgnoreCase);
+            case Kind.Prefix:
+                return path.StartsWith(_text, StringComparison.OrdinalIgnoreCase)
+                    && (path.Length == _text.Length || path[_text.Length] == '/');
+            case Kind.Suffix:
+                return path.EndsWith(_text, StringComparison.OrdinalIgnoreCase);
+            default:
+                ReadOnlySpan<char> rest = path.AsSpan(1);
+                foreach (string segment in _segments)
+                {
+                    if (rest.IsEmpty && segment.Length > 0)
+                    {
+                        return false;
+                    }
 
-        return path.StartsWith(_path, StringComparison.OrdinalIgnoreCase)
-            && (path.Length == _path.Length || path[_path.Length] == '/');
+                    int slash = rest.IndexOf('/');
+                    ReadOnlySpan<char> current = slash < 0 ? rest : rest[..slash];
+                    if (segment != "*" && !current.Equals(segment, StringComparison.OrdinalIgnoreCase))
+                    {
+                        return false;
+                    }
+
+                    if (segment == "*" && current.IsEmpty)
+                    {
+                        return false;
+                    }
+
+                    rest = slash < 0 ? [] : rest[(slash + 1)..];
+                }
+
+                return rest.IsEmpty;
+        }
     }
 
-    public override string ToString() => _isPrefix ? _path + "/*" : _path;
+    public override string ToString() => _kind switch
+    {
+        Kind.Prefix => _text + "/*",
+        Kind.Suffix => "*" + _text,
+        _ => _text,
+    };
+}
+
+/// <summary>
+/// Puts a request path in the one form policy rules are matched against, and refuses paths whose meaning is
+/// ambiguous: an encoded slash or backslash (<c>%2F</c>, <c>%5C</c>), a backslash, a NUL, or a dot segment. Repeated
+/// slashes are collapsed and a trailing slash dropped. (ASP.NET Core has already decoded the other <c>%xx</c>.)
+/// </summary>
+internal static class PathCanonicalizer
+{
+    internal static bool TryCanonicalize(string path, out string canonical)
+    {
+        canonical = path;
+        if (path.Length == 0)
+        {
+            canonical = "/";
+            return true;
+        }
+
+        bool needsRewrite = false;
+        for (int i = 0; i < path.Length; i++)
+        {
+            char c = path[i];
+            if (c is '\\' or '\0')
+            {
+                return false;
+            }
+
+            if (c == '%' && i + 2 < path.Length
+                && ((path[i + 1] == '2' && path[i + 2] is 'F' or 'f') || (path[i + 1] == '5' && path[i + 2] is 'C' or 'c')))
+            {
+                return false; // %2F, %2f, %5C, %5c: an encoded separator
+            }
+
+            if (c == '/' && i + 1 < path.Length && path[i + 1] == '/')
+            {
+                needsRewrite = true;
+            }
+
+            if (c == '.' && (i == 0 || path[i - 1] == '/') && (i + 1 == path.Length || path[i + 1] == '/' || (path[i + 1] == '.' && (i + 2 == path.Length || path[i + 2] == '/'))))
+            {
+                return false; // a '.' or '..' segment
+            }
+        }
+
+        if (needsRewrite)
+        {
+            var builder = new System.Text.StringBuilder(path.Length);
+            foreach (char c in path)
+            {
+                if (c != '/' || builder.Length == 0 || builder[^1] != '/')
+                {
+                    builder.Append(c);
+                }
+            }
+
+            canonical = builder.ToString();
+        }
+
+        if (canonical.Length > 1 && canonical[^1] == '/')
+        {
+            canonical = canonical[..^1];
+        }
+
+        return true;
+    }
 }

@@ -2,19 +2,31 @@ namespace SecureComms;
 
 /// <summary>
 /// The central policy (<c>SecureComms:Authorization</c>). Default deny: an endpoint with no authorization of its own
-/// answers only callers that a rule here allows; nothing matched means 403.
+/// answers only callers that an <see cref="PolicyAction.Allow"/> rule here allows and no <see cref="PolicyAction.Deny"/>
+/// rule refuses; nothing matched means 403. Reloaded on change: an invalid new policy is rejected with a logged error
+/// and the last good one stays in force; an invalid policy at start-up stops start-up.
 /// </summary>
 public sealed class SecureCommsAuthorizationOptions
 {
-    /// <summary>Allow rules; a request is allowed when any rule matches its caller, method and path. Default: none.</summary>
+    /// <summary>The rules. Deny wins over Allow; Audit rules only log. Default: none (everything denied).</summary>
     public IList<CallerRuleOptions> Rules { get; } = [];
+
+    /// <summary>
+    /// Evaluate and log what the policy would decide, without enforcing it: every request passes the central policy.
+    /// For trying a new policy on live traffic; never leave it on. Default false.
+    /// </summary>
+    public bool DryRun { get; set; }
 }
 
 /// <summary>
-/// One allow rule (<c>SecureComms:Authorization:Rules:{n}</c>): which callers may use which methods on which paths.
+/// One rule (<c>SecureComms:Authorization:Rules:{n}</c>): what happens when these callers use these methods on these
+/// paths with these scopes and claims.
 /// </summary>
 public sealed class CallerRuleOptions
 {
+    /// <summary><see cref="PolicyAction.Allow"/> (default), <see cref="PolicyAction.Deny"/> or <see cref="PolicyAction.Audit"/>.</summary>
+    public PolicyAction Action { get; set; } = PolicyAction.Allow;
+
     /// <summary>A name for logs. Default: <c>rule-{index}</c>.</summary>
     public string? Name { get; set; }
 
@@ -26,11 +38,18 @@ public sealed class CallerRuleOptions
     public IList<string> Callers { get; } = [];
 
     /// <summary>
-    /// Path patterns: exact (<c>/invoices</c>) or prefix on segment boundaries (<c>/invoices/*</c> matches
-    /// <c>/invoices</c> and below). Matched case-insensitively, as ASP.NET Core routing matches. At least one.
+    /// Path patterns: exact (<c>/invoices</c>), prefix on segment boundaries (<c>/invoices/*</c> matches <c>/invoices</c>
+    /// and below), suffix (<c>*/health</c>) or one-segment wildcards (<c>/tenants/*/invoices</c>). Matched
+    /// case-insensitively, as ASP.NET Core routing matches, after the path is canonicalised. At least one.
     /// </summary>
     public IList<string> Paths { get; } = [];
 
     /// <summary>HTTP methods (<c>GET</c>, <c>POST</c>, …). Default: empty, meaning every method.</summary>
     public IList<string> Methods { get; } = [];
+
+    /// <summary>Scopes the caller's access token must all grant for the rule to match. Default: none.</summary>
+    public IList<string> Scopes { get; } = [];
+
+    /// <summary>Claims (type → value) the caller's principal must all carry for the rule to match. Default: none.</summary>
+    public IDictionary<string, string> Claims { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }

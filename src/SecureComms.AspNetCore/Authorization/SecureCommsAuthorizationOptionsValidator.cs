@@ -8,7 +8,7 @@ internal sealed class SecureCommsAuthorizationOptionsValidator : IValidateOption
     public ValidateOptionsResult Validate(string? name, SecureCommsAuthorizationOptions options)
     {
         var errors = new List<string>();
-        CallerRuleCompiler.Compile(options, errors);
+        CentralPolicy.Compile(options, errors);
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

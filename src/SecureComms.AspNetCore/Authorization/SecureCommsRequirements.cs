@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
 
 namespace SecureComms;
 
@@ -27,53 +27,39 @@ internal static class DenialReasons
     internal const string InsufficientScope = "InsufficientScope";
 }
 
-internal sealed class CentralPolicyHandler : AuthorizationHandler<CentralPolicyRequirement>
+internal sealed class CentralPolicyHandler(CentralPolicyProvider policy, ILogger<CentralPolicyHandler> logger) : AuthorizationHandler<CentralPolicyRequirement>
 {
-    private readonly IOptionsMonitor<SecureCommsAuthorizationOptions> _options;
-    private (SecureCommsAuthorizationOptions Source, CallerRule[] Rules)? _compiled;
-
-    public CentralPolicyHandler(IOptionsMonitor<SecureCommsAuthorizationOptions> options) => _options = options;
-
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, CentralPolicyRequirement requirement)
     {
-        SpiffeId caller = context.User.GetSpiffeId();
-        if (caller.IsEmpty)
+        if (context.Resource is not HttpContext http)
         {
-            context.Fail(new AuthorizationFailureReason(this, DenialReasons.NoCallerIdentity));
+            context.Fail(new AuthorizationFailureReason(this, DenialReasons.NoMatchingRule));
             return Task.CompletedTask;
         }
 
-        if (context.Resource is HttpContext http)
+        SpiffeId caller = context.User.GetSpiffeId();
+        PolicyDecision decision = policy.Current.Evaluate(new PolicyRequest(caller, http.Request.Method, http.Request.Path.Value ?? "/", context.User));
+        http.Items[AuthorizationItems.PolicyDecision] = decision;
+        foreach (string rule in decision.AuditRules)
         {
-            string method = http.Request.Method;
-            string path = http.Request.Path.Value ?? "/";
-            foreach (CallerRule rule in GetRules())
-            {
-                if (rule.IsMatch(caller, method, path))
-                {
-                    http.Items[AuthorizationItems.MatchedRule] = rule.Name;
-                    context.Succeed(requirement);
-                    return Task.CompletedTask;
-                }
-            }
+            PolicyLog.Audited(logger, caller.IsEmpty ? "(none)" : caller.ToString(), http.Request.Method, http.Request.Path.Value ?? "/", rule, decision.Reason);
         }
 
-        context.Fail(new AuthorizationFailureReason(this, DenialReasons.NoMatchingRule));
+        if (decision.Allowed)
+        {
+            context.Succeed(requirement);
+        }
+        else if (decision.DryRun)
+        {
+            PolicyLog.DryRunDecision(logger, caller.IsEmpty ? "(none)" : caller.ToString(), http.Request.Method, http.Request.Path.Value ?? "/", "denied", decision.Reason, decision.Rule ?? "(none)");
+            context.Succeed(requirement);
+        }
+        else
+        {
+            context.Fail(new AuthorizationFailureReason(this, decision.Reason));
+        }
+
         return Task.CompletedTask;
-    }
-
-    private CallerRule[] GetRules()
-    {
-        SecureCommsAuthorizationOptions current = _options.CurrentValue;
-        var compiled = _compiled;
-        if (compiled is { } c && ReferenceEquals(c.Source, current))
-        {
-            return c.Rules;
-        }
-
-        CallerRule[] rules = CallerRuleCompiler.Compile(current, errors: null);
-        _compiled = (current, rules);
-        return rules;
     }
 }
 
@@ -101,5 +87,5 @@ internal sealed class CallerRequirementHandler : AuthorizationHandler<CallerRequ
 
 internal static class AuthorizationItems
 {
-    internal const string MatchedRule = "SecureComms.MatchedRule";
+    internal const string PolicyDecision = "SecureComms.PolicyDecision";
 }

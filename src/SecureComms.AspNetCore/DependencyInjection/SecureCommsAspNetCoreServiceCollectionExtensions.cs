@@ -81,6 +81,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
 
         services.AddSingleton<ServerTlsOptionsProvider>();
         services.TryAddSingleton<CallerRateLimiter>();
+        services.TryAddSingleton<CentralPolicyProvider>();
         services.AddOptions<SecureCommsRateLimitOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsRateLimitOptions>, SecureCommsRateLimitOptionsValidator>());
         services.AddRateLimiter(_ => { });

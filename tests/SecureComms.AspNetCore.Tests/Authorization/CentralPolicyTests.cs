@@ -1,0 +1,277 @@
+using System.Security.Claims;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+
+namespace SecureComms.AspNetCore.Tests.Authorization;
+
+/// <summary>The central policy: default deny, deny beats allow, audit never decides, scopes and claims, canonical paths.</summary>
+[TestClass]
+public sealed class CentralPolicyTests
+{
+    private static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
+    private static readonly SpiffeId Analytics = SpiffeId.Parse("spiffe://example.org/team/analytics");
+
+    private static CallerRuleOptions Rule(string name, PolicyAction action, string caller, string path, string? method = null, string? scope = null, (string, string)? claim = null)
+    {
+        var rule = new CallerRuleOptions { Name = name, Action = action };
+        rule.Callers.Add(caller);
+        rule.Paths.Add(path);
+        if (method is not null)
+        {
+            rule.Methods.Add(method);
+        }
+
+        if (scope is not null)
+        {
+            rule.Scopes.Add(scope);
+        }
+
+        if (claim is { } c)
+        {
+            rule.Claims[c.Item1] = c.Item2;
+        }
+
+        return rule;
+    }
+
+    private static CentralPolicy Policy(bool dryRun = false, params CallerRuleOptions[] rules)
+    {
+        var options = new SecureCommsAuthorizationOptions { DryRun = dryRun };
+        foreach (CallerRuleOptions rule in rules)
+        {
+            options.Rules.Add(rule);
+        }
+
+        var errors = new List<string>();
+        CentralPolicy policy = CentralPolicy.Compile(options, errors);
+        Assert.AreEqual(0, errors.Count, string.Join("; ", errors));
+        return policy;
+    }
+
+    private static ClaimsPrincipal User(string? scope = null, params (string, string)[] claims)
+    {
+        var identity = new ClaimsIdentity("test");
+        if (scope is not null)
+        {
+            identity.AddClaim(new Claim("scope", scope));
+        }
+
+        foreach ((string type, string value) in claims)
+        {
+            identity.AddClaim(new Claim(type, value));
+        }
+
+        return new ClaimsPrincipal(identity);
+    }
+
+    private static PolicyDecision Evaluate(CentralPolicy policy, SpiffeId caller, string path, string method = "GET", ClaimsPrincipal? user = null) =>
+        policy.Evaluate(new PolicyRequest(caller, method, path, user ?? User()));
+
+    [TestMethod]
+    public void NoRules_DeniesEverything()
+    {
+        PolicyDecision decision = Evaluate(Policy(), Orders, "/invoices");
+
+        Assert.IsFalse(decision.Allowed);
+        Assert.AreEqual(PolicyDecision.NoMatchingRule, decision.Reason);
+    }
+
+    [TestMethod]
+    [DataRow(true, DisplayName = "deny listed after allow")]
+    [DataRow(false, DisplayName = "deny listed before allow")]
+    public void DenyBeatsAllow_InEitherOrder(bool allowFirst)
+    {
+        CallerRuleOptions allow = Rule("orders-all", PolicyAction.Allow, "spiffe://example.org/*", "/*");
+        CallerRuleOptions deny = Rule("no-admin", PolicyAction.Deny, "spiffe://example.org/orders", "/admin/*");
+        CentralPolicy policy = allowFirst ? Policy(false, allow, deny) : Policy(false, deny, allow);
+
+        PolicyDecision admin = Evaluate(policy, Orders, "/admin/users");
+        PolicyDecision invoices = Evaluate(policy, Orders, "/invoices");
+
+        Assert.IsFalse(admin.Allowed);
+        Assert.AreEqual(PolicyDecision.DeniedByRule, admin.Reason);
+        Assert.AreEqual("no-admin", admin.Rule);
+        Assert.IsTrue(invoices.Allowed);
+        Assert.AreEqual("orders-all", invoices.Rule);
+    }
+
+    [TestMethod]
+    public void AuditRule_IsReported_ButNeverDecides()
+    {
+        CentralPolicy policy = Policy(false, Rule("watch-exports", PolicyAction.Audit, "*", "/exports/*"));
+
+        PolicyDecision decision = Evaluate(policy, Orders, "/exports/all");
+
+        Assert.IsFalse(decision.Allowed, "an audit rule alone allows nothing");
+        CollectionAssert.AreEqual(new[] { "watch-exports" }, decision.AuditRules.ToArray());
+    }
+
+    [TestMethod]
+    [DataRow("invoices.read", true)]
+    [DataRow("invoices.write invoices.read", true, DisplayName = "one of several granted scopes")]
+    [DataRow("invoices.write", false)]
+    [DataRow(null, false, DisplayName = "no scope at all")]
+    public void RequiredScope_MustBeGranted(string? scope, bool allowed)
+    {
+        CentralPolicy policy = Policy(false, Rule("read", PolicyAction.Allow, "spiffe://example.org/orders", "/invoices/*", scope: "invoices.read"));
+
+        Assert.AreEqual(allowed, Evaluate(policy, Orders, "/invoices/1", user: User(scope)).Allowed);
+    }
+
+    [TestMethod]
+    [DataRow("gold", true)]
+    [DataRow("silver", false)]
+    public void RequiredClaim_MustBePresentWithThatValue(string tier, bool allowed)
+    {
+        CentralPolicy policy = Policy(false, Rule("gold-only", PolicyAction.Allow, "spiffe://example.org/orders", "/premium", claim: ("tier", "gold")));
+
+        Assert.AreEqual(allowed, Evaluate(policy, Orders, "/premium", user: User(null, ("tier", tier))).Allowed);
+    }
+
+    [TestMethod]
+    public void Methods_AreHonoured()
+    {
+        CentralPolicy policy = Policy(false, Rule("read", PolicyAction.Allow, "spiffe://example.org/orders", "/invoices", method: "GET"));
+
+        Assert.IsTrue(Evaluate(policy, Orders, "/invoices", "GET").Allowed);
+        Assert.IsTrue(Evaluate(policy, Orders, "/invoices", "get").Allowed);
+        Assert.IsFalse(Evaluate(policy, Orders, "/invoices", "DELETE").Allowed);
+    }
+
+    [TestMethod]
+    [DataRow("spiffe://example.org/team/*", true, DisplayName = "prefix of the caller")]
+    [DataRow("spiffe://example.org/team/analytics", true, DisplayName = "exact caller")]
+    [DataRow("spiffe://example.org/*", true, DisplayName = "trust domain of the caller")]
+    [DataRow("*", true, DisplayName = "any caller")]
+    [DataRow("spiffe://example.org/tea/*", false, DisplayName = "prefix is not on a segment boundary")]
+    [DataRow("spiffe://other.org/*", false, DisplayName = "another trust domain")]
+    [DataRow("spiffe://example.org/team/analytics/batch", false, DisplayName = "a child of the caller")]
+    public void CallerPatterns_AreIndexed_AndMatchOnBoundaries(string pattern, bool allowed)
+    {
+        CentralPolicy policy = Policy(false, Rule("r", PolicyAction.Allow, pattern, "/*"));
+
+        Assert.AreEqual(allowed, Evaluate(policy, Analytics, "/x").Allowed);
+    }
+
+    [TestMethod]
+    [DataRow("//admin", true, DisplayName = "doubled slash is collapsed, then matched")]
+    [DataRow("/ADMIN", true, DisplayName = "case, as routing matches")]
+    [DataRow("/admin/", true, DisplayName = "trailing slash")]
+    [DataRow("/./admin", false, DisplayName = "dot segment refused")]
+    [DataRow("/x/../admin", false, DisplayName = "dot-dot segment refused")]
+    [DataRow("/%2Fadmin", false, DisplayName = "encoded slash refused")]
+    [DataRow("/%2fadmin", false, DisplayName = "encoded slash, lowercase, refused")]
+    [DataRow("/admin%5C", false, DisplayName = "encoded backslash refused")]
+    [DataRow("/admin\\x", false, DisplayName = "backslash refused")]
+    public void PathTricks_CannotSlipPastADenyRule(string path, bool canonical)
+    {
+        CentralPolicy policy = Policy(false,
+            Rule("all", PolicyAction.Allow, "spiffe://example.org/*", "/*"),
+            Rule("no-admin", PolicyAction.Deny, "spiffe://example.org/*", "/admin/*"));
+
+        PolicyDecision decision = Evaluate(policy, Orders, path);
+
+        Assert.IsFalse(decision.Allowed, path);
+        Assert.AreEqual(canonical ? PolicyDecision.DeniedByRule : PolicyDecision.NonCanonicalPath, decision.Reason, path);
+    }
+
+    [TestMethod]
+    public void DryRun_ReportsTheDecisionItWouldMake()
+    {
+        CentralPolicy policy = Policy(true, Rule("no-admin", PolicyAction.Deny, "*", "/admin/*"));
+
+        PolicyDecision decision = Evaluate(policy, Orders, "/admin");
+
+        Assert.IsTrue(decision.DryRun);
+        Assert.IsFalse(decision.Allowed);
+        Assert.AreEqual("no-admin", decision.Rule);
+    }
+
+    [TestMethod]
+    public void ThousandRules_FindTheOneThatMatches()
+    {
+        var rules = new CallerRuleOptions[1000];
+        for (int i = 0; i < rules.Length; i++)
+        {
+            rules[i] = Rule($"r{i}", PolicyAction.Allow, $"spiffe://example.org/service-{i}", $"/api/{i}/*");
+        }
+
+        CentralPolicy policy = Policy(false, rules);
+
+        Assert.AreEqual("r500", Evaluate(policy, SpiffeId.Parse("spiffe://example.org/service-500"), "/api/500/x").Rule);
+        Assert.IsFalse(Evaluate(policy, SpiffeId.Parse("spiffe://example.org/service-500"), "/api/501/x").Allowed);
+    }
+
+    [TestMethod]
+    [DataRow("Callers:0", "spiffe://Example.org/x", DisplayName = "bad caller pattern")]
+    [DataRow("Paths:0", "admin", DisplayName = "path without a slash")]
+    public void InvalidRule_IsReportedWithItsKey(string key, string value)
+    {
+        var rule = new CallerRuleOptions();
+        rule.Callers.Add(key.StartsWith("Callers", StringComparison.Ordinal) ? value : "*");
+        rule.Paths.Add(key.StartsWith("Paths", StringComparison.Ordinal) ? value : "/x");
+        var options = new SecureCommsAuthorizationOptions();
+        options.Rules.Add(rule);
+        var errors = new List<string>();
+
+        CentralPolicy.Compile(options, errors);
+
+        Assert.AreEqual(1, errors.Count, string.Join("; ", errors));
+        StringAssert.Contains(errors[0], $"SecureComms:Authorization:Rules:0:{key}");
+    }
+
+    [TestMethod]
+    public void InvalidReload_KeepsTheLastGoodPolicy()
+    {
+        var monitor = new TestOptionsMonitor<SecureCommsAuthorizationOptions>(Options(Rule("ok", PolicyAction.Allow, "*", "/*")));
+        using var provider = new CentralPolicyProvider(monitor, NullLogger<CentralPolicyProvider>.Instance);
+        CentralPolicy good = provider.Current;
+
+        monitor.Set(Options(Rule("broken", PolicyAction.Allow, "not a spiffe id", "/*")));
+        CentralPolicy afterBad = provider.Current;
+        monitor.Set(Options(Rule("deny", PolicyAction.Deny, "*", "/*")));
+
+        Assert.AreSame(good, afterBad, "an invalid reload is rejected");
+        Assert.IsFalse(Evaluate(provider.Current, Orders, "/x").Allowed, "a valid reload takes effect");
+    }
+
+    private static SecureCommsAuthorizationOptions Options(params CallerRuleOptions[] rules)
+    {
+        var options = new SecureCommsAuthorizationOptions();
+        foreach (CallerRuleOptions rule in rules)
+        {
+            options.Rules.Add(rule);
+        }
+
+        return options;
+    }
+
+    private sealed class TestOptionsMonitor<T>(T value) : IOptionsMonitor<T>
+    {
+        private readonly List<Action<T, string?>> _listeners = [];
+
+        public T CurrentValue { get; private set; } = value;
+
+        public T Get(string? name) => CurrentValue;
+
+        public IDisposable OnChange(Action<T, string?> listener)
+        {
+            _listeners.Add(listener);
+            return new Unsubscribe(() => _listeners.Remove(listener));
+        }
+
+        public void Set(T value)
+        {
+            CurrentValue = value;
+            foreach (Action<T, string?> listener in _listeners.ToArray())
+            {
+                listener(value, null);
+            }
+        }
+
+        private sealed class Unsubscribe(Action action) : IDisposable
+        {
+            public void Dispose() => action();
+        }
+    }
+}
