@@ -76,8 +76,16 @@ public sealed class NginxProxyTests
         spoof.Headers.TryAddWithoutValidation("x-forwarded-client-cert", xfcc);
         HttpResponseMessage refused = await analytics.SendAsync(spoof);
 
+        // A trusted proxy whose XFCC Hash does not match its Cert: refused, never half-trusted.
+        string wrongHash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(TestPki.Issue(TestPki.Analytics).Certificate.RawData));
+        using var tampered = new HttpRequestMessage(HttpMethod.Get, new Uri(billing.BaseAddress, "/invoices"));
+        tampered.Headers.TryAddWithoutValidation("x-forwarded-client-cert", $"Hash={wrongHash};" + xfcc);
+        HttpResponseMessage mismatch = await ingress.SendAsync(tampered);
+
         Assert.AreEqual(HttpStatusCode.OK, accepted.StatusCode);
         Assert.AreEqual("hello spiffe://example.org/orders", await accepted.Content.ReadAsStringAsync());
+        Assert.AreEqual(HttpStatusCode.Unauthorized, mismatch.StatusCode, "XFCC Hash not matching Cert");
+        Assert.IsTrue(billing.Logs.Contains(1205, "HashMismatch"));
         Assert.AreEqual(HttpStatusCode.Forbidden, refused.StatusCode, "analytics is not a trusted proxy: its header is ignored");
         Assert.IsTrue(billing.Logs.Contains(1204, "spiffe://example.org/analytics"));
     }
