@@ -1,10 +1,7 @@
-using System.Buffers.Text;
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Encodings.Web;
-using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -141,24 +138,10 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     /// <summary>RFC 8705 §3: <c>cnf.x5t#S256</c> must be the base64url SHA-256 of the presented certificate's DER.</summary>
     private string? CheckBinding(ClaimsPrincipal token, X509Certificate2 certificate)
     {
-        Claim? cnf = token.FindFirst("cnf");
         string? bound = null;
-        if (cnf is not null)
+        if (token.FindFirst("cnf") is { } cnf && !CertificateBinding.TryReadThumbprint(cnf.Value, out bound))
         {
-            try
-            {
-                using JsonDocument document = JsonDocument.Parse(cnf.Value);
-                if (document.RootElement.ValueKind == JsonValueKind.Object
-                    && document.RootElement.TryGetProperty("x5t#S256", out JsonElement value)
-                    && value.ValueKind == JsonValueKind.String)
-                {
-                    bound = value.GetString();
-                }
-            }
-            catch (JsonException)
-            {
-                return AccessTokenFailure.Malformed;
-            }
+            return AccessTokenFailure.Malformed;
         }
 
         if (bound is null)
@@ -166,7 +149,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             return _tokens.RequireCertificateBinding ? AccessTokenFailure.NotCertificateBound : null;
         }
 
-        string presented = Thumbprints.GetValue(certificate, static c => Base64Url.EncodeToString(SHA256.HashData(c.RawDataMemory.Span)));
+        string presented = Thumbprints.GetValue(certificate, CertificateBinding.Thumbprint);
         return string.Equals(bound, presented, StringComparison.Ordinal) ? null : AccessTokenFailure.BoundToAnotherCertificate;
     }
 

@@ -250,7 +250,7 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
             return Error("invalid_target", "the requested resource is not allowed for this client.", clientId);
         }
 
-        string thumbprint = Base64Url.EncodeToString(SHA256.HashData(presented!.RawData));
+        string thumbprint = CertificateBinding.Thumbprint(presented!);
         string token = IssueToken(clientId, audience, requestedScopes, thumbprint);
         TokenServerLog.Issued(_logger, clientId, audience, thumbprint);
         var response = new Dictionary<string, object>
@@ -287,7 +287,7 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
 
             case TokenClientAuthentication.SelfSignedTlsClientAuth:
                 return client.RegisteredCertificate is { } registered
-                    && SHA256.HashData(registered.RawData).AsSpan().SequenceEqual(SHA256.HashData(presented.RawData))
+                    && CertificateBinding.Thumbprint(registered) == CertificateBinding.Thumbprint(presented)
                     ? null
                     : "the client certificate is not the registered one.";
 

@@ -31,7 +31,7 @@ public sealed class WorkloadCertificate
         Certificate = certificate;
         Intermediates = intermediates ?? [];
         SpiffeId = id;
-        Sha256Thumbprint = Base64Url.EncodeToString(SHA256.HashData(certificate.RawDataMemory.Span));
+        Sha256Thumbprint = CertificateBinding.Thumbprint(certificate);
     }
 
     /// <summary>The leaf certificate, with its private key.</summary>

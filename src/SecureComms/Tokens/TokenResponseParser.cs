@@ -118,18 +118,7 @@ internal static class TokenResponseParser
             return;
         }
 
-        string? bound = null;
-        try
-        {
-            using JsonDocument document = JsonDocument.Parse(cnf.Value);
-            if (document.RootElement.ValueKind == JsonValueKind.Object
-                && document.RootElement.TryGetProperty("x5t#S256", out JsonElement thumbprint)
-                && thumbprint.ValueKind == JsonValueKind.String)
-            {
-                bound = thumbprint.GetString();
-            }
-        }
-        catch (JsonException)
+        if (!CertificateBinding.TryReadThumbprint(cnf.Value, out string? bound))
         {
             throw Invalid(endpoint, "the token's cnf claim is malformed.");
         }

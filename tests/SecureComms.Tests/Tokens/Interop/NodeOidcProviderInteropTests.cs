@@ -53,9 +53,7 @@ public sealed class NodeOidcProviderInteropTests
             Resource = new Uri(Resource),
             MaxRetries = 0,
         };
-        var validator = new PeerCertificateValidator(new StaticTrustBundleSource(ca.CreateTrustBundle()), TimeProvider.System);
-        var transport = new MtlsClientHandler("interop (token endpoint)", new SecureClientOptions(), SpiffeIdAuthorizer.Parse(options.ExpectedServer), certificates, validator, TimeProvider.System, NullLogger.Instance);
-        using var tokens = new CertificateBoundTokenProvider(clientId, options, certificates, new TokenEndpointClient(clientId, options, transport, TimeProvider.System, NullLogger.Instance), TimeProvider.System, NullLogger.Instance);
+        using CertificateBoundTokenProvider tokens = Provider(clientId, options, certificates, ca);
 
         AccessToken token;
         try
@@ -95,13 +93,19 @@ public sealed class NodeOidcProviderInteropTests
             dir.Path);
         var certificates = new InMemoryCertificateSource(analytics); // analytics presents its own SVID for orders' client_id
         var options = new AccessTokenOptions { Authority = provider.Issuer, ExpectedServer = "spiffe://example.org/token-server", ClientId = "orders", Resource = new Uri(Resource), MaxRetries = 0 };
-        var validator = new PeerCertificateValidator(new StaticTrustBundleSource(ca.CreateTrustBundle()), TimeProvider.System);
-        var transport = new MtlsClientHandler("interop", new SecureClientOptions(), SpiffeIdAuthorizer.Parse(options.ExpectedServer), certificates, validator, TimeProvider.System, NullLogger.Instance);
-        using var tokens = new CertificateBoundTokenProvider("orders", options, certificates, new TokenEndpointClient("orders", options, transport, TimeProvider.System, NullLogger.Instance), TimeProvider.System, NullLogger.Instance);
+        using CertificateBoundTokenProvider tokens = Provider("orders", options, certificates, ca);
 
         TokenAcquisitionException error = await Assert.ThrowsExactlyAsync<TokenAcquisitionException>(() => tokens.GetTokenAsync(CancellationToken.None).AsTask());
 
         Assert.AreEqual("invalid_client", error.Error);
+    }
+
+    /// <summary>A token provider talking to the provider over mTLS, trusting its SVID through the test CA's bundle.</summary>
+    private static CertificateBoundTokenProvider Provider(string clientId, AccessTokenOptions options, InMemoryCertificateSource certificates, DevelopmentCertificateAuthority ca)
+    {
+        var validator = new PeerCertificateValidator(new StaticTrustBundleSource(ca.CreateTrustBundle()), TimeProvider.System);
+        var transport = new MtlsClientHandler($"{clientId} (token endpoint)", new SecureClientOptions(), SpiffeIdAuthorizer.Parse(options.ExpectedServer!), certificates, validator, TimeProvider.System, NullLogger.Instance);
+        return new CertificateBoundTokenProvider(clientId, options, certificates, new TokenEndpointClient(clientId, options, transport, TimeProvider.System, NullLogger.Instance), TimeProvider.System, NullLogger.Instance);
     }
 
     private static Dictionary<string, object> Registration(string clientId, TokenClientAuthentication method, WorkloadCertificate certificate)
