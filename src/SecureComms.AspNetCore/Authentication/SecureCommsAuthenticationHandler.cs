@@ -103,14 +103,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         }
 
         SpiffeId id = result.SpiffeId;
-        var workload = new ClaimsIdentity(
-            [
-                new Claim(SecureCommsClaimTypes.SpiffeId, id.ToString(), ClaimValueTypes.String, id.TrustDomain.Name),
-                new Claim(SecureCommsClaimTypes.TrustDomain, id.TrustDomain.Name, ClaimValueTypes.String, id.TrustDomain.Name),
-            ],
-            SecureCommsDefaults.AuthenticationScheme,
-            SecureCommsClaimTypes.SpiffeId,
-            ClaimTypes.Role);
+        var workload = new WorkloadIdentity(id);
         if (!TokensRequired)
         {
             return Success(new ClaimsPrincipal(workload));

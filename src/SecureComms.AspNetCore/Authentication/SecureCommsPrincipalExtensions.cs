@@ -12,6 +12,11 @@ public static class SecureCommsPrincipalExtensions
         ArgumentNullException.ThrowIfNull(principal);
         foreach (ClaimsIdentity identity in principal.Identities)
         {
+            if (identity is WorkloadIdentity workload)
+            {
+                return workload.SpiffeId; // built by SecureComms: already parsed
+            }
+
             if (identity.IsAuthenticated
                 && string.Equals(identity.AuthenticationType, SecureCommsDefaults.AuthenticationScheme, StringComparison.Ordinal)
                 && identity.FindFirst(SecureCommsClaimTypes.SpiffeId) is { } claim
