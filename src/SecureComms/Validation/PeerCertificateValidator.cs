@@ -26,6 +26,7 @@ internal sealed class PeerCertificateValidator
 
     private readonly ITrustBundleSource _trustBundles;
     private readonly TimeProvider _timeProvider;
+    private long _validations;
 
     /// <summary>Creates a validator over the given trust bundles and clock.</summary>
     public PeerCertificateValidator(ITrustBundleSource trustBundles, TimeProvider timeProvider)
@@ -36,6 +37,9 @@ internal sealed class PeerCertificateValidator
         _timeProvider = timeProvider;
     }
 
+    /// <summary>How many validations ran (each one builds a chain); lets tests prove requests reuse the handshake verdict.</summary>
+    internal long ValidationCount => Interlocked.Read(ref _validations);
+
     /// <summary>
     /// Validates <paramref name="certificate"/> (the peer's leaf) with the intermediates the peer presented.
     /// Never throws for bad input: every problem is a failed <see cref="SvidValidationResult"/>.
@@ -45,6 +49,7 @@ internal sealed class PeerCertificateValidator
     /// <param name="side">Which side the peer is, deciding the required EKU.</param>
     public SvidValidationResult Validate(X509Certificate2? certificate, X509Certificate2Collection? presentedIntermediates, PeerSide side)
     {
+        Interlocked.Increment(ref _validations);
         if (certificate is null)
         {
             return SvidValidationResult.Fail(SvidValidationFailure.NoCertificate, "the peer presented no certificate.");

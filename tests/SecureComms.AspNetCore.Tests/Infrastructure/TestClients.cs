@@ -41,7 +41,6 @@ internal static class TestClients
     {
         var handler = new SocketsHttpHandler
         {
-            PooledConnectionLifetime = TimeSpan.Zero,
             SslOptions = new SslClientAuthenticationOptions
             {
                 EnabledSslProtocols = protocols,

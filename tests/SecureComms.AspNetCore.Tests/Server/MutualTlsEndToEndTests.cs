@@ -103,6 +103,24 @@ public sealed class MutualTlsEndToEndTests
     }
 
     [TestMethod]
+    public async Task ChainIsBuiltOncePerConnection_RequestsOnlyLookTheVerdictUp()
+    {
+        var validator = (PeerCertificateValidator)s_billing.App.Services.GetService(typeof(PeerCertificateValidator))!;
+        using HttpClient client = TestClients.RawClient(TestPki.Issue(TestPki.Orders).Certificate);
+        client.DefaultRequestVersion = System.Net.HttpVersion.Version11;
+        await client.GetAsync(new Uri(s_billing.BaseAddress, "/healthz")); // opens the connection: one handshake validation
+        long afterHandshake = validator.ValidationCount;
+
+        for (int i = 0; i < 20; i++)
+        {
+            using HttpResponseMessage response = await client.GetAsync(new Uri(s_billing.BaseAddress, "/invoices"));
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
+        }
+
+        Assert.AreEqual(afterHandshake, validator.ValidationCount, "20 requests on the open connection built no chain");
+    }
+
+    [TestMethod]
     public async Task ExplicitlyOpenedHealthEndpoint_AnswersAnyTrustedCaller()
     {
         using HttpClient client = TestClients.RawClient(TestPki.Issue(TestPki.Analytics).Certificate);
