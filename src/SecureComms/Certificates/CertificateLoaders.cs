@@ -251,30 +251,30 @@ internal static class CertificateLoaders
         switch (key)
         {
             case ECDsa ec:
-            {
-                using ECDsa? fromCertificate = certificate.GetECDsaPublicKey();
-                if (fromCertificate is null)
                 {
-                    return false;
-                }
+                    using ECDsa? fromCertificate = certificate.GetECDsaPublicKey();
+                    if (fromCertificate is null)
+                    {
+                        return false;
+                    }
 
-                ECParameters a = fromCertificate.ExportParameters(includePrivateParameters: false);
-                ECParameters b = ec.ExportParameters(includePrivateParameters: false);
-                return a.Q.X.AsSpan().SequenceEqual(b.Q.X) && a.Q.Y.AsSpan().SequenceEqual(b.Q.Y);
-            }
+                    ECParameters a = fromCertificate.ExportParameters(includePrivateParameters: false);
+                    ECParameters b = ec.ExportParameters(includePrivateParameters: false);
+                    return a.Q.X.AsSpan().SequenceEqual(b.Q.X) && a.Q.Y.AsSpan().SequenceEqual(b.Q.Y);
+                }
 
             case RSA rsa:
-            {
-                using RSA? fromCertificate = certificate.GetRSAPublicKey();
-                if (fromCertificate is null)
                 {
-                    return false;
-                }
+                    using RSA? fromCertificate = certificate.GetRSAPublicKey();
+                    if (fromCertificate is null)
+                    {
+                        return false;
+                    }
 
-                RSAParameters a = fromCertificate.ExportParameters(includePrivateParameters: false);
-                RSAParameters b = rsa.ExportParameters(includePrivateParameters: false);
-                return a.Modulus.AsSpan().SequenceEqual(b.Modulus) && a.Exponent.AsSpan().SequenceEqual(b.Exponent);
-            }
+                    RSAParameters a = fromCertificate.ExportParameters(includePrivateParameters: false);
+                    RSAParameters b = rsa.ExportParameters(includePrivateParameters: false);
+                    return a.Modulus.AsSpan().SequenceEqual(b.Modulus) && a.Exponent.AsSpan().SequenceEqual(b.Exponent);
+                }
 
             default:
                 return false;
