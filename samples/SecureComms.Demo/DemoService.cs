@@ -10,8 +10,9 @@ namespace SecureComms.Demo;
 /// <summary>One workload of the demo: a real Kestrel service on loopback with its own SVID from the development CA.</summary>
 internal sealed class DemoService : IAsyncDisposable
 {
-    private DemoService(string name, SpiffeId id, WebApplication app)
+    private DemoService(string name, SpiffeId id, WebApplication app, InMemoryCertificateSource certificates)
     {
+        Certificates = certificates;
         Name = name;
         SpiffeId = id;
         App = app;
@@ -26,12 +27,16 @@ internal sealed class DemoService : IAsyncDisposable
 
     public Uri Address { get; }
 
+    /// <summary>The workload's certificate source; the demo rotates it mid-run.</summary>
+    public InMemoryCertificateSource Certificates { get; }
+
     /// <summary>Starts a service configured the way a real one is: the SecureComms section plus the one-line registration.</summary>
     public static async Task<DemoService> StartAsync(
         string name,
         DevelopmentCertificateAuthority ca,
         IDictionary<string, string?> settings,
-        Action<WebApplication> map)
+        Action<WebApplication> map,
+        Action<IServiceCollection>? services = null)
     {
         SpiffeId id = SpiffeId.FromPath(ca.TrustDomain, "/" + name);
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -46,14 +51,16 @@ internal sealed class DemoService : IAsyncDisposable
 
         // The one line. The embedded development CA stands in for certificate and bundle files here;
         // the standalone samples read the same things from files named in appsettings.json.
+        var certificates = new InMemoryCertificateSource(ca.IssueSvid(id));
         builder.Services.AddSecureComms(builder.Configuration)
-            .UseCertificateSource(new InMemoryCertificateSource(ca.IssueSvid(id)))
+            .UseCertificateSource(certificates)
             .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
+        services?.Invoke(builder.Services);
 
         WebApplication app = builder.Build();
         map(app);
         await app.StartAsync();
-        return new DemoService(name, id, app);
+        return new DemoService(name, id, app, certificates);
     }
 
     public HttpClient CreateClient(string name) => App.Services.GetRequiredService<IHttpClientFactory>().CreateClient(name);

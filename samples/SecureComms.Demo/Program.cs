@@ -1,46 +1,88 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using SecureComms;
 using SecureComms.Demo;
 using SecureComms.Testing;
 
-// SecureComms demo: real Kestrel services on loopback, real mutual TLS, identities from an in-process development CA.
+// SecureComms demo: real Kestrel services on loopback, real mutual TLS, identities from an in-process development CA,
+// certificate-bound access tokens from an in-process development token server. Development only.
 using DevelopmentCertificateAuthority ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
-Console.WriteLine($"SecureComms demo: trust domain {ca.TrustDomain}, in-process development CA (development only)");
+const string BillingResource = "https://billing.example.org";
+await using DevelopmentTokenServer tokenServer = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
+{
+    ServerCertificate = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")),
+    ClientTrust = ca.CreateTrustBundle(),
+    Clients =
+    [
+        new DevelopmentClient { ClientId = "orders", TlsClientAuthSanUri = SpiffeId.Parse("spiffe://example.org/orders"), AllowedScopes = ["invoices.read"], AllowedResources = [BillingResource] },
+        new DevelopmentClient { ClientId = "analytics", TlsClientAuthSanUri = SpiffeId.Parse("spiffe://example.org/analytics"), AllowedScopes = ["invoices.read"], AllowedResources = [BillingResource] },
+    ],
+});
+Console.WriteLine($"SecureComms demo: trust domain {ca.TrustDomain}, in-process development CA and token server (development only)");
 
 await using DemoService billing = await DemoService.StartAsync(
     "billing",
     ca,
-    new Dictionary<string, string?>(),
-    app => app.MapGet("/invoices", (HttpContext context) => $"invoices for {context.GetCallerSpiffeId()}")
-        .RequireCaller("spiffe://example.org/orders"));
+    new Dictionary<string, string?>
+    {
+        ["SecureComms:TokenValidation:Authority"] = tokenServer.Issuer.GetLeftPart(UriPartial.Authority),
+        ["SecureComms:TokenValidation:ExpectedServer"] = "spiffe://example.org/token-server",
+        ["SecureComms:TokenValidation:Audience"] = BillingResource,
+    },
+    app => app.MapGet("/invoices", (HttpContext context) => $"invoices for {context.GetCallerSpiffeId()} (token of {context.User.FindFirst("client_id")?.Value})")
+        .RequireCaller("spiffe://example.org/orders")
+        .RequireScope("invoices.read"));
 
-IDictionary<string, string?> CallsBilling() => new Dictionary<string, string?>
+// Every caller gets a "billing" client with a certificate-bound token, configured like appsettings.json would.
+IDictionary<string, string?> CallsBilling(string clientId) => new Dictionary<string, string?>
 {
     ["SecureComms:Clients:billing:BaseAddress"] = billing.Address.ToString(),
     ["SecureComms:Clients:billing:ExpectedServer"] = "spiffe://example.org/billing",
+    ["SecureComms:Clients:billing:Token:Authority"] = tokenServer.Issuer.GetLeftPart(UriPartial.Authority),
+    ["SecureComms:Clients:billing:Token:ExpectedServer"] = "spiffe://example.org/token-server",
+    ["SecureComms:Clients:billing:Token:ClientId"] = clientId,
+    ["SecureComms:Clients:billing:Token:Scope"] = "invoices.read",
+    ["SecureComms:Clients:billing:Token:Resource"] = BillingResource,
 };
 
-await using DemoService orders = await DemoService.StartAsync("orders", ca, CallsBilling(), _ => { });
-await using DemoService analytics = await DemoService.StartAsync("analytics", ca, CallsBilling(), _ => { });
+var sniffer = new TokenSniffer(); // plays the attacker who captured a token in transit or from a log
+await using DemoService orders = await DemoService.StartAsync("orders", ca, CallsBilling("orders"), _ => { }, services =>
+    services.AddHttpClient("billing").AddHttpMessageHandler(() => sniffer));
+await using DemoService analytics = await DemoService.StartAsync("analytics", ca, CallsBilling("analytics"), _ => { }, services =>
+    services.AddHttpClient("billing-without-token", c => c.BaseAddress = billing.Address).AddSecureComms("spiffe://example.org/billing"));
 
 foreach (DemoService service in new[] { billing, orders, analytics })
 {
     Console.WriteLine($"  {service.Name,-10} {service.SpiffeId,-34} listening on {service.Address}");
 }
 
+Console.WriteLine($"  {"tokens",-10} {"spiffe://example.org/token-server",-34} issuing at {tokenServer.Issuer}");
 Console.WriteLine();
 var outcomes = new List<Outcome>
 {
-    await CallAsync("orders → billing (allowed by RequireCaller)", orders, HttpStatusCode.OK),
-    await CallAsync("analytics → billing (not in the policy)", analytics, HttpStatusCode.Forbidden),
+    await CallAsync("orders → billing, certificate-bound token", "200", () => orders.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative))),
+    await CallAsync("analytics → billing (not in the policy)", "403", () => analytics.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative))),
+    await CallAsync("analytics replays orders' stolen token", "401", () =>
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/invoices", UriKind.Relative));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", sniffer.LastToken ?? "none");
+        return analytics.CreateClient("billing-without-token").SendAsync(request);
+    }),
+    await CallAsync("caller without a client certificate", "refused", () => NoCertificateClient(ca).GetAsync(new Uri(billing.Address, "/invoices"))),
 };
 
-Console.WriteLine($"{"scenario",-46} {"expected",-10} {"actual",-10} {"",-4} what billing answered");
+orders.Certificates.Update(ca.IssueSvid(orders.SpiffeId)); // orders' certificate rotates mid-run
+outcomes.Add(await CallAsync("orders → billing after orders' certificate rotated", "200", () => orders.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative))));
+
+Console.WriteLine($"{"scenario",-52} {"expected",-9} {"actual",-9} {"",-4} what happened");
 foreach (Outcome outcome in outcomes)
 {
-    Console.WriteLine($"{outcome.Scenario,-46} {(int)outcome.Expected,-10} {outcome.Actual,-10} {(outcome.AsExpected ? "ok" : "FAIL"),-4} {outcome.Detail}");
+    Console.WriteLine($"{outcome.Scenario,-52} {outcome.Expected,-9} {outcome.Actual,-9} {(outcome.AsExpected ? "ok" : "FAIL"),-4} {outcome.Detail}");
 }
 
 bool allAsExpected = outcomes.TrueForAll(o => o.AsExpected);
@@ -48,19 +90,49 @@ Console.WriteLine();
 Console.WriteLine(allAsExpected ? "Every outcome was as expected." : "Some outcomes were NOT as expected.");
 return allAsExpected ? 0 : 1;
 
-static async Task<Outcome> CallAsync(string scenario, DemoService caller, HttpStatusCode expected)
+static async Task<Outcome> CallAsync(string scenario, string expected, Func<Task<HttpResponseMessage>> call)
 {
     try
     {
-        using HttpResponseMessage response = await caller.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative));
-        string body = await response.Content.ReadAsStringAsync();
-        string detail = response.StatusCode == HttpStatusCode.OK ? body : $"{(int)response.StatusCode} {response.StatusCode}";
-        return new Outcome(scenario, expected, ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture), response.StatusCode == expected, detail);
+        using HttpResponseMessage response = await call();
+        string actual = ((int)response.StatusCode).ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string detail = response.StatusCode == HttpStatusCode.OK
+            ? await response.Content.ReadAsStringAsync()
+            : $"{(int)response.StatusCode} {response.StatusCode} {response.Headers.WwwAuthenticate}".TrimEnd();
+        return new Outcome(scenario, expected, actual, actual == expected, detail);
     }
     catch (HttpRequestException ex)
     {
-        return new Outcome(scenario, expected, "refused", false, ex.InnerException?.Message ?? ex.Message);
+        return new Outcome(scenario, expected, "refused", expected == "refused", "TLS handshake refused: " + (ex.InnerException?.Message ?? ex.Message));
     }
 }
 
-internal sealed record Outcome(string Scenario, HttpStatusCode Expected, string Actual, bool AsExpected, string Detail);
+// A plain client that checks billing's certificate against the demo CA but presents none of its own.
+static HttpClient NoCertificateClient(DevelopmentCertificateAuthority ca) => new(new SocketsHttpHandler
+{
+    SslOptions = new SslClientAuthenticationOptions
+    {
+        RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca.Certificate);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return certificate is X509Certificate2 leaf && chain.Build(leaf);
+        },
+    },
+});
+
+internal sealed record Outcome(string Scenario, string Expected, string Actual, bool AsExpected, string Detail);
+
+/// <summary>Copies the bearer token of each request: what an attacker who captured traffic or a log would hold.</summary>
+internal sealed class TokenSniffer : DelegatingHandler
+{
+    public string? LastToken { get; private set; }
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        LastToken = request.Headers.Authorization?.Parameter ?? LastToken;
+        return base.SendAsync(request, cancellationToken);
+    }
+}

@@ -17,7 +17,7 @@ namespace SecureComms;
 /// </summary>
 internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<SecureCommsAuthenticationOptions>
 {
-    private const string FailureItem = "SecureComms.AuthenticationFailure";
+    internal const string FailureItem = "SecureComms.AuthenticationFailure";
     private static readonly ConditionalWeakTable<X509Certificate2, string> Thumbprints = new();
 
     private readonly ServerTlsOptionsProvider _tls;

@@ -15,7 +15,9 @@ internal sealed class DenialLoggingResultHandler(ILogger<DenialLoggingResultHand
 
     public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
-        if (!authorizeResult.Succeeded)
+        // A refused token was already logged once, with its reason, by the authentication handler.
+        bool loggedByAuthentication = authorizeResult.Challenged && context.Items.ContainsKey(SecureCommsAuthenticationHandler.FailureItem);
+        if (!authorizeResult.Succeeded && !loggedByAuthentication)
         {
             string reason = DescribeFailure(authorizeResult);
             string route = (context.GetEndpoint() as Microsoft.AspNetCore.Routing.RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";

@@ -106,6 +106,8 @@ public sealed class AccessTokenAttackTests
         {
             Assert.IsTrue(s_billing.Logs.Contains(1203, reason), $"{attack}: logged reason {reason}");
         }
+
+        Assert.IsFalse(s_billing.Logs.Contains(1400, "(none) GET /invoices"), $"{attack}: one denial, one event (no second, reason-less one)");
     }
 
     [TestMethod]
