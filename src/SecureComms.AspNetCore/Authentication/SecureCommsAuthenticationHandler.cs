@@ -17,7 +17,14 @@ namespace SecureComms;
 /// </summary>
 internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<SecureCommsAuthenticationOptions>
 {
+    /// <summary>The reason an access token was refused (an <see cref="AccessTokenFailure"/> code).</summary>
     internal const string FailureItem = "SecureComms.AuthenticationFailure";
+
+    /// <summary>The reason the caller's certificate was refused at request time (an <see cref="SvidValidationFailure"/> name).</summary>
+    internal const string PeerFailureItem = "SecureComms.PeerFailure";
+
+    /// <summary>The caller's validated SPIFFE ID, kept for the audit event when its token is then refused.</summary>
+    internal const string CallerItem = "SecureComms.Caller";
     private static readonly ConditionalWeakTable<X509Certificate2, string> Thumbprints = new();
 
     private readonly ServerTlsOptionsProvider _tls;
@@ -26,6 +33,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     private readonly SecureCommsTokenValidationOptions _tokens;
     private readonly ForwardedCertificateOptions _forwarding;
     private readonly TrustedProxies? _proxies;
+    private readonly SecureCommsMetrics _metrics;
 
     public SecureCommsAuthenticationHandler(
         IOptionsMonitor<SecureCommsAuthenticationOptions> options,
@@ -35,9 +43,11 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         PeerCertificateValidator validator,
         TimeProvider timeProvider,
         IOptions<SecureCommsTokenValidationOptions> tokens,
-        IOptions<SecureCommsServerOptions> server)
+        IOptions<SecureCommsServerOptions> server,
+        SecureCommsMetrics metrics)
         : base(options, logger, encoder)
     {
+        _metrics = metrics;
         _tls = tls;
         _validator = validator;
         _timeProvider = timeProvider;
@@ -76,6 +86,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
                 if (forwarded.Certificate is null)
                 {
                     ServerLog.ForwardedCertificateRejected(Logger, peer, forwarded.Failure ?? "NoCertificate");
+                    Context.Items[PeerFailureItem] = "ForwardedCertificate" + (forwarded.Failure ?? "NoCertificate");
                     return AuthenticateResult.Fail($"forwarded certificate: {forwarded.Failure}");
                 }
 
@@ -99,6 +110,8 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         if (!result.IsValid)
         {
             ServerLog.PeerRejected(Logger, result.Failure, result.Detail ?? string.Empty);
+            _metrics.PeerCertificateRefused(result.Failure, PeerSide.Client);
+            Context.Items[PeerFailureItem] = SecureCommsMetrics.ReasonName(result.Failure);
             return AuthenticateResult.Fail($"caller certificate: {result.Failure}");
         }
 
@@ -119,6 +132,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         if (failure is not null)
         {
             Context.Items[FailureItem] = failure;
+            Context.Items[CallerItem] = id;
             ServerLog.TokenRejected(Logger, id, Request.Method, Request.Path, failure);
             return AuthenticateResult.Fail(failure);
         }

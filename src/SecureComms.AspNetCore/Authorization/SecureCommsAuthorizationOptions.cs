@@ -16,6 +16,12 @@ public sealed class SecureCommsAuthorizationOptions
     /// For trying a new policy on live traffic; never leave it on. Default false.
     /// </summary>
     public bool DryRun { get; set; }
+
+    /// <summary>
+    /// Also log an audit event (1401, Information) for every allowed request, not only for denials. Default false:
+    /// allowed calls are counted and traced; logging each one is for audits that need a complete record.
+    /// </summary>
+    public bool LogAllowedRequests { get; set; }
 }
 
 /// <summary>

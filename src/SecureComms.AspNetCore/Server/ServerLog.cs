@@ -11,7 +11,7 @@ internal static partial class ServerLog
     [LoggerMessage(EventId = 1201, Level = LogLevel.Information, Message = "SecureComms serves rotated certificate {SpiffeId} (valid until {NotAfter}) to new connections")]
     internal static partial void ServingRotatedCertificate(ILogger logger, SpiffeId spiffeId, DateTimeOffset notAfter);
 
-    [LoggerMessage(EventId = 1203, Level = LogLevel.Warning, Message = "SecureComms rejected the access token of {Caller} {Method} {Path}: {Reason}")]
+    [LoggerMessage(EventId = 1203, Level = LogLevel.Debug, Message = "SecureComms rejected the access token of {Caller} {Method} {Path}: {Reason}")]
     internal static partial void TokenRejected(ILogger logger, SpiffeId caller, string method, Microsoft.AspNetCore.Http.PathString path, string reason);
 
     [LoggerMessage(EventId = 1204, Level = LogLevel.Warning, Message = "SecureComms ignored a forwarded client certificate header from {Peer}, which is not a trusted proxy: possible spoofing attempt")]

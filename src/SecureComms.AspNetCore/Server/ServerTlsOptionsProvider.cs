@@ -19,11 +19,13 @@ internal sealed class ServerTlsOptionsProvider
     private readonly ICertificateSource _certificates;
     private readonly PeerCertificateValidator _validator;
     private readonly ILogger _logger;
+    private readonly SecureCommsMetrics _metrics;
     private readonly ConditionalWeakTable<X509Certificate, SvidValidationResult> _handshakeResults = new();
     private CachedOptions? _cached;
 
-    public ServerTlsOptionsProvider(ICertificateSource certificates, PeerCertificateValidator validator, ILogger<ServerTlsOptionsProvider> logger)
+    public ServerTlsOptionsProvider(ICertificateSource certificates, PeerCertificateValidator validator, SecureCommsMetrics metrics, ILogger<ServerTlsOptionsProvider> logger)
     {
+        _metrics = metrics;
         _certificates = certificates;
         _validator = validator;
         _logger = logger;
@@ -72,6 +74,7 @@ internal sealed class ServerTlsOptionsProvider
         if (certificate is null)
         {
             ServerLog.HandshakeRejected(_logger, SvidValidationFailure.NoCertificate, "the caller presented no client certificate.");
+            _metrics.PeerCertificateRefused(SvidValidationFailure.NoCertificate, PeerSide.Client);
             return false;
         }
 
@@ -79,6 +82,7 @@ internal sealed class ServerTlsOptionsProvider
         if (!result.IsValid)
         {
             ServerLog.HandshakeRejected(_logger, result.Failure, result.Detail ?? string.Empty);
+            _metrics.PeerCertificateRefused(result.Failure, PeerSide.Client);
             return false;
         }
 

@@ -17,6 +17,7 @@ internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposab
     private readonly Func<WorkloadCertificate> _load;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly SecureCommsMetrics? _metrics;
     private readonly ChangeSignal _changed = new();
     private readonly IDisposable _trigger;
     private readonly Lock _reloadGate = new();
@@ -31,14 +32,17 @@ internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposab
     /// <param name="pollingInterval">The polling period.</param>
     /// <param name="timeProvider">The clock for polling and expiry checks.</param>
     /// <param name="logger">Receives load, rotation and rejection events.</param>
+    /// <param name="metrics">Counts rotations refused (successful ones are counted from the change token).</param>
     public ReloadingCertificateSource(
         string description,
         IReadOnlyList<string> watchedFiles,
         Func<WorkloadCertificate> load,
         TimeSpan pollingInterval,
         TimeProvider timeProvider,
-        ILogger logger)
+        ILogger logger,
+        SecureCommsMetrics? metrics = null)
     {
+        _metrics = metrics;
         ArgumentNullException.ThrowIfNull(watchedFiles);
         ArgumentNullException.ThrowIfNull(load);
         ArgumentNullException.ThrowIfNull(timeProvider);
@@ -102,6 +106,7 @@ internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposab
 #pragma warning restore CA1031
         {
             CertificateSourceLog.ReloadFailed(_logger, _description, ex);
+            _metrics?.CertificateRotation(succeeded: false);
         }
     }
 
@@ -123,6 +128,7 @@ internal sealed class ReloadingCertificateSource : ICertificateSource, IDisposab
         catch (CertificateSourceException ex)
         {
             CertificateSourceLog.CertificateRotationRejected(_logger, _description, ex.Message);
+            _metrics?.CertificateRotation(succeeded: false);
             return;
         }
 

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -26,6 +28,8 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
     private readonly PeerCertificateValidator _validator;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly SecureCommsMetrics? _metrics;
+    private readonly ConcurrentDictionary<string, ServerConnection> _servers = new(StringComparer.OrdinalIgnoreCase);
     private readonly Lock _swapLock = new();
     private readonly List<ITimer> _drainTimers = [];
     private ConnectionPool? _current;
@@ -38,9 +42,11 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
         ICertificateSource certificates,
         PeerCertificateValidator validator,
         TimeProvider timeProvider,
-        ILogger logger)
+        ILogger logger,
+        SecureCommsMetrics? metrics = null)
     {
         _clientName = clientName;
+        _metrics = metrics;
         _options = options;
         _expectedServer = expectedServer;
         _certificates = certificates;
@@ -64,7 +70,61 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
                 $"SecureComms client '{_clientName}' refuses the address '{uri}': only absolute https:// addresses are allowed, plaintext is never sent.");
         }
 
-        return GetPool().Invoker.SendAsync(request, cancellationToken);
+        ConnectionPool pool = GetPool();
+        Activity? span = SecureCommsActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.OutboundCall, ActivityKind.Internal);
+        return span is null ? pool.Invoker.SendAsync(request, cancellationToken) : SendTracedAsync(pool, request, span, cancellationToken);
+    }
+
+    private async Task<HttpResponseMessage> SendTracedAsync(ConnectionPool pool, HttpRequestMessage request, Activity span, CancellationToken cancellationToken)
+    {
+        using (span)
+        {
+            Uri uri = request.RequestUri!;
+            span.SetTag(SecureCommsTelemetry.Tags.ClientName, _clientName);
+            span.SetTag(SecureCommsTelemetry.Tags.ServerAddress, uri.Host);
+            try
+            {
+                HttpResponseMessage response = await pool.Invoker.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                TagServer(span, uri);
+                span.SetTag("http.response.status_code", (int)response.StatusCode);
+                return response;
+            }
+            catch (Exception ex)
+            {
+                span.SetTag(SecureCommsTelemetry.Tags.ErrorType, ex.GetType().FullName);
+                span.SetStatus(ActivityStatusCode.Error, ex.GetType().Name);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Tags the span with the identity the server proved on the connection to this address: the SPIFFE ID and TLS
+    /// version recorded when that connection was established (every connection to one address is validated against the
+    /// same expected server).
+    /// </summary>
+    private void TagServer(Activity span, Uri uri)
+    {
+        if (_servers.TryGetValue(uri.Authority, out ServerConnection? server))
+        {
+            span.SetTag(SecureCommsTelemetry.Tags.PeerSpiffeId, server.SpiffeId);
+            span.SetTag(SecureCommsTelemetry.Tags.TlsProtocolName, "tls");
+            span.SetTag(SecureCommsTelemetry.Tags.TlsProtocolVersion, server.TlsVersion);
+        }
+    }
+
+    /// <summary>Runs once per new connection, after its TLS handshake: remembers who the server proved to be.</summary>
+    private ValueTask<Stream> RecordConnection(SocketsHttpPlaintextStreamFilterContext context, CancellationToken cancellationToken)
+    {
+        if (context.PlaintextStream is SslStream tls && context.InitialRequestMessage.RequestUri is { } uri)
+        {
+            string? spiffeId = tls.RemoteCertificate is X509Certificate2 certificate && SvidInspector.TryGetSpiffeId(certificate, out SpiffeId id, out _)
+                ? id.ToString()
+                : null;
+            _servers[uri.Authority] = new ServerConnection(spiffeId, SecureCommsActivitySource.TlsVersion(tls.SslProtocol));
+        }
+
+        return ValueTask.FromResult(context.PlaintextStream);
     }
 
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken) =>
@@ -146,6 +206,7 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
             CertificateChainPolicy = _expectedServer is null ? null : OfflinePlatformChainPolicy.Create(),
             RemoteCertificateValidationCallback = _expectedServer is null ? null : ValidateServerCertificate,
         },
+        PlaintextStreamFilter = RecordConnection,
     };
 
     private bool ValidateServerCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
@@ -160,12 +221,14 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
         if (!result.IsValid)
         {
             ClientLog.ServerCertificateRejected(_logger, _clientName, result.Failure, result.Detail ?? string.Empty);
+            _metrics?.PeerCertificateRefused(result.Failure, PeerSide.Server);
             return false;
         }
 
         if (!_expectedServer.IsAuthorized(result.SpiffeId))
         {
             ClientLog.UnexpectedServer(_logger, _clientName, result.SpiffeId, _expectedServer);
+            _metrics?.PeerCertificateRefused(SvidValidationFailure.UnexpectedSpiffeId, PeerSide.Server);
             return false;
         }
 
@@ -191,6 +254,8 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
 
         base.Dispose(disposing);
     }
+
+    private sealed record ServerConnection(string? SpiffeId, string? TlsVersion);
 
     private sealed class ConnectionPool(WorkloadCertificate certificate, SocketsHttpHandler handler) : IDisposable
     {

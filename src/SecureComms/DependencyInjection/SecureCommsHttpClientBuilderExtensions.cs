@@ -62,7 +62,8 @@ public static class SecureCommsHttpClientBuilderExtensions
             services.GetRequiredService<ICertificateSource>(),
             services.GetRequiredService<PeerCertificateValidator>(),
             services.GetRequiredService<TimeProvider>(),
-            services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureComms.Client"));
+            services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureComms.Client"),
+            services.GetRequiredService<SecureCommsMetrics>());
     }
 
     private static SecureClientOptions GetOrAddClient(SecureCommsOptions options, string name)

@@ -64,6 +64,9 @@ public static class SecureCommsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsOptions>, SecureCommsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
+        services.AddMetrics();
+        services.TryAddSingleton<SecureCommsMetrics>();
+        services.TryAddSingleton<CertificateTelemetry>();
         services.AddHttpClient();
         services.TryAddSingleton<ICertificateSource>(sp => WorkloadSourceFactory.CreateCertificateSource(sp));
         services.TryAddSingleton<ITrustBundleSource>(sp => WorkloadSourceFactory.CreateTrustBundleSource(sp));

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -5,7 +6,7 @@ namespace SecureComms;
 
 /// <summary>
 /// Loads the workload certificate and the trust bundles when the host starts, so an unreadable file stops start-up
-/// (fail closed) instead of failing the first call. Registered before the web server, so it runs before listening.
+/// (fail closed) instead of failing the first call, then starts the certificate telemetry. Registered before the web server, so it runs before listening.
 /// </summary>
 internal sealed class SecureCommsStartupCheck(
     IOptions<SecureCommsOptions> options,
@@ -16,6 +17,7 @@ internal sealed class SecureCommsStartupCheck(
         _ = options.Value; // runs the options validators first, so configuration errors are reported before file errors
         _ = WorkloadSourceFactory.Resolve<ICertificateSource>(services).Current;
         _ = WorkloadSourceFactory.Resolve<ITrustBundleSource>(services).Current;
+        _ = services.GetRequiredService<CertificateTelemetry>(); // expiry gauges and rotation counting from now on
         return Task.CompletedTask;
     }
 

@@ -27,7 +27,7 @@ internal static class WorkloadSourceFactory
             if (certificate.Pkcs12Path is { } pkcs12)
             {
                 return new ReloadingCertificateSource(
-                    $"PKCS#12 file '{pkcs12}'", [pkcs12], () => CertificateLoaders.LoadPkcs12(pkcs12, certificate.Pkcs12Password), options.FilePollingInterval, time, logger);
+                    $"PKCS#12 file '{pkcs12}'", [pkcs12], () => CertificateLoaders.LoadPkcs12(pkcs12, certificate.Pkcs12Password), options.FilePollingInterval, time, logger, services.GetService<SecureCommsMetrics>());
             }
 
             if (certificate.StoreThumbprint is { } thumbprint)
@@ -35,7 +35,7 @@ internal static class WorkloadSourceFactory
                 StoreName name = Enum.Parse<StoreName>(certificate.StoreName, ignoreCase: true);
                 StoreLocation location = Enum.Parse<StoreLocation>(certificate.StoreLocation, ignoreCase: true);
                 return new ReloadingCertificateSource(
-                    $"store {location}/{name}", [], () => CertificateLoaders.LoadFromStore(name, location, thumbprint), options.FilePollingInterval, time, logger);
+                    $"store {location}/{name}", [], () => CertificateLoaders.LoadFromStore(name, location, thumbprint), options.FilePollingInterval, time, logger, services.GetService<SecureCommsMetrics>());
             }
 
             string certificatePath = certificate.CertificatePath!;
@@ -46,7 +46,8 @@ internal static class WorkloadSourceFactory
                 () => CertificateLoaders.LoadPem(certificatePath, keyPath, certificate.KeyPassword),
                 options.FilePollingInterval,
                 time,
-                logger);
+                logger,
+                services.GetService<SecureCommsMetrics>());
         }
         catch (CertificateSourceException ex)
         {

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 
@@ -22,8 +23,10 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
     private readonly TokenEndpointClient _endpoint;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
+    private readonly SecureCommsMetrics? _metrics;
     private readonly ConcurrentDictionary<TokenCacheKey, CacheEntry> _cache = new();
     private Snapshot? _snapshot;
+    private TokenAcquisitionStatus _status = TokenAcquisitionStatus.NotYetRequested;
 
     public CertificateBoundTokenProvider(
         string clientName,
@@ -31,9 +34,11 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         ICertificateSource certificates,
         TokenEndpointClient endpoint,
         TimeProvider timeProvider,
-        ILogger logger)
+        ILogger logger,
+        SecureCommsMetrics? metrics = null)
     {
         _clientName = clientName;
+        _metrics = metrics;
         _options = options;
         _certificates = certificates;
         _endpoint = endpoint;
@@ -43,6 +48,9 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
 
     internal TokenEndpointClient Endpoint => _endpoint;
 
+    /// <summary>What the last request to the token endpoint did, for health checks.</summary>
+    public TokenAcquisitionStatus Status => Volatile.Read(ref _status);
+
     /// <summary>A token bound to the current workload certificate.</summary>
     /// <exception cref="TokenAcquisitionException">No valid token could be obtained; do not send the request.</exception>
     public ValueTask<AccessToken> GetTokenAsync(CancellationToken cancellationToken)
@@ -51,6 +59,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         Snapshot? snapshot = Volatile.Read(ref _snapshot);
         if (snapshot is not null && ReferenceEquals(snapshot.Certificate, certificate) && _timeProvider.GetUtcNow() < snapshot.RefreshAt)
         {
+            RecordCacheHit(snapshot.Endpoint);
             return new ValueTask<AccessToken>(snapshot.Token); // the hot path: no lock, no allocation
         }
 
@@ -91,14 +100,16 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
             cached = entry.Token;
             if (cached is not null && now < RefreshAt(cached))
             {
-                Publish(certificate, cached);
+                Publish(certificate, cached, endpoint);
                 TokenLog.CacheHit(_logger, _clientName);
+                RecordCacheHit(endpoint);
                 return cached;
             }
 
             bool stillValid = cached is not null && now < cached.ExpiresAt;
             if (stillValid && entry.Inflight is null && now < entry.NextRefreshAttempt)
             {
+                RecordCacheHit(endpoint);
                 return cached!; // a refresh failed moments ago; keep using the valid token for a little while
             }
 
@@ -108,6 +119,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         if (cached is not null && now < cached.ExpiresAt)
         {
             // Refresh ahead of expiry in the background; this caller keeps the still-valid token.
+            RecordCacheHit(endpoint);
             return cached;
         }
 
@@ -117,35 +129,69 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
     private async Task<AccessToken> FetchAsync(CacheEntry entry, Uri endpoint, WorkloadCertificate certificate, string reason)
     {
         await Task.Yield(); // never run the request on the caller's lock
+        string result = reason == "miss" ? SecureCommsTelemetry.Results.Acquired : SecureCommsTelemetry.Results.Refreshed;
+        using Activity? span = StartSpan(endpoint);
+        long started = _timeProvider.GetTimestamp();
         try
         {
             TokenLog.Requesting(_logger, _clientName, reason, endpoint);
             AccessToken token = await _endpoint.RequestTokenAsync(endpoint, certificate, CancellationToken.None).ConfigureAwait(false);
+            span?.SetTag(SecureCommsTelemetry.Tags.Result, result);
+            _metrics?.TokenAcquisition(_clientName, result, _timeProvider.GetElapsedTime(started));
             lock (entry.Gate)
             {
                 entry.Token = token;
                 entry.Inflight = null;
             }
 
-            Publish(certificate, token);
+            Publish(certificate, token, endpoint);
+            Volatile.Write(ref _status, new TokenAcquisitionStatus(_timeProvider.GetUtcNow(), null, null, token.ExpiresAt));
             TokenLog.Acquired(_logger, _clientName, token.ExpiresAt, certificate.Sha256Thumbprint);
             return token;
         }
         catch (TokenAcquisitionException ex)
         {
+            span?.SetTag(SecureCommsTelemetry.Tags.Result, SecureCommsTelemetry.Results.Failed);
+            span?.SetTag(SecureCommsTelemetry.Tags.ErrorType, ex.Error);
+            span?.SetStatus(ActivityStatusCode.Error, ex.Error);
+            _metrics?.TokenAcquisition(_clientName, SecureCommsTelemetry.Results.Failed, _timeProvider.GetElapsedTime(started));
             lock (entry.Gate)
             {
                 entry.Inflight = null;
                 entry.NextRefreshAttempt = _timeProvider.GetUtcNow() + FailedRefreshPause;
             }
 
+            TokenAcquisitionStatus previous = Volatile.Read(ref _status);
+            Volatile.Write(ref _status, previous with { LastFailure = _timeProvider.GetUtcNow(), LastError = ex.Error });
+
             TokenLog.Failed(_logger, _clientName, ex.Error, ex.ErrorDescription ?? string.Empty, endpoint);
             throw;
         }
     }
 
-    private void Publish(WorkloadCertificate certificate, AccessToken token) =>
-        Volatile.Write(ref _snapshot, new Snapshot(certificate, token, RefreshAt(token)));
+    private void Publish(WorkloadCertificate certificate, AccessToken token, Uri endpoint) =>
+        Volatile.Write(ref _snapshot, new Snapshot(certificate, token, RefreshAt(token), endpoint));
+
+    private Activity? StartSpan(Uri endpoint)
+    {
+        Activity? span = SecureCommsActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.TokenAcquisition, ActivityKind.Internal);
+        if (span is not null)
+        {
+            span.SetTag(SecureCommsTelemetry.Tags.ClientName, _clientName);
+            span.SetTag(SecureCommsTelemetry.Tags.ServerAddress, endpoint.Host);
+            span.SetTag("url.full", endpoint.GetLeftPart(UriPartial.Path));
+        }
+
+        return span;
+    }
+
+    /// <summary>A cached token served: counted, and a zero-length span when someone listens.</summary>
+    private void RecordCacheHit(Uri endpoint)
+    {
+        _metrics?.TokenAcquisition(_clientName, SecureCommsTelemetry.Results.CacheHit, duration: null);
+        using Activity? span = StartSpan(endpoint);
+        span?.SetTag(SecureCommsTelemetry.Tags.Result, SecureCommsTelemetry.Results.CacheHit);
+    }
 
     private DateTimeOffset RefreshAt(AccessToken token)
     {
@@ -157,7 +203,17 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
 
     public void Dispose() => _endpoint.Dispose();
 
-    private sealed record Snapshot(WorkloadCertificate Certificate, AccessToken Token, DateTimeOffset RefreshAt);
+    /// <summary>The outcome of the last token request of one client.</summary>
+    /// <param name="LastSuccess">When a token was last obtained; null if never.</param>
+    /// <param name="LastFailure">When the last request failed, if it did after <paramref name="LastSuccess"/>; null otherwise.</param>
+    /// <param name="LastError">The OAuth error or failure class of that failure (never a token or description text).</param>
+    /// <param name="TokenExpiresAt">Expiry of the last token obtained; it stays in use until then.</param>
+    internal sealed record TokenAcquisitionStatus(DateTimeOffset? LastSuccess, DateTimeOffset? LastFailure, string? LastError, DateTimeOffset? TokenExpiresAt)
+    {
+        public static TokenAcquisitionStatus NotYetRequested { get; } = new(null, null, null, null);
+    }
+
+    private sealed record Snapshot(WorkloadCertificate Certificate, AccessToken Token, DateTimeOffset RefreshAt, Uri Endpoint);
 
     private sealed class CacheEntry
     {

@@ -13,7 +13,8 @@ internal sealed class TokenProviderRegistry(
     ICertificateSource certificates,
     PeerCertificateValidator validator,
     TimeProvider timeProvider,
-    ILoggerFactory loggerFactory) : IDisposable
+    ILoggerFactory loggerFactory,
+    SecureCommsMetrics metrics) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<CertificateBoundTokenProvider?>> _providers = new(StringComparer.Ordinal);
 
@@ -27,6 +28,21 @@ internal sealed class TokenProviderRegistry(
     /// <summary>The provider of <paramref name="clientName"/>, or null when it has no token settings.</summary>
     public CertificateBoundTokenProvider? GetProvider(string clientName) =>
         _providers.GetOrAdd(clientName, name => new Lazy<CertificateBoundTokenProvider?>(() => Create(name))).Value;
+
+    /// <summary>The providers created so far (clients with token settings that have been used), by client name.</summary>
+    public IEnumerable<KeyValuePair<string, CertificateBoundTokenProvider>> CreatedProviders
+    {
+        get
+        {
+            foreach (KeyValuePair<string, Lazy<CertificateBoundTokenProvider?>> pair in _providers)
+            {
+                if (pair.Value.IsValueCreated && pair.Value.Value is { } provider)
+                {
+                    yield return new KeyValuePair<string, CertificateBoundTokenProvider>(pair.Key, provider);
+                }
+            }
+        }
+    }
 
     private CertificateBoundTokenProvider? Create(string clientName)
     {
@@ -45,9 +61,10 @@ internal sealed class TokenProviderRegistry(
             certificates,
             validator,
             timeProvider,
-            loggerFactory.CreateLogger("SecureComms.Client"));
+            loggerFactory.CreateLogger("SecureComms.Client"),
+            metrics);
         var endpoint = new TokenEndpointClient(clientName, token, transport, timeProvider, logger);
-        return new CertificateBoundTokenProvider(clientName, token, certificates, endpoint, timeProvider, logger);
+        return new CertificateBoundTokenProvider(clientName, token, certificates, endpoint, timeProvider, logger, metrics);
     }
 
     public void Dispose()

@@ -85,7 +85,7 @@ public sealed class MutualTlsEndToEndTests
 
         Assert.AreEqual(HttpStatusCode.Forbidden, response.StatusCode);
         Assert.IsTrue(
-            s_billing.Logs.Contains(1400, $"spiffe://example.org/analytics GET {path}: {reason}"),
+            s_billing.Logs.Contains(1400, $"spiffe://example.org/analytics (user (none)) GET {path}: {reason}"),
             "the denial is logged once with caller, method, route and reason");
     }
 

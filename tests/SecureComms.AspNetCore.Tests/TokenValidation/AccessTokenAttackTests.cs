@@ -104,10 +104,12 @@ public sealed class AccessTokenAttackTests
         Assert.AreEqual(handlerRunsBefore, Volatile.Read(ref s_handlerRuns), $"{attack}: the handler never ran");
         if (reason is not null)
         {
-            Assert.IsTrue(s_billing.Logs.Contains(1203, reason), $"{attack}: logged reason {reason}");
+            Assert.IsTrue(
+                s_billing.Logs.Contains(1400, $"denied spiffe://example.org/orders (user (none)) GET /invoices: {reason}, rule (none) (401)"),
+                $"{attack}: one audit event naming the caller and the reason {reason}");
         }
 
-        Assert.IsFalse(s_billing.Logs.Contains(1400, "(none) GET /invoices"), $"{attack}: one denial, one event (no second, reason-less one)");
+        Assert.IsFalse(s_billing.Logs.Contains(1400, "denied (none)"), $"{attack}: the audit event names the caller whose token was refused");
     }
 
     [TestMethod]
@@ -126,7 +128,7 @@ public sealed class AccessTokenAttackTests
         HttpResponseMessage response = await CallAsync(s_analytics, "/orders-only", s_issuer.Mint(Audience, s_analytics));
 
         Assert.AreEqual(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.IsTrue(s_billing.Logs.Contains(1400, "spiffe://example.org/analytics GET /orders-only: CallerNotAllowed"));
+        Assert.IsTrue(s_billing.Logs.Contains(1400, "spiffe://example.org/analytics (user (none)) GET /orders-only: CallerNotAllowed"));
     }
 
     [TestMethod]

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace SecureComms;
+
+/// <summary>
+/// Records every inbound authorization decision once — a <c>securecomms.authorize</c> span, the decisions counter
+/// and, for a denial, one audit event (caller, user, method, route template, reason, rule) — and then answers as
+/// ASP.NET Core does: 401 without a valid caller identity or token, 403 with one.
+/// </summary>
+internal sealed class AuthorizationDecisionHandler(
+    SecureCommsMetrics metrics,
+    IOptionsMonitor<SecureCommsAuthorizationOptions> options,
+    ILogger<AuthorizationDecisionHandler> logger) : IAuthorizationMiddlewareResultHandler
+{
+    private const string Allowed = "Allowed";
+    private readonly AuthorizationMiddlewareResultHandler _inner = new();
+
+    public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
+    {
+        Record(context, authorizeResult);
+        if (authorizeResult.Forbidden)
+        {
+            // 403 answers here rather than through the schemes' Forbid: one short problem body, and for a missing
+            // scope the RFC 6750 §3.1 challenge naming the scopes needed.
+            if (context.Items.TryGetValue(ScopeRequirement.MissingScopesItem, out object? scopes) && scopes is string needed)
+            {
+                context.Response.Headers.WWWAuthenticate = $"Bearer realm=\"SecureComms\", error=\"insufficient_scope\", scope=\"{needed}\"";
+                return ProblemResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "Forbidden", "The access token lacks a scope this endpoint requires.");
+            }
+
+            return ProblemResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "Forbidden", "The caller is not allowed to call this endpoint.");
+        }
+
+        return _inner.HandleAsync(next, context, policy, authorizeResult);
+    }
+
+    private void Record(HttpContext context, PolicyAuthorizationResult result)
+    {
+        bool allowed = result.Succeeded;
+        PolicyDecision? decision = context.Items.TryGetValue(AuthorizationItems.PolicyDecision, out object? value) ? value as PolicyDecision : null;
+        string reason = allowed ? decision?.Reason ?? Allowed : DescribeFailure(context, result);
+        string? rule = decision?.Rule;
+        metrics.AuthorizationDecision(allowed, reason);
+
+        bool logAllowed = allowed && options.CurrentValue.LogAllowedRequests && logger.IsEnabled(LogLevel.Information);
+        Activity? span = SecureCommsActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.InboundDecision, ActivityKind.Internal);
+        if (span is null && allowed && !logAllowed)
+        {
+            return; // the hot path: nobody listens, nothing to log
+        }
+
+        SpiffeId caller = Caller(context);
+        string? user = EndUser(context.User);
+        if (span is not null)
+        {
+            span.SetTag(SecureCommsTelemetry.Tags.PeerSpiffeId, caller.IsEmpty ? null : caller.ToString());
+            span.SetTag(SecureCommsTelemetry.Tags.EndUserId, user);
+            span.SetTag(SecureCommsTelemetry.Tags.Decision, allowed ? SecureCommsTelemetry.Results.Allow : SecureCommsTelemetry.Results.Deny);
+            span.SetTag(SecureCommsTelemetry.Tags.Reason, reason);
+            span.SetTag(SecureCommsTelemetry.Tags.Rule, rule);
+            if (!allowed)
+            {
+                span.SetStatus(ActivityStatusCode.Error, reason);
+            }
+
+            span.Stop();
+        }
+
+        string route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(no route)";
+        if (!allowed)
+        {
+            AuthorizationLog.RequestDenied(
+                logger,
+                caller.IsEmpty ? "(none)" : caller.ToString(),
+                user ?? "(none)",
+                context.Request.Method,
+                route,
+                reason,
+                rule ?? "(none)",
+                result.Challenged ? StatusCodes.Status401Unauthorized : StatusCodes.Status403Forbidden);
+        }
+        else if (logAllowed)
+        {
+            AuthorizationLog.RequestAllowed(logger, caller, user ?? "(none)", context.Request.Method, route, reason, rule ?? "(none)");
+        }
+    }
+
+    /// <summary>The caller's SPIFFE ID, also when its token was refused (its certificate was still valid).</summary>
+    private static SpiffeId Caller(HttpContext context)
+    {
+        SpiffeId caller = context.User.GetSpiffeId();
+        if (caller.IsEmpty && context.Items.TryGetValue(SecureCommsAuthenticationHandler.CallerItem, out object? value) && value is SpiffeId id)
+        {
+            return id;
+        }
+
+        return caller;
+    }
+
+    /// <summary>
+    /// The end user an access token speaks for: its <c>sub</c> when that is not the client itself (RFC 9068 §2.2:
+    /// a client-credentials token's <c>sub</c> is the client's own id).
+    /// </summary>
+    private static string? EndUser(ClaimsPrincipal principal)
+    {
+        string? subject = principal.FindFirst("sub")?.Value;
+        string? client = principal.FindFirst("client_id")?.Value;
+        return subject is null || string.Equals(subject, client, StringComparison.Ordinal) ? null : subject;
+    }
+
+    private static string DescribeFailure(HttpContext context, PolicyAuthorizationResult result)
+    {
+        if (context.Items.TryGetValue(SecureCommsAuthenticationHandler.FailureItem, out object? failure) && failure is string token)
+        {
+            return token; // the access token was refused: its reason (e.g. TokenBoundToAnotherCertificate)
+        }
+
+        if (context.Items.TryGetValue(SecureCommsAuthenticationHandler.PeerFailureItem, out object? peer) && peer is string certificate)
+        {
+            return certificate; // the caller's certificate was refused at request time (e.g. expired during the connection)
+        }
+
+        if (result.AuthorizationFailure is { } authorization)
+        {
+            foreach (AuthorizationFailureReason reason in authorization.FailureReasons)
+            {
+                return reason.Message;
+            }
+
+            return authorization.FailCalled ? "Failed" : "RequirementNotMet";
+        }
+
+        return result.Challenged ? DenialReasons.NoCallerIdentity : "Forbidden";
+    }
+}
+
+/// <summary>Authorization audit events (event ids 1400–1499).</summary>
+internal static partial class AuthorizationLog
+{
+    [LoggerMessage(EventId = 1400, Level = LogLevel.Warning, Message = "SecureComms denied {Caller} (user {User}) {Method} {Route}: {Reason}, rule {Rule} ({StatusCode})")]
+    internal static partial void RequestDenied(ILogger logger, string caller, string user, string method, string route, string reason, string rule, int statusCode);
+
+    [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "SecureComms allowed {Caller} (user {User}) {Method} {Route}: {Reason}, rule {Rule}")]
+    internal static partial void RequestAllowed(ILogger logger, SpiffeId caller, string user, string method, string route, string reason, string rule);
+}

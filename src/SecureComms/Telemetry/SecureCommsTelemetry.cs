@@ -1,0 +1,122 @@
+namespace SecureComms;
+
+/// <summary>
+/// The names SecureComms emits telemetry under, for <c>AddSource(SecureCommsTelemetry.ActivitySourceName)</c> and
+/// <c>AddMeter(SecureCommsTelemetry.MeterName)</c> in the OpenTelemetry SDK, and for dashboards and alerts.
+/// Tag keys follow the OpenTelemetry semantic conventions where one exists (<c>tls.*</c>, <c>error.type</c>,
+/// <c>server.address</c>, <c>enduser.id</c>); the others live under <c>securecomms.</c>.
+/// </summary>
+public static class SecureCommsTelemetry
+{
+    /// <summary>The name of SecureComms' <see cref="System.Diagnostics.ActivitySource"/>.</summary>
+    public const string ActivitySourceName = "SecureComms";
+
+    /// <summary>The name of SecureComms' <see cref="System.Diagnostics.Metrics.Meter"/>.</summary>
+    public const string MeterName = "SecureComms";
+
+    /// <summary>Span (activity) names.</summary>
+    public static class Spans
+    {
+        /// <summary>Getting an access token for an outbound call: from the cache or from the token endpoint.</summary>
+        public const string TokenAcquisition = "securecomms.token.acquire";
+
+        /// <summary>An outbound call through a SecureComms client, tagged with the server's validated identity.</summary>
+        public const string OutboundCall = "securecomms.outbound";
+
+        /// <summary>The decision on an inbound request: caller, decision, matched rule or denial reason.</summary>
+        public const string InboundDecision = "securecomms.authorize";
+    }
+
+    /// <summary>Instrument names of the <c>SecureComms</c> meter.</summary>
+    public static class Instruments
+    {
+        /// <summary>Counter of inbound authorization decisions, tagged with decision and reason.</summary>
+        public const string AuthorizationDecisions = "securecomms.authorization.decisions";
+
+        /// <summary>Counter of peer certificates refused, tagged with reason and the peer's side.</summary>
+        public const string PeerCertificateFailures = "securecomms.peer_certificate.failures";
+
+        /// <summary>Counter of token acquisitions, tagged with result.</summary>
+        public const string TokenAcquisitions = "securecomms.token.acquisitions";
+
+        /// <summary>Histogram (seconds) of token requests to the authorization server, tagged with result.</summary>
+        public const string TokenAcquisitionDuration = "securecomms.token.acquisition.duration";
+
+        /// <summary>Counter of the workload's own certificate rotations, tagged with result.</summary>
+        public const string CertificateRotations = "securecomms.certificate.rotations";
+
+        /// <summary>Gauge (seconds) until the workload's own certificate expires; negative once expired.</summary>
+        public const string CertificateTimeToExpiry = "securecomms.certificate.time_to_expiry";
+
+        /// <summary>Gauge (seconds) until the first CA of each trust bundle expires, tagged with the trust domain.</summary>
+        public const string TrustBundleTimeToExpiry = "securecomms.trust_bundle.time_to_expiry";
+    }
+
+    /// <summary>Tag (attribute) keys on spans and metrics.</summary>
+    public static class Tags
+    {
+        /// <summary>The peer's SPIFFE ID: the caller on inbound spans, the server on outbound spans. Spans only.</summary>
+        public const string PeerSpiffeId = "securecomms.peer.spiffe_id";
+
+        /// <summary><c>allow</c> or <c>deny</c>.</summary>
+        public const string Decision = "securecomms.decision";
+
+        /// <summary>Why: a denial reason (for example <c>CallerNotAllowed</c>, <c>TokenBoundToAnotherCertificate</c>) or a validation failure.</summary>
+        public const string Reason = "securecomms.reason";
+
+        /// <summary>The name of the central-policy rule that decided, when one did. Spans only.</summary>
+        public const string Rule = "securecomms.rule";
+
+        /// <summary>Which side's certificate was refused: <c>client</c> (a caller, checked by a server) or <c>server</c>.</summary>
+        public const string PeerSide = "securecomms.peer.side";
+
+        /// <summary>Result of a token acquisition or rotation: see <see cref="Results"/>.</summary>
+        public const string Result = "securecomms.result";
+
+        /// <summary>The name of the outbound client (configuration key under <c>SecureComms:Clients</c>).</summary>
+        public const string ClientName = "securecomms.client";
+
+        /// <summary>A trust domain, on the trust bundle gauge.</summary>
+        public const string TrustDomain = "securecomms.trust_domain";
+
+        /// <summary>The end user's subject, when a user identity travels with the call. Spans only.</summary>
+        public const string EndUserId = "enduser.id";
+
+        /// <summary>OpenTelemetry <c>error.type</c>: the OAuth error or failure class.</summary>
+        public const string ErrorType = "error.type";
+
+        /// <summary>OpenTelemetry <c>server.address</c>.</summary>
+        public const string ServerAddress = "server.address";
+
+        /// <summary>OpenTelemetry <c>tls.protocol.name</c> (<c>tls</c>).</summary>
+        public const string TlsProtocolName = "tls.protocol.name";
+
+        /// <summary>OpenTelemetry <c>tls.protocol.version</c> (<c>1.2</c>, <c>1.3</c>).</summary>
+        public const string TlsProtocolVersion = "tls.protocol.version";
+    }
+
+    /// <summary>Values of <see cref="Tags.Result"/> and <see cref="Tags.Decision"/>.</summary>
+    public static class Results
+    {
+        /// <summary>The request was allowed.</summary>
+        public const string Allow = "allow";
+
+        /// <summary>The request was denied.</summary>
+        public const string Deny = "deny";
+
+        /// <summary>A cached token was still fresh.</summary>
+        public const string CacheHit = "cache_hit";
+
+        /// <summary>No token was cached; one was requested.</summary>
+        public const string Acquired = "acquired";
+
+        /// <summary>A cached token was near expiry; a new one was requested.</summary>
+        public const string Refreshed = "refreshed";
+
+        /// <summary>No token could be obtained.</summary>
+        public const string Failed = "failed";
+
+        /// <summary>A rotation that took effect.</summary>
+        public const string Success = "success";
+    }
+}
