@@ -6,6 +6,7 @@ using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
@@ -32,6 +33,7 @@ public class FullRequestCheckBenchmarks
 
     private ServiceProvider _services = null!;
     private IAuthorizationService _authorization = null!;
+    private IAuthorizationMiddlewareResultHandler _decisions = null!;
     private AuthorizationPolicy _policy = null!;
     private X509Certificate2 _caller = null!;
     private string _authorizationHeader = null!;
@@ -64,6 +66,7 @@ public class FullRequestCheckBenchmarks
         services.Configure<JwtBearerOptions>("SecureComms.AccessToken", o => o.Configuration = issuerConfiguration);
         _services = services.BuildServiceProvider();
         _authorization = _services.GetRequiredService<IAuthorizationService>();
+        _decisions = _services.GetRequiredService<IAuthorizationMiddlewareResultHandler>();
         _policy = _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthorizationOptions>>().Value.FallbackPolicy!;
 
         // The handshake verdict, as Kestrel's handshake records it once per connection.
@@ -101,7 +104,7 @@ public class FullRequestCheckBenchmarks
     [Benchmark(Baseline = true, Description = "request object only, no SecureComms")]
     public bool NoSecureComms() => NewRequest().Request.Headers.Authorization.Count == 1;
 
-    [Benchmark(Description = "full check: identity + cached JWT + cnf binding + policy")]
+    [Benchmark(Description = "full check: identity + cached JWT + cnf binding + policy + recorded decision")]
     public async Task<bool> FullCheckAsync()
     {
         HttpContext context = NewRequest();
@@ -113,7 +116,16 @@ public class FullRequestCheckBenchmarks
 
         context.User = authentication.Principal!;
         AuthorizationResult result = await _authorization.AuthorizeAsync(context.User, context, _policy);
-        return result.Succeeded;
+        if (!result.Succeeded)
+        {
+            return false;
+        }
+
+        // What the authorization middleware does next: record the decision (counter; span and audit event only when
+        // someone listens), then run the endpoint.
+        bool ran = false;
+        await _decisions.HandleAsync(_ => { ran = true; return Task.CompletedTask; }, context, _policy, PolicyAuthorizationResult.Success());
+        return ran;
     }
 
     private DefaultHttpContext NewRequest()
