@@ -19,7 +19,6 @@ internal sealed class AuthorizationDecisionHandler(
     IOptionsMonitor<SecureCommsAuthorizationOptions> options,
     ILogger<AuthorizationDecisionHandler> logger) : IAuthorizationMiddlewareResultHandler
 {
-    private const string Allowed = "Allowed";
     private readonly AuthorizationMiddlewareResultHandler _inner = new();
 
     public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
@@ -45,7 +44,7 @@ internal sealed class AuthorizationDecisionHandler(
     {
         bool allowed = result.Succeeded;
         PolicyDecision? decision = context.Items.TryGetValue(AuthorizationItems.PolicyDecision, out object? value) ? value as PolicyDecision : null;
-        string reason = allowed ? decision?.Reason ?? Allowed : DescribeFailure(context, result);
+        string reason = allowed ? decision?.Reason ?? SecureCommsTelemetry.Reasons.Allowed : DescribeFailure(context, result);
         string? rule = decision?.Rule;
         metrics.AuthorizationDecision(allowed, reason);
 

@@ -21,10 +21,10 @@ internal sealed class CallerRequirement(SpiffeIdAuthorizer authorizer) : IAuthor
 /// <summary>Stable, machine-readable denial reasons (also logged and, later, used as metric tags).</summary>
 internal static class DenialReasons
 {
-    internal const string NoCallerIdentity = "NoCallerIdentity";
-    internal const string NoMatchingRule = "NoMatchingRule";
-    internal const string CallerNotAllowed = "CallerNotAllowed";
-    internal const string InsufficientScope = "InsufficientScope";
+    internal const string NoCallerIdentity = SecureCommsTelemetry.Reasons.NoCallerIdentity;
+    internal const string NoMatchingRule = SecureCommsTelemetry.Reasons.NoMatchingRule;
+    internal const string CallerNotAllowed = SecureCommsTelemetry.Reasons.CallerNotAllowed;
+    internal const string InsufficientScope = SecureCommsTelemetry.Reasons.InsufficientScope;
 }
 
 internal sealed class CentralPolicyHandler(CentralPolicyProvider policy, ILogger<CentralPolicyHandler> logger) : AuthorizationHandler<CentralPolicyRequirement>

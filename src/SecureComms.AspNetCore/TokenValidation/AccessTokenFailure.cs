@@ -5,19 +5,19 @@ namespace SecureComms;
 /// <summary>Stable, machine-readable reasons an access token was refused (logged, and the RFC 6750 <c>error_description</c>).</summary>
 internal static class AccessTokenFailure
 {
-    internal const string Missing = "MissingToken";
-    internal const string Expired = "TokenExpired";
-    internal const string NotYetValid = "TokenNotYetValid";
-    internal const string WrongIssuer = "WrongIssuer";
-    internal const string WrongAudience = "WrongAudience";
-    internal const string WrongType = "WrongTokenType";
-    internal const string AlgorithmNotAllowed = "AlgorithmNotAllowed";
-    internal const string UnknownSigningKey = "UnknownSigningKey";
-    internal const string BadSignature = "BadSignature";
-    internal const string Malformed = "MalformedToken";
-    internal const string NotCertificateBound = "TokenNotCertificateBound";
-    internal const string BoundToAnotherCertificate = "TokenBoundToAnotherCertificate";
-    internal const string Invalid = "InvalidToken";
+    internal const string Missing = SecureCommsTelemetry.Reasons.MissingToken;
+    internal const string Expired = SecureCommsTelemetry.Reasons.TokenExpired;
+    internal const string NotYetValid = SecureCommsTelemetry.Reasons.TokenNotYetValid;
+    internal const string WrongIssuer = SecureCommsTelemetry.Reasons.WrongIssuer;
+    internal const string WrongAudience = SecureCommsTelemetry.Reasons.WrongAudience;
+    internal const string WrongType = SecureCommsTelemetry.Reasons.WrongTokenType;
+    internal const string AlgorithmNotAllowed = SecureCommsTelemetry.Reasons.AlgorithmNotAllowed;
+    internal const string UnknownSigningKey = SecureCommsTelemetry.Reasons.UnknownSigningKey;
+    internal const string BadSignature = SecureCommsTelemetry.Reasons.BadSignature;
+    internal const string Malformed = SecureCommsTelemetry.Reasons.MalformedToken;
+    internal const string NotCertificateBound = SecureCommsTelemetry.Reasons.TokenNotCertificateBound;
+    internal const string BoundToAnotherCertificate = SecureCommsTelemetry.Reasons.TokenBoundToAnotherCertificate;
+    internal const string Invalid = SecureCommsTelemetry.Reasons.InvalidToken;
 
     /// <summary>Maps an IdentityModel validation exception to a reason; never echoes the token.</summary>
     internal static string From(Exception? exception) => exception switch

@@ -119,4 +119,74 @@ public static class SecureCommsTelemetry
         /// <summary>A rotation that took effect.</summary>
         public const string Success = "success";
     }
+
+    /// <summary>
+    /// Values of <see cref="Tags.Reason"/> on inbound decisions (and the <c>Reason</c> of audit events). A refused
+    /// peer certificate reports its <see cref="SvidValidationFailure"/> name instead.
+    /// </summary>
+    public static class Reasons
+    {
+        /// <summary>An endpoint's own rule (for example <c>RequireCaller</c>) allowed the caller.</summary>
+        public const string Allowed = "Allowed";
+
+        /// <summary>A central-policy Allow rule allowed the caller (<c>securecomms.rule</c> names it).</summary>
+        public const string AllowedByRule = "AllowedByRule";
+
+        /// <summary>A central-policy Deny rule refused the caller (<c>securecomms.rule</c> names it).</summary>
+        public const string DeniedByRule = "DeniedByRule";
+
+        /// <summary>No central-policy rule allows this caller here: default deny.</summary>
+        public const string NoMatchingRule = "NoMatchingRule";
+
+        /// <summary>The path was not canonical (encoded separators or dot segments) and was refused.</summary>
+        public const string NonCanonicalPath = "NonCanonicalPath";
+
+        /// <summary>No valid caller identity (no trusted client certificate).</summary>
+        public const string NoCallerIdentity = "NoCallerIdentity";
+
+        /// <summary>The endpoint's <c>RequireCaller</c> does not include this caller.</summary>
+        public const string CallerNotAllowed = "CallerNotAllowed";
+
+        /// <summary>The access token lacks a scope the endpoint requires.</summary>
+        public const string InsufficientScope = "InsufficientScope";
+
+        /// <summary>No access token was presented where one is required.</summary>
+        public const string MissingToken = "MissingToken";
+
+        /// <summary>The access token has expired.</summary>
+        public const string TokenExpired = "TokenExpired";
+
+        /// <summary>The access token is not valid yet.</summary>
+        public const string TokenNotYetValid = "TokenNotYetValid";
+
+        /// <summary>The access token comes from another issuer.</summary>
+        public const string WrongIssuer = "WrongIssuer";
+
+        /// <summary>The access token is meant for another audience.</summary>
+        public const string WrongAudience = "WrongAudience";
+
+        /// <summary>The token is not an access token (<c>typ</c> is not <c>at+jwt</c>).</summary>
+        public const string WrongTokenType = "WrongTokenType";
+
+        /// <summary>The token is signed with an algorithm outside the allow-list.</summary>
+        public const string AlgorithmNotAllowed = "AlgorithmNotAllowed";
+
+        /// <summary>The token is signed with a key the issuer does not publish.</summary>
+        public const string UnknownSigningKey = "UnknownSigningKey";
+
+        /// <summary>The token's signature does not verify.</summary>
+        public const string BadSignature = "BadSignature";
+
+        /// <summary>The token cannot be read.</summary>
+        public const string MalformedToken = "MalformedToken";
+
+        /// <summary>The token carries no <c>cnf</c> binding while binding is required.</summary>
+        public const string TokenNotCertificateBound = "TokenNotCertificateBound";
+
+        /// <summary>The token is bound to another client certificate: a replayed (stolen) token.</summary>
+        public const string TokenBoundToAnotherCertificate = "TokenBoundToAnotherCertificate";
+
+        /// <summary>The token was refused for another reason.</summary>
+        public const string InvalidToken = "InvalidToken";
+    }
 }

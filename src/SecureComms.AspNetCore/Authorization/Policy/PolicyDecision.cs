@@ -22,11 +22,11 @@ internal readonly record struct PolicyRequest(SpiffeId Caller, string Method, st
 /// <summary>The outcome of the central policy for one request.</summary>
 internal sealed class PolicyDecision
 {
-    internal const string AllowedByRule = "AllowedByRule";
-    internal const string DeniedByRule = "DeniedByRule";
-    internal const string NoMatchingRule = "NoMatchingRule";
-    internal const string NonCanonicalPath = "NonCanonicalPath";
-    internal const string NoCallerIdentity = "NoCallerIdentity";
+    internal const string AllowedByRule = SecureCommsTelemetry.Reasons.AllowedByRule;
+    internal const string DeniedByRule = SecureCommsTelemetry.Reasons.DeniedByRule;
+    internal const string NoMatchingRule = SecureCommsTelemetry.Reasons.NoMatchingRule;
+    internal const string NonCanonicalPath = SecureCommsTelemetry.Reasons.NonCanonicalPath;
+    internal const string NoCallerIdentity = SecureCommsTelemetry.Reasons.NoCallerIdentity;
 
     private static readonly string[] NoAudits = [];
     private static readonly PolicyDecision NoMatch = new(false, NoMatchingRule, null, NoAudits, false);
