@@ -1,3 +1,4 @@
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
@@ -51,7 +52,7 @@ internal sealed class DemoService : IAsyncDisposable
 
         // The one line. The embedded development CA stands in for certificate and bundle files here;
         // the standalone samples read the same things from files named in appsettings.json.
-        var certificates = new InMemoryCertificateSource(ca.IssueSvid(id));
+        var certificates = new InMemoryCertificateSource(IssueServingSvid(ca, id));
         builder.Services.AddSecureComms(builder.Configuration)
             .UseCertificateSource(certificates)
             .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
@@ -62,6 +63,13 @@ internal sealed class DemoService : IAsyncDisposable
         await app.StartAsync();
         return new DemoService(name, id, app, certificates);
     }
+
+    /// <summary>
+    /// An SVID that also names <c>localhost</c> (X509-SVID allows extra DNS SANs), so that <c>curl</c>, which checks host
+    /// names, can talk to the demo in <c>--keep-running</c> mode. SecureComms itself checks only the SPIFFE ID.
+    /// </summary>
+    public static WorkloadCertificate IssueServingSvid(DevelopmentCertificateAuthority ca, SpiffeId id) =>
+        new(ca.IssueCertificate(new SvidSpec { UriSans = [id.ToString()], DnsSans = ["localhost"], CommonName = id.Path.TrimStart('/') }), new X509Certificate2Collection(ca.Chain));
 
     public HttpClient CreateClient(string name) => App.Services.GetRequiredService<IHttpClientFactory>().CreateClient(name);
 

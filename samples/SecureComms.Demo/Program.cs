@@ -11,11 +11,15 @@ using SecureComms.Testing;
 
 // SecureComms demo: real Kestrel services on loopback, real mutual TLS, identities from an in-process development CA,
 // certificate-bound access tokens from an in-process development token server. Development only.
+// --keep-running leaves the services up and prints curl commands; --files DIR says where their certificate files go.
+bool keepRunning = args.Contains("--keep-running");
+int filesIndex = Array.IndexOf(args, "--files");
+string? filesDirectory = filesIndex >= 0 && filesIndex + 1 < args.Length ? Path.GetFullPath(args[filesIndex + 1]) : null;
 using DevelopmentCertificateAuthority ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
 const string BillingResource = "https://billing.example.org";
 await using DevelopmentTokenServer tokenServer = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
 {
-    ServerCertificate = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")),
+    ServerCertificate = DemoService.IssueServingSvid(ca, SpiffeId.Parse("spiffe://example.org/token-server")),
     ClientTrust = ca.CreateTrustBundle(),
     Clients =
     [
@@ -88,6 +92,11 @@ foreach (Outcome outcome in outcomes)
 bool allAsExpected = outcomes.TrueForAll(o => o.AsExpected);
 Console.WriteLine();
 Console.WriteLine(allAsExpected ? "Every outcome was as expected." : "Some outcomes were NOT as expected.");
+if (keepRunning)
+{
+    await TryItByHand.RunUntilStoppedAsync(ca, billing.Address, tokenServer.TokenEndpoint, BillingResource, filesDirectory);
+}
+
 return allAsExpected ? 0 : 1;
 
 static async Task<Outcome> CallAsync(string scenario, string expected, Func<Task<HttpResponseMessage>> call)

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
@@ -92,8 +93,21 @@ foreach (string line in metricPoints.Lines)
     Console.WriteLine(line);
 }
 
+Console.WriteLine();
+Console.WriteLine("SecureComms health checks of orders (what MapHealthChecks would serve):");
+HealthReport health = await orders.CheckHealthAsync();
+foreach ((string name, HealthReportEntry entry) in health.Entries)
+{
+    Console.WriteLine($"  {name}: {entry.Status} — {entry.Description}");
+}
+
 // What a dashboard or an alert relies on: the decision spans, with caller, decision and reason.
 var problems = new List<string>();
+if (health.Status != HealthStatus.Healthy)
+{
+    problems.Add($"expected orders to be Healthy, it is {health.Status}");
+}
+
 if (allowed != StatusCodes.Status200OK || denied != StatusCodes.Status403Forbidden)
 {
     problems.Add($"expected 200 for orders and 403 for analytics, got {allowed} and {denied}");

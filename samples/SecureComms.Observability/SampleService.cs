@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using SecureComms.Testing;
 
@@ -44,6 +45,10 @@ internal sealed class SampleService : IAsyncDisposable
     }
 
     public HttpClient CreateClient(string name) => _app.Services.GetRequiredService<IHttpClientFactory>().CreateClient(name);
+
+    /// <summary>This service's SecureComms health checks (certificate, trust bundles, token endpoints).</summary>
+    public Task<HealthReport> CheckHealthAsync() =>
+        _app.Services.GetRequiredService<HealthCheckService>().CheckHealthAsync(r => r.Tags.Contains(SecureCommsHealthChecks.Tag));
 
     public async ValueTask DisposeAsync()
     {

@@ -28,6 +28,9 @@ public sealed class SecureCommsOptions
     /// <summary>Outbound mutual-TLS clients by name (<c>SecureComms:Clients:{name}</c>), registered with <c>IHttpClientFactory</c>.</summary>
     public IDictionary<string, SecureClientOptions> Clients { get; } = new Dictionary<string, SecureClientOptions>(StringComparer.Ordinal);
 
+    /// <summary>Health checks and certificate-expiry warnings (<c>SecureComms:Health</c>).</summary>
+    public SecureCommsHealthOptions Health { get; set; } = new();
+
     /// <summary>Set when the application supplies its own <see cref="ICertificateSource"/> in code.</summary>
     internal bool HasCustomCertificateSource { get; set; }
 

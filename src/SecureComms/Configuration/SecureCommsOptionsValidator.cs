@@ -20,6 +20,11 @@ internal sealed class SecureCommsOptionsValidator : IValidateOptions<SecureComms
             errors.Add($"{Prefix}FilePollingInterval must be at least 00:00:01 (it is {options.FilePollingInterval}).");
         }
 
+        if (options.Health.CertificateExpiryWarning < TimeSpan.Zero)
+        {
+            errors.Add($"{Prefix}Health:CertificateExpiryWarning must not be negative (it is {options.Health.CertificateExpiryWarning}).");
+        }
+
         foreach ((string clientName, SecureClientOptions client) in options.Clients)
         {
             ValidateClient(clientName, client, errors);

@@ -72,6 +72,14 @@ public static class SecureCommsServiceCollectionExtensions
         services.TryAddSingleton<ITrustBundleSource>(sp => WorkloadSourceFactory.CreateTrustBundleSource(sp));
         services.TryAddSingleton(sp => new PeerCertificateValidator(sp.GetRequiredService<ITrustBundleSource>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<TokenProviderRegistry>();
+        services.TryAddSingleton<CertificateExpiryMonitor>();
+        services.TryAddSingleton<CertificateHealthCheck>();
+        services.TryAddSingleton<TrustBundleHealthCheck>();
+        services.TryAddSingleton<TokenEndpointHealthCheck>();
+        services.AddHealthChecks()
+            .AddCheck<CertificateHealthCheck>(SecureCommsHealthChecks.Certificate, tags: [SecureCommsHealthChecks.Tag])
+            .AddCheck<TrustBundleHealthCheck>(SecureCommsHealthChecks.TrustBundles, tags: [SecureCommsHealthChecks.Tag])
+            .AddCheck<TokenEndpointHealthCheck>(SecureCommsHealthChecks.TokenEndpoints, tags: [SecureCommsHealthChecks.Tag]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SecureCommsStartupCheck>());
         return builder;
     }

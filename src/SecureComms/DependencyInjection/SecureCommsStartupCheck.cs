@@ -6,7 +6,7 @@ namespace SecureComms;
 
 /// <summary>
 /// Loads the workload certificate and the trust bundles when the host starts, so an unreadable file stops start-up
-/// (fail closed) instead of failing the first call, then starts the certificate telemetry. Registered before the web server, so it runs before listening.
+/// (fail closed) instead of failing the first call, then starts the certificate telemetry and expiry warnings. Registered before the web server, so it runs before listening.
 /// </summary>
 internal sealed class SecureCommsStartupCheck(
     IOptions<SecureCommsOptions> options,
@@ -18,6 +18,7 @@ internal sealed class SecureCommsStartupCheck(
         _ = WorkloadSourceFactory.Resolve<ICertificateSource>(services).Current;
         _ = WorkloadSourceFactory.Resolve<ITrustBundleSource>(services).Current;
         _ = services.GetRequiredService<CertificateTelemetry>(); // expiry gauges and rotation counting from now on
+        services.GetRequiredService<CertificateExpiryMonitor>().Start(); // expiry warnings without anyone polling health
         return Task.CompletedTask;
     }
 

@@ -26,3 +26,17 @@ internal class ListLogger : ILogger
 
 /// <summary>A <see cref="ListLogger"/> for constructors that take an <see cref="ILogger{TCategoryName}"/>.</summary>
 internal sealed class ListLogger<T> : ListLogger, ILogger<T>;
+
+/// <summary>A logger factory whose every logger is the one <see cref="ListLogger"/>, for types that take an <see cref="ILoggerFactory"/>.</summary>
+internal sealed class ListLoggerFactory(ListLogger logger) : ILoggerFactory
+{
+    public ILogger CreateLogger(string categoryName) => logger;
+
+    public void AddProvider(ILoggerProvider provider)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+}
