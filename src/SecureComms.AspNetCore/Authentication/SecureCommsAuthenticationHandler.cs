@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Primitives;
 
 namespace SecureComms;
 
@@ -34,6 +35,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     private readonly ForwardedCertificateOptions _forwarding;
     private readonly TrustedProxies? _proxies;
     private readonly SecureCommsMetrics _metrics;
+    private readonly ValidatedTokenCache _validatedTokens;
 
     public SecureCommsAuthenticationHandler(
         IOptionsMonitor<SecureCommsAuthenticationOptions> options,
@@ -44,9 +46,11 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         TimeProvider timeProvider,
         IOptions<SecureCommsTokenValidationOptions> tokens,
         IOptions<SecureCommsServerOptions> server,
-        SecureCommsMetrics metrics)
+        SecureCommsMetrics metrics,
+        ValidatedTokenCache validatedTokens)
         : base(options, logger, encoder)
     {
+        _validatedTokens = validatedTokens;
         _metrics = metrics;
         _tls = tls;
         _validator = validator;
@@ -119,45 +123,96 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         var workload = new WorkloadIdentity(id);
         if (!TokensRequired)
         {
-            return Success(new ClaimsPrincipal(workload));
+            return Success(new CallerPrincipal(workload));
         }
 
-        AuthenticateResult token = await Context.AuthenticateAsync(AccessTokenJwtBearerSetup.Scheme).ConfigureAwait(false);
-        string? failure = token switch
+        // Warm path: a token already validated once is found by its digest; JwtBearer does not run again.
+        StringValues authorization = Request.Headers.Authorization;
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        TokenDigest digest = default;
+        bool digested = false;
+        if (_validatedTokens.Enabled && authorization.Count == 1 && TryGetBearerToken(authorization[0], out ReadOnlySpan<char> presented))
         {
-            { None: true } => AccessTokenFailure.Missing,
-            { Succeeded: false } => AccessTokenFailure.From(token.Failure is AggregateException aggregate ? aggregate.InnerExceptions[0] : token.Failure),
-            _ => CheckBinding(token.Principal!, certificate),
-        };
+            digest = ValidatedTokenCache.Digest(presented);
+            digested = true;
+            if (_validatedTokens.TryGet(digest, now, out ValidatedAccessToken? cached))
+            {
+                return Complete(id, workload, cached, certificate);
+            }
+        }
+
+        // First sight of this token: JwtBearer validates it (keys from the issuer's JWKS, algorithms, iss, aud, typ, lifetime).
+        AuthenticateResult token = await Context.AuthenticateAsync(AccessTokenJwtBearerSetup.Scheme).ConfigureAwait(false);
+        if (token.None)
+        {
+            return Refuse(id, AccessTokenFailure.Missing);
+        }
+
+        if (!token.Succeeded)
+        {
+            return Refuse(id, AccessTokenFailure.From(token.Failure is AggregateException aggregate ? aggregate.InnerExceptions[0] : token.Failure));
+        }
+
+        if (token.Principal!.Identities.Count() != 1 || ValidatedAccessToken.From(token.Principal.Identities.First()) is not { } validated)
+        {
+            return Refuse(id, AccessTokenFailure.Malformed);
+        }
+
+        if (digested)
+        {
+            _validatedTokens.Add(digest, validated, now);
+        }
+
+        return Complete(id, workload, validated, certificate);
+    }
+
+    /// <summary>RFC 6750 §2.1: <c>Bearer</c> (any case), one space, the token; surrounding spaces ignored as JwtBearer does.</summary>
+    private static bool TryGetBearerToken(string? header, out ReadOnlySpan<char> token)
+    {
+        const string Prefix = "Bearer ";
+        if (header is not null && header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase))
+        {
+            token = header.AsSpan(Prefix.Length).Trim();
+            return !token.IsEmpty;
+        }
+
+        token = default;
+        return false;
+    }
+
+    /// <summary>RFC 8705 §3: <c>cnf.x5t#S256</c> must be the base64url SHA-256 of the certificate on this connection.</summary>
+    private AuthenticateResult Complete(SpiffeId id, WorkloadIdentity workload, ValidatedAccessToken token, X509Certificate2 certificate)
+    {
+        string? failure = null;
+        if (token.BindingMalformed)
+        {
+            failure = AccessTokenFailure.Malformed;
+        }
+        else if (token.BoundThumbprint is null)
+        {
+            failure = _tokens.RequireCertificateBinding ? AccessTokenFailure.NotCertificateBound : null;
+        }
+        else if (!string.Equals(token.BoundThumbprint, Thumbprints.GetValue(certificate, CertificateBinding.Thumbprint), StringComparison.Ordinal))
+        {
+            failure = AccessTokenFailure.BoundToAnotherCertificate;
+        }
+
         if (failure is not null)
         {
-            Context.Items[FailureItem] = failure;
-            Context.Items[CallerItem] = id;
-            ServerLog.TokenRejected(Logger, id, Request.Method, Request.Path, failure);
-            return AuthenticateResult.Fail(failure);
+            return Refuse(id, failure);
         }
 
-        var principal = new ClaimsPrincipal(workload);
-        principal.AddIdentities(token.Principal!.Identities);
+        var principal = new CallerPrincipal(workload);
+        principal.AddIdentity(token.CreateIdentity());
         return Success(principal);
     }
 
-    /// <summary>RFC 8705 §3: <c>cnf.x5t#S256</c> must be the base64url SHA-256 of the presented certificate's DER.</summary>
-    private string? CheckBinding(ClaimsPrincipal token, X509Certificate2 certificate)
+    private AuthenticateResult Refuse(SpiffeId id, string failure)
     {
-        string? bound = null;
-        if (token.FindFirst("cnf") is { } cnf && !CertificateBinding.TryReadThumbprint(cnf.Value, out bound))
-        {
-            return AccessTokenFailure.Malformed;
-        }
-
-        if (bound is null)
-        {
-            return _tokens.RequireCertificateBinding ? AccessTokenFailure.NotCertificateBound : null;
-        }
-
-        string presented = Thumbprints.GetValue(certificate, CertificateBinding.Thumbprint);
-        return string.Equals(bound, presented, StringComparison.Ordinal) ? null : AccessTokenFailure.BoundToAnotherCertificate;
+        Context.Items[FailureItem] = failure;
+        Context.Items[CallerItem] = id;
+        ServerLog.TokenRejected(Logger, id, Request.Method, Request.Path, failure);
+        return AuthenticateResult.Fail(failure);
     }
 
     private static ForwardedCertificateFormat Map(ForwardedCertificateHeaderFormat format) => format switch

@@ -10,6 +10,11 @@ public static class SecureCommsPrincipalExtensions
     public static SpiffeId GetSpiffeId(this ClaimsPrincipal principal)
     {
         ArgumentNullException.ThrowIfNull(principal);
+        if (principal is CallerPrincipal caller)
+        {
+            return caller.Workload.SpiffeId; // as SecureComms authenticated it: no claim lookup, no parsing
+        }
+
         foreach (ClaimsIdentity identity in principal.Identities)
         {
             if (identity is WorkloadIdentity workload)

@@ -43,7 +43,7 @@ internal sealed class AuthorizationDecisionHandler(
     private void Record(HttpContext context, PolicyAuthorizationResult result)
     {
         bool allowed = result.Succeeded;
-        PolicyDecision? decision = context.Items.TryGetValue(AuthorizationItems.PolicyDecision, out object? value) ? value as PolicyDecision : null;
+        PolicyDecision? decision = context.Features.Get<PolicyDecision>();
         string reason = allowed ? decision?.Reason ?? SecureCommsTelemetry.Reasons.Allowed : DescribeFailure(context, result);
         string? rule = decision?.Rule;
         metrics.AuthorizationDecision(allowed, reason);

@@ -31,18 +31,25 @@ internal sealed class CentralPolicyHandler(CentralPolicyProvider policy, ILogger
 {
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, CentralPolicyRequirement requirement)
     {
+        Evaluate(context, requirement);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Decides <paramref name="requirement"/>; called by <see cref="SecureCommsAuthorizationHandler"/>.</summary>
+    internal void Evaluate(AuthorizationHandlerContext context, CentralPolicyRequirement requirement)
+    {
         if (context.Resource is not HttpContext http)
         {
             context.Fail(new AuthorizationFailureReason(this, DenialReasons.NoMatchingRule));
-            return Task.CompletedTask;
+            return;
         }
 
         SpiffeId caller = context.User.GetSpiffeId();
         PolicyDecision decision = policy.Current.Evaluate(new PolicyRequest(caller, http.Request.Method, http.Request.Path.Value ?? "/", context.User));
-        http.Items[AuthorizationItems.PolicyDecision] = decision;
-        foreach (string rule in decision.AuditRules)
+        http.Features.Set(decision); // for the decision handler; a feature, not Items: no dictionary per request
+        for (int i = 0; i < decision.AuditRules.Count; i++)
         {
-            PolicyLog.Audited(logger, caller.IsEmpty ? "(none)" : caller.ToString(), http.Request.Method, http.Request.Path.Value ?? "/", rule, decision.Reason);
+            PolicyLog.Audited(logger, caller.IsEmpty ? "(none)" : caller.ToString(), http.Request.Method, http.Request.Path.Value ?? "/", decision.AuditRules[i], decision.Reason);
         }
 
         if (decision.Allowed)
@@ -58,14 +65,19 @@ internal sealed class CentralPolicyHandler(CentralPolicyProvider policy, ILogger
         {
             context.Fail(new AuthorizationFailureReason(this, decision.Reason));
         }
-
-        return Task.CompletedTask;
     }
 }
 
 internal sealed class CallerRequirementHandler : AuthorizationHandler<CallerRequirement>
 {
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, CallerRequirement requirement)
+    {
+        Evaluate(context, requirement);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Decides <paramref name="requirement"/>; called by <see cref="SecureCommsAuthorizationHandler"/>.</summary>
+    internal void Evaluate(AuthorizationHandlerContext context, CallerRequirement requirement)
     {
         SpiffeId caller = context.User.GetSpiffeId();
         if (caller.IsEmpty)
@@ -80,12 +92,5 @@ internal sealed class CallerRequirementHandler : AuthorizationHandler<CallerRequ
         {
             context.Fail(new AuthorizationFailureReason(this, DenialReasons.CallerNotAllowed));
         }
-
-        return Task.CompletedTask;
     }
-}
-
-internal static class AuthorizationItems
-{
-    internal const string PolicyDecision = "SecureComms.PolicyDecision";
 }

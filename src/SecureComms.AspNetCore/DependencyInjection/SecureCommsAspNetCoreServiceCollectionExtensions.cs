@@ -101,6 +101,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
             .AddScheme<SecureCommsAuthenticationOptions, SecureCommsAuthenticationHandler>(SecureCommsDefaults.AuthenticationScheme, null)
             .AddJwtBearer(AccessTokenJwtBearerSetup.Scheme, _ => { }); // called by the SecureComms handler only, never on its own
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, AccessTokenJwtBearerSetup>());
+        services.TryAddSingleton<ValidatedTokenCache>();
 
         // Default deny (least privilege): an endpoint without authorization metadata, or with a bare [Authorize],
         // answers only callers that a central rule allows.
@@ -110,9 +111,10 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.AddAuthorizationBuilder()
             .SetFallbackPolicy(defaultDeny)
             .SetDefaultPolicy(defaultDeny);
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, CentralPolicyHandler>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, CallerRequirementHandler>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, ScopeRequirementHandler>());
+        services.TryAddSingleton<CentralPolicyHandler>();
+        services.TryAddSingleton<CallerRequirementHandler>();
+        services.TryAddSingleton<ScopeRequirementHandler>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, SecureCommsAuthorizationHandler>());
         services.Replace(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuthorizationDecisionHandler>());
         return builder;
     }

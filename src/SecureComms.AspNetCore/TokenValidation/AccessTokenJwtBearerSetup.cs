@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 
 namespace SecureComms;
@@ -43,7 +44,7 @@ internal sealed class AccessTokenJwtBearerSetup(
             timeProvider,
             loggerFactory.CreateLogger("SecureComms.Client"));
         options.TokenHandlers.Clear();
-        options.TokenHandlers.Add(new CachingJsonWebTokenHandler(settings.ValidatedTokenCacheSize, timeProvider));
+        options.TokenHandlers.Add(new JsonWebTokenHandler()); // validated tokens are remembered by ValidatedTokenCache
         options.TokenValidationParameters = new TokenValidationParameters
         {
             ValidateIssuer = true,

@@ -43,6 +43,13 @@ internal sealed class ScopeRequirementHandler : AuthorizationHandler<ScopeRequir
 {
     protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
     {
+        Evaluate(context, requirement);
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Decides <paramref name="requirement"/>; called by <see cref="SecureCommsAuthorizationHandler"/>.</summary>
+    internal void Evaluate(AuthorizationHandlerContext context, ScopeRequirement requirement)
+    {
         foreach (string scope in requirement.Scopes)
         {
             if (!ScopeRequirement.HasScope(context.User, scope))
@@ -53,11 +60,10 @@ internal sealed class ScopeRequirementHandler : AuthorizationHandler<ScopeRequir
                 }
 
                 context.Fail(new AuthorizationFailureReason(this, DenialReasons.InsufficientScope));
-                return Task.CompletedTask;
+                return;
             }
         }
 
         context.Succeed(requirement);
-        return Task.CompletedTask;
     }
 }

@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.Tokens;
 using SecureComms.AspNetCore.Tests.Infrastructure;
 
@@ -39,6 +40,13 @@ public sealed class AccessTokenAttackTests
                     return $"{ctx.GetCallerSpiffeId()} as {ctx.User.FindFirst("client_id")?.Value} with {ctx.User.FindFirst("scope")?.Value}";
                 }).RequireCaller("spiffe://example.org/orders", "spiffe://example.org/analytics").RequireScope("invoices.read");
                 app.MapGet("/orders-only", () => Interlocked.Increment(ref s_handlerRuns)).RequireCaller("spiffe://example.org/orders");
+
+                // A handler that adds a claim to the token's identity: must not leak into the next request with the same token.
+                app.MapGet("/mutate", (HttpContext ctx) =>
+                {
+                    ctx.User.Identities.Last().AddClaim(new System.Security.Claims.Claim("added", "by-handler"));
+                    return ctx.User.FindAll("added").Count().ToString(System.Globalization.CultureInfo.InvariantCulture);
+                }).RequireCaller("spiffe://example.org/orders");
 
                 // Composition with ordinary ASP.NET Core policies: the caller rule and a claim rule must both pass.
                 app.MapGet("/composed/{client}", (string client) => client)
@@ -110,6 +118,39 @@ public sealed class AccessTokenAttackTests
         }
 
         Assert.IsFalse(s_billing.Logs.Contains(1400, "denied (none)"), $"{attack}: the audit event names the caller whose token was refused");
+    }
+
+    [TestMethod]
+    public async Task TokenAlreadyValidatedForItsOwner_ReplayedByAnotherCaller_IsStillRejected()
+    {
+        ValidatedTokenCache cache = s_billing.App.Services.GetRequiredService<ValidatedTokenCache>();
+        string token = s_issuer.Mint(Audience, s_orders);
+        int cachedBefore = cache.Count;
+
+        HttpResponseMessage owner = await CallAsync(s_orders, "/invoices", token);
+        int cachedAfterFirstUse = cache.Count;
+        HttpResponseMessage replay = await CallAsync(s_analytics, "/invoices", token);
+        HttpResponseMessage ownerAgain = await CallAsync(s_orders, "/invoices", token);
+
+        Assert.AreEqual(HttpStatusCode.OK, owner.StatusCode);
+        Assert.AreEqual(cachedBefore + 1, cachedAfterFirstUse, "validated once, then remembered");
+        Assert.AreEqual(HttpStatusCode.Unauthorized, replay.StatusCode, "the binding is checked on every request, cached or not");
+        StringAssert.Contains(replay.Headers.WwwAuthenticate.ToString(), "error=\"invalid_token\"");
+        Assert.IsTrue(s_billing.Logs.Contains(1400, "denied spiffe://example.org/analytics (user (none)) GET /invoices: TokenBoundToAnotherCertificate"));
+        Assert.AreEqual(HttpStatusCode.OK, ownerAgain.StatusCode);
+        Assert.AreEqual(cachedAfterFirstUse, cache.Count, "served from the cache, not validated again");
+    }
+
+    [TestMethod]
+    public async Task ClaimAddedByOneRequest_DoesNotAppearInTheNextRequestWithTheSameToken()
+    {
+        string token = s_issuer.Mint(Audience, s_orders);
+
+        HttpResponseMessage first = await CallAsync(s_orders, "/mutate", token);
+        HttpResponseMessage second = await CallAsync(s_orders, "/mutate", token);
+
+        Assert.AreEqual("1", await first.Content.ReadAsStringAsync());
+        Assert.AreEqual("1", await second.Content.ReadAsStringAsync(), "the shared claims were copied before the change, for that request only");
     }
 
     [TestMethod]

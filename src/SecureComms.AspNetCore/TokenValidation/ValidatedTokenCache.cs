@@ -1,0 +1,169 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics.CodeAnalysis;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Extensions.Options;
+
+namespace SecureComms;
+
+/// <summary>
+/// Access tokens that passed full validation (signature, <c>iss</c>, <c>aud</c>, <c>typ</c>, lifetime), remembered
+/// until their <c>exp</c> so that later requests with the same token skip JwtBearer entirely: one SHA-256 of the
+/// token, one lookup, no copy of the claims. Keyed by the SHA-256 of the token, never the token itself. The
+/// certificate binding is not cached: every request compares the token's <c>cnf</c> with its own connection.
+/// </summary>
+internal sealed class ValidatedTokenCache(IOptions<SecureCommsTokenValidationOptions> options)
+{
+    private const int StackLimit = 2048;
+    private readonly int _capacity = options.Value.ValidatedTokenCacheSize;
+    private readonly ConcurrentDictionary<TokenDigest, ValidatedAccessToken> _entries = new();
+
+    public bool Enabled => _capacity > 0;
+
+    internal int Count => _entries.Count;
+
+    /// <summary>The SHA-256 of the token's UTF-8 bytes, without allocating.</summary>
+    public static TokenDigest Digest(ReadOnlySpan<char> token)
+    {
+        int max = Encoding.UTF8.GetMaxByteCount(token.Length);
+        byte[]? rented = max > StackLimit ? ArrayPool<byte>.Shared.Rent(max) : null;
+        Span<byte> buffer = rented ?? stackalloc byte[StackLimit];
+        try
+        {
+            int length = Encoding.UTF8.GetBytes(token, buffer);
+            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
+            SHA256.HashData(buffer[..length], hash);
+            ReadOnlySpan<ulong> words = MemoryMarshal.Cast<byte, ulong>(hash);
+            return new TokenDigest(words[0], words[1], words[2], words[3]);
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
+    }
+
+    public bool TryGet(in TokenDigest digest, DateTimeOffset now, [NotNullWhen(true)] out ValidatedAccessToken? token)
+    {
+        if (_entries.TryGetValue(digest, out token))
+        {
+            if (now < token.ExpiresAt)
+            {
+                return true;
+            }
+
+            _entries.TryRemove(digest, out _);
+        }
+
+        token = null;
+        return false;
+    }
+
+    public void Add(in TokenDigest digest, ValidatedAccessToken token, DateTimeOffset now)
+    {
+        if (!Enabled || now >= token.ExpiresAt)
+        {
+            return;
+        }
+
+        if (_entries.Count >= _capacity)
+        {
+            Evict(now);
+        }
+
+        _entries.TryAdd(digest, token);
+    }
+
+    private void Evict(DateTimeOffset now)
+    {
+        foreach (KeyValuePair<TokenDigest, ValidatedAccessToken> entry in _entries)
+        {
+            if (entry.Value.ExpiresAt <= now)
+            {
+                _entries.TryRemove(entry.Key, out _);
+            }
+        }
+
+        if (_entries.Count >= _capacity)
+        {
+            _entries.Clear(); // still full of live tokens: start over rather than grow without bound
+        }
+    }
+}
+
+/// <summary>The SHA-256 of an access token, as four machine words.</summary>
+internal readonly record struct TokenDigest(ulong A, ulong B, ulong C, ulong D);
+
+/// <summary>What a request needs from a validated access token: its claims (shared), expiry and <c>cnf</c> binding.</summary>
+internal sealed class ValidatedAccessToken
+{
+    private readonly Claim[] _claims;
+    private readonly string? _authenticationType;
+    private readonly string _nameClaimType;
+    private readonly string _roleClaimType;
+
+    private ValidatedAccessToken(Claim[] claims, ClaimsIdentity validated, DateTimeOffset expiresAt, string? boundThumbprint, bool bindingMalformed)
+    {
+        _claims = claims;
+        _authenticationType = validated.AuthenticationType;
+        _nameClaimType = validated.NameClaimType;
+        _roleClaimType = validated.RoleClaimType;
+        ExpiresAt = expiresAt;
+        BoundThumbprint = boundThumbprint;
+        BindingMalformed = bindingMalformed;
+    }
+
+    /// <summary>The token's <c>exp</c>.</summary>
+    public DateTimeOffset ExpiresAt { get; }
+
+    /// <summary>The <c>cnf.x5t#S256</c> the token is bound to (RFC 8705 §3.1), or null for an unbound token.</summary>
+    public string? BoundThumbprint { get; }
+
+    /// <summary>Whether the token's <c>cnf</c> claim is present but unreadable.</summary>
+    public bool BindingMalformed { get; }
+
+    /// <summary>Captures a token JwtBearer has just validated; null when it has no usable <c>exp</c>.</summary>
+    public static ValidatedAccessToken? From(ClaimsIdentity validated)
+    {
+        if (validated.FindFirst("exp") is not { } exp
+            || !long.TryParse(exp.Value, NumberStyles.None, CultureInfo.InvariantCulture, out long seconds)
+            || seconds > DateTimeOffset.MaxValue.ToUnixTimeSeconds())
+        {
+            return null;
+        }
+
+        string? bound = null;
+        bool malformed = validated.FindFirst("cnf") is { } cnf && !CertificateBinding.TryReadThumbprint(cnf.Value, out bound);
+        var claims = new List<Claim>();
+        foreach (Claim claim in validated.Claims)
+        {
+            claims.Add(new Claim(claim.Type, claim.Value, claim.ValueType, claim.Issuer, claim.OriginalIssuer, subject: null));
+        }
+
+        return new ValidatedAccessToken([.. claims], validated, DateTimeOffset.FromUnixTimeSeconds(seconds), bound, malformed);
+    }
+
+    /// <summary>This request's identity for the token, over the shared claims.</summary>
+    public ClaimsIdentity CreateIdentity() => new AccessTokenIdentity(_claims, _authenticationType ?? AccessTokenJwtBearerSetup.Scheme, _nameClaimType, _roleClaimType);
+
+    private sealed class AccessTokenIdentity : SharedClaimsIdentity
+    {
+        public AccessTokenIdentity(Claim[] claims, string authenticationType, string nameType, string roleType)
+            : base(claims, authenticationType, nameType, roleType)
+        {
+        }
+
+        private AccessTokenIdentity(AccessTokenIdentity other)
+            : base(other)
+        {
+        }
+
+        public override ClaimsIdentity Clone() => new AccessTokenIdentity(this);
+    }
+}

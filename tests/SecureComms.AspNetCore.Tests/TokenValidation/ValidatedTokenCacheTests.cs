@@ -1,0 +1,108 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.Extensions.Options;
+
+namespace SecureComms.AspNetCore.Tests.TokenValidation;
+
+[TestClass]
+public sealed class ValidatedTokenCacheTests
+{
+    private static readonly DateTimeOffset Now = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);
+
+    [TestMethod]
+    public void Entry_IsServedUntilExp_ThenDropped()
+    {
+        var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 10 }));
+        TokenDigest digest = ValidatedTokenCache.Digest("header.payload.signature");
+        cache.Add(digest, Token(Now.AddMinutes(5)), Now);
+
+        bool beforeExp = cache.TryGet(digest, Now.AddMinutes(5).AddSeconds(-1), out _);
+        bool atExp = cache.TryGet(digest, Now.AddMinutes(5), out _);
+
+        Assert.IsTrue(beforeExp);
+        Assert.IsFalse(atExp);
+        Assert.AreEqual(0, cache.Count, "an expired entry is removed when found");
+    }
+
+    [TestMethod]
+    public void DifferentTokens_HaveDifferentDigests_AndTheSameTokenTheSameDigest()
+    {
+        Assert.AreEqual(ValidatedTokenCache.Digest("a.b.c"), ValidatedTokenCache.Digest("a.b.c".AsSpan()));
+        Assert.AreNotEqual(ValidatedTokenCache.Digest("a.b.c"), ValidatedTokenCache.Digest("a.b.d"));
+        Assert.AreEqual(ValidatedTokenCache.Digest(new string('x', 5000)), ValidatedTokenCache.Digest(new string('x', 5000)), "long tokens hash through a pooled buffer");
+    }
+
+    [TestMethod]
+    public void FullCache_DropsExpiredEntriesFirst_AndNeverGrowsBeyondItsCapacity()
+    {
+        var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 2 }));
+        cache.Add(ValidatedTokenCache.Digest("short-lived"), Token(Now.AddSeconds(10)), Now);
+        cache.Add(ValidatedTokenCache.Digest("long-lived"), Token(Now.AddHours(1)), Now);
+
+        cache.Add(ValidatedTokenCache.Digest("new"), Token(Now.AddHours(1)), Now.AddMinutes(1));
+
+        Assert.IsFalse(cache.TryGet(ValidatedTokenCache.Digest("short-lived"), Now.AddMinutes(1), out _));
+        Assert.IsTrue(cache.TryGet(ValidatedTokenCache.Digest("long-lived"), Now.AddMinutes(1), out _));
+        Assert.IsTrue(cache.TryGet(ValidatedTokenCache.Digest("new"), Now.AddMinutes(1), out _));
+        Assert.IsTrue(cache.Count <= 2);
+    }
+
+    [TestMethod]
+    public void DisabledCache_RemembersNothing()
+    {
+        var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 0 }));
+        TokenDigest digest = ValidatedTokenCache.Digest("a.b.c");
+
+        cache.Add(digest, Token(Now.AddHours(1)), Now);
+
+        Assert.IsFalse(cache.Enabled);
+        Assert.IsFalse(cache.TryGet(digest, Now, out _));
+    }
+
+    [TestMethod]
+    public void ValidatedToken_ReadsExpAndBinding_AndRefusesATokenWithoutExp()
+    {
+        ValidatedAccessToken bound = Token(Now.AddMinutes(5), """{"x5t#S256":"abc"}""");
+        ValidatedAccessToken malformed = Token(Now.AddMinutes(5), "not json");
+
+        Assert.AreEqual(Now.AddMinutes(5), bound.ExpiresAt);
+        Assert.AreEqual("abc", bound.BoundThumbprint);
+        Assert.IsFalse(bound.BindingMalformed);
+        Assert.IsTrue(malformed.BindingMalformed);
+        Assert.IsNull(ValidatedAccessToken.From(new ClaimsIdentity([new Claim("sub", "orders")], "test")));
+    }
+
+    [TestMethod]
+    public void EachRequestIdentity_SharesTheClaims_UntilItChangesThem()
+    {
+        ValidatedAccessToken token = Token(Now.AddMinutes(5));
+        ClaimsIdentity first = token.CreateIdentity();
+        ClaimsIdentity second = token.CreateIdentity();
+
+        first.AddClaim(new Claim("added", "1"));
+        ClaimsIdentity clone = first.Clone();
+
+        Assert.AreEqual("orders", second.FindFirst("sub")?.Value);
+        Assert.IsNull(second.FindFirst("added"), "the other request's identity is untouched");
+        Assert.AreEqual("1", first.FindFirst("added")?.Value);
+        Assert.AreEqual(first.Claims.Count(), clone.Claims.Count(), "a clone keeps the claims added so far");
+        Assert.IsTrue(first.Claims.All(c => ReferenceEquals(c.Subject, first)), "copied claims belong to the identity that copied them");
+        Assert.IsTrue(second.HasClaim("sub", "orders"));
+        Assert.AreEqual("orders", second.Name, "sub is the name claim, as JwtBearer set it");
+    }
+
+    private static ValidatedAccessToken Token(DateTimeOffset expires, string? cnf = null)
+    {
+        var claims = new List<Claim>
+        {
+            new("sub", "orders"),
+            new("exp", expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64),
+        };
+        if (cnf is not null)
+        {
+            claims.Add(new Claim("cnf", cnf, "JSON"));
+        }
+
+        return ValidatedAccessToken.From(new ClaimsIdentity(claims, "SecureComms.AccessToken", "sub", "role"))!;
+    }
+}
