@@ -51,7 +51,7 @@ public sealed class DevelopmentCertificateAuthority : IDisposable
     /// <summary>The trust domain this authority issues SVIDs for.</summary>
     public TrustDomain TrustDomain { get; }
 
-    /// <summary>This authority's own certificate (public part only; the private key never leaves the instance).</summary>
+    /// <summary>This authority's own certificate (public part only; the private key leaves the instance only through <see cref="SavePem"/>).</summary>
     public X509Certificate2 Certificate { get; }
 
     /// <summary>
@@ -349,6 +349,171 @@ public sealed class DevelopmentCertificateAuthority : IDisposable
         WriteAtomically(certificatePath, certificates.ToString(), ownerOnly: false);
     }
 
+    /// <summary>
+    /// Saves this authority so that another process can load it back with <see cref="LoadPem"/>:
+    /// <paramref name="certificatePath"/> gets this authority's certificate, then its intermediates, then the root
+    /// (PEM); <paramref name="keyPath"/> gets its PKCS#8 private key, unencrypted, created owner-only (0600 on Unix)
+    /// from the start. Each file is written atomically and <b>replaces</b> an existing one: callers that must not
+    /// overwrite a key check first. Development only: anyone who can read the key file can mint trusted SVIDs.
+    /// </summary>
+    public void SavePem(string certificatePath, string keyPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(certificatePath);
+        ArgumentException.ThrowIfNullOrEmpty(keyPath);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+
+        byte[] pkcs8;
+        lock (_signLock)
+        {
+            pkcs8 = _key.ExportPkcs8PrivateKey();
+        }
+
+        char[] keyPem = [];
+        try
+        {
+            keyPem = PemEncoding.Write("PRIVATE KEY", pkcs8);
+            WriteAtomically(keyPath, keyPem, ownerOnly: true);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+            Array.Clear(keyPem);
+        }
+
+        // Chain (for an intermediate) starts with this authority's own certificate; a root has an empty chain.
+        var certificates = new StringBuilder();
+        X509Certificate2Collection path = Chain.Count > 0 ? Chain : [Certificate];
+        foreach (X509Certificate2 certificate in path)
+        {
+            certificates.Append(PemEncoding.Write("CERTIFICATE", certificate.RawData)).Append('\n');
+        }
+
+        if (!_root.RawDataMemory.Span.SequenceEqual(Certificate.RawDataMemory.Span))
+        {
+            certificates.Append(PemEncoding.Write("CERTIFICATE", _root.RawData)).Append('\n');
+        }
+
+        WriteAtomically(certificatePath, certificates.ToString(), ownerOnly: false);
+    }
+
+    /// <summary>
+    /// Loads an authority written by <see cref="SavePem"/>: the first certificate of <paramref name="certificatePath"/>
+    /// is the authority (it must be a CA whose URI SAN is its trust domain ID, X509-SVID §3.2), the last one the root,
+    /// the ones from the first up to the root its chain; <paramref name="keyPath"/> holds its unencrypted private key.
+    /// </summary>
+    /// <param name="certificatePath">PEM file with the authority's certificate, intermediates and root.</param>
+    /// <param name="keyPath">PEM file with the authority's ECDSA private key (PKCS#8 or SEC1).</param>
+    /// <param name="timeProvider">The clock for the validity of what it issues; default <see cref="TimeProvider.System"/>.</param>
+    /// <exception cref="IOException">A file cannot be read.</exception>
+    /// <exception cref="UnauthorizedAccessException">A file may not be read.</exception>
+    /// <exception cref="InvalidDataException">The files do not hold a development authority and its matching key.</exception>
+    public static DevelopmentCertificateAuthority LoadPem(string certificatePath, string keyPath, TimeProvider? timeProvider = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(certificatePath);
+        ArgumentException.ThrowIfNullOrEmpty(keyPath);
+
+        if (!PemReader.TryReadCertificates(File.ReadAllText(certificatePath), out X509Certificate2Collection certificates, out string? error))
+        {
+            throw new InvalidDataException($"'{certificatePath}' {error}.");
+        }
+
+        ECDsa? key = null;
+        try
+        {
+            if (certificates.Count == 0)
+            {
+                throw new InvalidDataException($"'{certificatePath}' holds no PEM CERTIFICATE block.");
+            }
+
+            X509Certificate2 certificate = certificates[0];
+            TrustDomain trustDomain = ReadAuthorityTrustDomain(certificate, certificatePath);
+            key = ReadPrivateKey(keyPath);
+            using (ECDsa? publicKey = certificate.GetECDsaPublicKey())
+            {
+                if (publicKey is null || !publicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(key.ExportSubjectPublicKeyInfo()))
+                {
+                    throw new InvalidDataException($"the key in '{keyPath}' does not belong to the certificate in '{certificatePath}'.");
+                }
+            }
+
+            var chain = new X509Certificate2Collection();
+            for (int i = 0; i < certificates.Count - 1; i++)
+            {
+                chain.Add(X509CertificateLoader.LoadCertificate(certificates[i].RawData));
+            }
+
+            X509Certificate2 root = X509CertificateLoader.LoadCertificate(certificates[^1].RawData);
+            X509Certificate2 own = X509CertificateLoader.LoadCertificate(certificate.RawData);
+            var authority = new DevelopmentCertificateAuthority(trustDomain, key, own, root, chain, timeProvider ?? TimeProvider.System);
+            key = null; // owned by the authority now
+            return authority;
+        }
+        finally
+        {
+            key?.Dispose();
+            foreach (X509Certificate2 certificate in certificates)
+            {
+                certificate.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Writes the root certificate in the SPIFFE bundle format (SPIFFE Trust Domain and Bundle §4, X509-SVID §6.1):
+    /// one <c>x509-svid</c> JWK with <c>kty</c>, the public key and the certificate in <c>x5c</c>, plus
+    /// <c>spiffe_refresh_hint</c> when given. Written atomically (temporary file, then rename); replaces the file.
+    /// </summary>
+    /// <param name="path">The file to write.</param>
+    /// <param name="refreshHint">How often consumers should re-read the bundle (whole seconds); none by default.</param>
+    public void WriteTrustBundleSpiffe(string path, TimeSpan? refreshHint = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        WriteAtomically(path, TrustBundleLoader.ToSpiffeBundleJson(CreateTrustBundle(), refreshHint: refreshHint) + "\n", ownerOnly: false);
+    }
+
+    /// <summary>
+    /// Reads a trust bundle file exactly as a SecureComms service reads <c>SecureComms:TrustBundles</c> (every
+    /// certificate must be a CA; the SPIFFE format keeps only <c>x509-svid</c> keys), for development tools and tests.
+    /// </summary>
+    /// <param name="trustDomain">The trust domain the bundle speaks for (a bundle does not name its own).</param>
+    /// <param name="path">The bundle file.</param>
+    /// <param name="format">Its format.</param>
+    /// <exception cref="InvalidDataException">The file cannot be read or is not a valid bundle; the message says why.</exception>
+    public static TrustBundle LoadTrustBundle(TrustDomain trustDomain, string path, TrustBundleFormat format)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        try
+        {
+            return TrustBundleLoader.Load(trustDomain, path, format);
+        }
+        catch (TrustBundleException ex)
+        {
+            throw new InvalidDataException(ex.Message, ex);
+        }
+    }
+
+    /// <summary>
+    /// Validates <paramref name="certificate"/> as an X.509-SVID with the same validator a SecureComms service runs
+    /// in the TLS handshake (leaf rules, validity, path to the bundle of the certificate's own trust domain), so
+    /// development tools and tests get the library's verdict and reasons rather than a re-implementation.
+    /// </summary>
+    /// <param name="certificate">The leaf; <see langword="null"/> is reported as no certificate.</param>
+    /// <param name="intermediates">Intermediates presented with it; used to build the path, never trusted.</param>
+    /// <param name="trustBundles">The trusted bundles.</param>
+    /// <param name="side">Which side of a connection the certificate is presented on (decides the required EKU).</param>
+    /// <param name="timeProvider">The clock; default <see cref="TimeProvider.System"/>.</param>
+    public static SvidValidationResult ValidateSvid(
+        X509Certificate2? certificate,
+        X509Certificate2Collection? intermediates,
+        ITrustBundleSource trustBundles,
+        PeerSide side,
+        TimeProvider? timeProvider = null)
+    {
+        ArgumentNullException.ThrowIfNull(trustBundles);
+        return new PeerCertificateValidator(trustBundles, timeProvider ?? TimeProvider.System).Validate(certificate, intermediates, side);
+    }
+
     /// <summary>Disposes the private key and the certificates this instance owns.</summary>
     public void Dispose()
     {
@@ -433,6 +598,49 @@ public sealed class DevelopmentCertificateAuthority : IDisposable
         byte[] serial = RandomNumberGenerator.GetBytes(16);
         serial[0] = (byte)((serial[0] & 0x7F) | 0x01);
         return serial;
+    }
+
+    private static TrustDomain ReadAuthorityTrustDomain(X509Certificate2 certificate, string certificatePath)
+    {
+        bool isAuthority = false;
+        foreach (X509Extension extension in certificate.Extensions)
+        {
+            if (extension is X509BasicConstraintsExtension { CertificateAuthority: true })
+            {
+                isAuthority = true;
+            }
+        }
+
+        List<string> uris = SvidInspector.GetUriSans(certificate);
+        if (!isAuthority || uris.Count != 1 || !SpiffeId.TryParse(uris[0], out SpiffeId id) || !id.IsTrustDomainId)
+        {
+            throw new InvalidDataException(
+                $"the first certificate in '{certificatePath}' is not a development CA (cA=true and one URI SAN naming its trust domain, X509-SVID §3.2).");
+        }
+
+        return id.TrustDomain;
+    }
+
+    private static ECDsa ReadPrivateKey(string keyPath)
+    {
+        byte[] bytes = File.ReadAllBytes(keyPath);
+        char[] pem = Encoding.ASCII.GetChars(bytes);
+        var key = ECDsa.Create();
+        try
+        {
+            key.ImportFromPem(pem);
+            return key;
+        }
+        catch (Exception ex) when (ex is ArgumentException or CryptographicException)
+        {
+            key.Dispose();
+            throw new InvalidDataException($"'{keyPath}' does not hold an unencrypted ECDSA private key in PEM.", ex);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+            Array.Clear(pem);
+        }
     }
 
     private static byte[] ExportPrivateKey(X509Certificate2 certificate)

@@ -1,0 +1,3 @@
+using SecureComms.DevCert;
+
+return DevCertCommand.Run(args, Console.Out, Console.Error);
