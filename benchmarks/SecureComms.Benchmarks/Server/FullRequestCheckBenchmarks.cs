@@ -38,6 +38,11 @@ public class FullRequestCheckBenchmarks
     private AuthorizationPolicy _policy = null!;
     private X509Certificate2 _caller = null!;
     private string _authorizationHeader = null!;
+    private ServiceProvider _uncachedServices = null!;
+    private IServiceScopeFactory _uncachedScopes = null!;
+    private IAuthorizationService _uncachedAuthorization = null!;
+    private IAuthorizationMiddlewareResultHandler _uncachedDecisions = null!;
+    private ServerTlsOptionsProvider _tls = null!;
     private ServiceProvider _frameworkServices = null!;
     private IServiceScopeFactory _frameworkScopes = null!;
     private IAuthorizationService _frameworkAuthorization = null!;
@@ -50,26 +55,12 @@ public class FullRequestCheckBenchmarks
         WorkloadCertificate orders = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"));
         _caller = orders.Certificate;
         var key = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "k1" };
-        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
-        {
-            ["SecureComms:TokenValidation:Authority"] = Issuer,
-            ["SecureComms:TokenValidation:Audience"] = Audience,
-            ["SecureComms:Authorization:Rules:0:Callers:0"] = "spiffe://example.org/orders",
-            ["SecureComms:Authorization:Rules:0:Paths:0"] = "/invoices/*",
-            ["SecureComms:Authorization:Rules:0:Methods:0"] = "GET",
-        }).Build();
-        var services = new ServiceCollection();
-        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
-        services.AddSingleton(configuration);
-        services.AddSecureComms(configuration)
-            .UseCertificateSource(new InMemoryCertificateSource(ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/billing"))))
-            .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
-
-        // The issuer's keys are given directly, so the benchmark needs no metadata endpoint.
-        var issuerConfiguration = new OpenIdConnectConfiguration { Issuer = Issuer };
-        issuerConfiguration.SigningKeys.Add(key);
-        services.Configure<JwtBearerOptions>("SecureComms.AccessToken", o => o.Configuration = issuerConfiguration);
-        _services = services.BuildServiceProvider();
+        WorkloadCertificate billing = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/billing"));
+        _services = BuildSecureComms(ca, billing, key, validatedTokenCacheSize: 10_000);
+        _uncachedServices = BuildSecureComms(ca, billing, key, validatedTokenCacheSize: 0);
+        _uncachedScopes = _uncachedServices.GetRequiredService<IServiceScopeFactory>();
+        _uncachedAuthorization = _uncachedServices.GetRequiredService<IAuthorizationService>();
+        _uncachedDecisions = _uncachedServices.GetRequiredService<IAuthorizationMiddlewareResultHandler>();
         _scopeFactory = _services.GetRequiredService<IServiceScopeFactory>();
         _authorization = _services.GetRequiredService<IAuthorizationService>();
         _decisions = _services.GetRequiredService<IAuthorizationMiddlewareResultHandler>();
@@ -80,10 +71,14 @@ public class FullRequestCheckBenchmarks
         _frameworkAuthorization = _frameworkServices.GetRequiredService<IAuthorizationService>();
 
         // The handshake verdict, as Kestrel's handshake records it once per connection.
-        SslServerAuthenticationOptions tls = _services.GetRequiredService<ServerTlsOptionsProvider>().GetOptions();
-        if (!tls.RemoteCertificateValidationCallback!(this, _caller, null, SslPolicyErrors.None))
+        _tls = _services.GetRequiredService<ServerTlsOptionsProvider>();
+        foreach (ServiceProvider provider in new[] { _services, _uncachedServices })
         {
-            throw new InvalidOperationException("The caller certificate does not validate.");
+            SslServerAuthenticationOptions tls = provider.GetRequiredService<ServerTlsOptionsProvider>().GetOptions();
+            if (!tls.RemoteCertificateValidationCallback!(this, _caller, null, SslPolicyErrors.None))
+            {
+                throw new InvalidOperationException("The caller certificate does not validate.");
+            }
         }
 
         DateTime now = DateTime.UtcNow;
@@ -102,7 +97,7 @@ public class FullRequestCheckBenchmarks
             SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
         });
         _authorizationHeader = "Bearer " + token;
-        if (!FullCheckAsync().GetAwaiter().GetResult())
+        if (!FullCheckAsync().GetAwaiter().GetResult() || !TokenValidatedEveryTimeAsync().GetAwaiter().GetResult())
         {
             throw new InvalidOperationException("The benchmark request is not allowed; the setup is wrong.");
         }
@@ -112,6 +107,7 @@ public class FullRequestCheckBenchmarks
     public void Cleanup()
     {
         _services.Dispose();
+        _uncachedServices.Dispose();
         _frameworkServices.Dispose();
     }
 
@@ -144,6 +140,12 @@ public class FullRequestCheckBenchmarks
     [Benchmark(Description = "full check: identity + cached JWT + cnf binding + policy + recorded decision")]
     public Task<bool> FullCheckAsync() => RunAsync(Stage.Decision);
 
+    [Benchmark(Description = "same, validated-token cache off: JwtBearer validates the JWT (signature) every time")]
+    public Task<bool> TokenValidatedEveryTimeAsync() => RunAsync(Stage.Decision, tokenCacheOff: true);
+
+    [Benchmark(Description = "caller verdict lookup: the handshake's SVID validation, found per request (warm)")]
+    public bool CallerVerdictLookup() => _tls.TryGetHandshakeResult(_caller, out SvidValidationResult? result) && result!.IsValid;
+
     /// <summary>How far <see cref="RunAsync"/> goes; the allocation probe measures each stage.</summary>
     internal enum Stage
     {
@@ -157,9 +159,11 @@ public class FullRequestCheckBenchmarks
     /// Each request has its own service scope, as in ASP.NET Core, so nothing is reused across requests that a real
     /// server would not reuse (authentication handlers are per request).
     /// </summary>
-    internal async Task<bool> RunAsync(Stage last)
+    internal async Task<bool> RunAsync(Stage last, bool tokenCacheOff = false)
     {
-        DefaultHttpContext context = NewRequest();
+        DefaultHttpContext context = NewRequest(tokenCacheOff ? _uncachedScopes : null);
+        IAuthorizationService authorization = tokenCacheOff ? _uncachedAuthorization : _authorization;
+        IAuthorizationMiddlewareResultHandler decisions = tokenCacheOff ? _uncachedDecisions : _decisions;
         try
         {
             AuthenticateResult authentication = await context.AuthenticateAsync(SecureCommsDefaults.AuthenticationScheme);
@@ -174,7 +178,7 @@ public class FullRequestCheckBenchmarks
                 return true;
             }
 
-            AuthorizationResult result = await _authorization.AuthorizeAsync(context.User, context, _policy);
+            AuthorizationResult result = await authorization.AuthorizeAsync(context.User, context, _policy);
             if (!result.Succeeded || last == Stage.Authorization)
             {
                 return result.Succeeded;
@@ -183,13 +187,38 @@ public class FullRequestCheckBenchmarks
             // What the authorization middleware does next: record the decision (counter; span and audit event only
             // when someone listens), then run the endpoint.
             bool ran = false;
-            await _decisions.HandleAsync(_ => { ran = true; return Task.CompletedTask; }, context, _policy, PolicyAuthorizationResult.Success());
+            await decisions.HandleAsync(_ => { ran = true; return Task.CompletedTask; }, context, _policy, PolicyAuthorizationResult.Success());
             return ran;
         }
         finally
         {
             await EndRequestAsync(context);
         }
+    }
+
+    private static ServiceProvider BuildSecureComms(DevelopmentCertificateAuthority ca, WorkloadCertificate own, SecurityKey issuerKey, int validatedTokenCacheSize)
+    {
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SecureComms:TokenValidation:Authority"] = Issuer,
+            ["SecureComms:TokenValidation:Audience"] = Audience,
+            ["SecureComms:Authorization:Rules:0:Callers:0"] = "spiffe://example.org/orders",
+            ["SecureComms:Authorization:Rules:0:Paths:0"] = "/invoices/*",
+            ["SecureComms:Authorization:Rules:0:Methods:0"] = "GET",
+            ["SecureComms:TokenValidation:ValidatedTokenCacheSize"] = validatedTokenCacheSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
+        services.AddSingleton(configuration);
+        services.AddSecureComms(configuration)
+            .UseCertificateSource(new InMemoryCertificateSource(own))
+            .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
+
+        // The issuer's keys are given directly, so the benchmark needs no metadata endpoint.
+        var issuerConfiguration = new OpenIdConnectConfiguration { Issuer = Issuer };
+        issuerConfiguration.SigningKeys.Add(issuerKey);
+        services.Configure<JwtBearerOptions>("SecureComms.AccessToken", o => o.Configuration = issuerConfiguration);
+        return services.BuildServiceProvider();
     }
 
     internal static ValueTask EndRequestAsync(DefaultHttpContext context) =>
