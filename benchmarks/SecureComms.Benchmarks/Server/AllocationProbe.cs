@@ -1,5 +1,4 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Tracing;
+using SecureComms.Benchmarks.Diagnostics;
 
 namespace SecureComms.Benchmarks.Server;
 
@@ -50,35 +49,9 @@ internal static class AllocationProbe
                 await step(bench);
             }
 
-            foreach ((string type, int samples) in sampler.Samples.OrderByDescending(p => p.Value).Take(15))
+            foreach (string line in sampler.Top(15))
             {
-                Console.WriteLine($"    {samples,5} samples  {type}");
-            }
-        }
-    }
-
-    /// <summary>The runtime's allocation sampling (one event per ~100 KB allocated, with the type that crossed it).</summary>
-    private sealed class AllocationSampler : EventListener
-    {
-        public ConcurrentDictionary<string, int> Samples { get; } = new();
-
-        protected override void OnEventSourceCreated(EventSource source)
-        {
-            if (source.Name == "Microsoft-Windows-DotNETRuntime")
-            {
-                EnableEvents(source, EventLevel.Verbose, (EventKeywords)0x1);
-            }
-        }
-
-        protected override void OnEventWritten(EventWrittenEventArgs e)
-        {
-            if (e.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) == true && e.PayloadNames is { } names)
-            {
-                int index = names.IndexOf("TypeName");
-                if (index >= 0 && e.Payload![index] is string type)
-                {
-                    Samples.AddOrUpdate(type, 1, (_, n) => n + 1);
-                }
+                Console.WriteLine(line);
             }
         }
     }

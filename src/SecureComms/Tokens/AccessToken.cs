@@ -6,6 +6,8 @@ namespace SecureComms;
 /// </summary>
 public sealed class AccessToken
 {
+    private string? _authorizationHeaderValue;
+
     internal AccessToken(string value, string tokenType, DateTimeOffset issuedAt, DateTimeOffset expiresAt, string? scope, string certificateThumbprint)
     {
         Value = value;
@@ -33,6 +35,12 @@ public sealed class AccessToken
 
     /// <summary>Base64url SHA-256 of the certificate the token was requested with (the expected <c>cnf.x5t#S256</c>).</summary>
     public string CertificateThumbprint { get; }
+
+    /// <summary>
+    /// <c>Bearer {token}</c>, built once per token so that a request does not format (and allocate) its
+    /// <c>Authorization</c> header again. RFC 6750 §2.1.
+    /// </summary>
+    internal string AuthorizationHeaderValue => _authorizationHeaderValue ??= "Bearer " + Value;
 
     /// <summary>Describes the token without revealing it.</summary>
     public override string ToString() => $"{TokenType} token (redacted), expires {ExpiresAt:O}";

@@ -14,7 +14,7 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         AccessToken token = await provider.GetTokenAsync(cancellationToken).ConfigureAwait(false);
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token.Value);
+        SetAuthorization(request, token);
         HttpResponseMessage response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized || !SaysInvalidToken(response) || !CanReplay(request))
         {
@@ -29,8 +29,15 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
         }
 
         response.Dispose();
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", renewed.Value);
+        SetAuthorization(request, renewed);
         return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The prebuilt header value, added as is: no header object and no formatting per request.</summary>
+    private static void SetAuthorization(HttpRequestMessage request, AccessToken token)
+    {
+        request.Headers.Remove("Authorization");
+        request.Headers.TryAddWithoutValidation("Authorization", token.AuthorizationHeaderValue);
     }
 
     private static bool SaysInvalidToken(HttpResponseMessage response)

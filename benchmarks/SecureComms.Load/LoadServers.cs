@@ -1,0 +1,118 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using SecureComms.Testing;
+
+namespace SecureComms.Load;
+
+/// <summary>The same minimal endpoint, <c>GET /work</c>, served three ways on 127.0.0.1 with a free port.</summary>
+internal static class LoadServers
+{
+    public const string Body = "ok";
+
+    /// <summary>Kestrel with a server certificate only: TLS, no client certificate.</summary>
+    public static Task<WebApplication> StartTlsOnlyAsync(WorkloadCertificate server) =>
+        StartPlainAsync(server, https => https.ClientCertificateMode = ClientCertificateMode.NoCertificate, null);
+
+    /// <summary>
+    /// Kestrel requiring a client certificate checked the way a team would by hand: an X509Chain against the
+    /// development CA in the handshake (once per connection). No identity, token or policy: the baseline.
+    /// </summary>
+    public static Task<WebApplication> StartMutualTlsOnlyAsync(WorkloadCertificate server, X509Certificate2 ca) =>
+        StartPlainAsync(server, https =>
+        {
+            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+            https.ClientCertificateValidation = (certificate, _, _) =>
+            {
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.Add(ca);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(certificate);
+            };
+        }, null);
+
+    /// <summary>Full SecureComms: mTLS with SVID validation, a certificate-bound JWT and the central policy.</summary>
+    public static async Task<WebApplication> StartSecureCommsAsync(DevelopmentCertificateAuthority ca, WorkloadCertificate server, DevelopmentTokenServer tokens, string audience, SpiffeId caller)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SecureComms:Server:Urls:0"] = "https://127.0.0.1:0",
+            ["SecureComms:TokenValidation:Authority"] = tokens.Issuer.GetLeftPart(UriPartial.Authority),
+            ["SecureComms:TokenValidation:ExpectedServer"] = "spiffe://example.org/token-server",
+            ["SecureComms:TokenValidation:Audience"] = audience,
+            ["SecureComms:Authorization:Rules:0:Name"] = "load-client-works",
+            ["SecureComms:Authorization:Rules:0:Callers:0"] = caller.ToString(),
+            ["SecureComms:Authorization:Rules:0:Paths:0"] = "/work",
+            ["SecureComms:Authorization:Rules:0:Methods:0"] = "GET",
+        });
+        builder.Services.AddSecureComms(builder.Configuration)
+            .UseCertificateSource(new InMemoryCertificateSource(server))
+            .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
+        WebApplication app = builder.Build();
+        app.MapGet("/work", () => Body);
+        await app.StartAsync();
+        return app;
+    }
+
+    private static async Task<WebApplication> StartPlainAsync(WorkloadCertificate server, Action<HttpsConnectionAdapterOptions> https, Action<WebApplication>? map)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseHttps(options =>
+            {
+                options.ServerCertificateChain = server.Intermediates;
+                options.ServerCertificate = server.Certificate;
+                options.SslProtocols = System.Security.Authentication.SslProtocols.Tls12 | System.Security.Authentication.SslProtocols.Tls13;
+                https(options);
+            });
+        }));
+        WebApplication app = builder.Build();
+        app.MapGet("/work", () => Body);
+        map?.Invoke(app);
+        await app.StartAsync();
+        return app;
+    }
+
+    public static Uri Address(WebApplication app) => new(app.Urls.First(u => u.StartsWith("https://", StringComparison.Ordinal)));
+
+    /// <summary>A server-certificate check against the development CA (SecureComms' own client checks the SPIFFE ID instead).</summary>
+    public static bool TrustsDevelopmentCa(X509Certificate2 ca, X509Certificate? certificate)
+    {
+        if (certificate is not X509Certificate2 leaf)
+        {
+            return false;
+        }
+
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(ca);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        return chain.Build(leaf);
+    }
+
+    /// <summary>A plain client handler: the CA-checked server, optionally a client certificate, optionally no TLS resumption.</summary>
+    public static SocketsHttpHandler PlainHandler(X509Certificate2 ca, WorkloadCertificate? client, bool allowResume = true) => new()
+    {
+        PooledConnectionLifetime = TimeSpan.FromMinutes(10),
+        SslOptions = new SslClientAuthenticationOptions
+        {
+            RemoteCertificateValidationCallback = (_, certificate, _, _) => TrustsDevelopmentCa(ca, certificate),
+            ClientCertificateContext = client is null ? null : SslStreamCertificateContext.Create(client.Certificate, client.Intermediates, offline: true),
+            AllowTlsResume = allowResume,
+        },
+    };
+}
