@@ -24,7 +24,8 @@ internal static class FrameworkOnlyAuthentication
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
         services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, PrebuiltResultHandler>(Scheme, null);
         services.AddAuthorization();
-        AuthorizationPolicy policy = new AuthorizationPolicyBuilder(Scheme).RequireAssertion(_ => true).Build();
+        // No scheme named: the scheme is the default, so the authentication middleware's result is used (as SecureComms does).
+        AuthorizationPolicy policy = new AuthorizationPolicyBuilder().RequireAssertion(_ => true).Build();
         return (services.BuildServiceProvider(), policy);
     }
 

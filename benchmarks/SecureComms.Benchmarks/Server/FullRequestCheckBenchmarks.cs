@@ -33,19 +33,19 @@ public class FullRequestCheckBenchmarks
 
     private ServiceProvider _services = null!;
     private IServiceScopeFactory _scopeFactory = null!;
-    private IAuthorizationService _authorization = null!;
+    private IPolicyEvaluator _authorization = null!;
     private IAuthorizationMiddlewareResultHandler _decisions = null!;
     private AuthorizationPolicy _policy = null!;
     private X509Certificate2 _caller = null!;
     private string _authorizationHeader = null!;
     private ServiceProvider _uncachedServices = null!;
     private IServiceScopeFactory _uncachedScopes = null!;
-    private IAuthorizationService _uncachedAuthorization = null!;
+    private IPolicyEvaluator _uncachedAuthorization = null!;
     private IAuthorizationMiddlewareResultHandler _uncachedDecisions = null!;
     private ServerTlsOptionsProvider _tls = null!;
     private ServiceProvider _frameworkServices = null!;
     private IServiceScopeFactory _frameworkScopes = null!;
-    private IAuthorizationService _frameworkAuthorization = null!;
+    private IPolicyEvaluator _frameworkAuthorization = null!;
     private AuthorizationPolicy _frameworkPolicy = null!;
 
     [GlobalSetup]
@@ -59,16 +59,16 @@ public class FullRequestCheckBenchmarks
         _services = BuildSecureComms(ca, billing, key, validatedTokenCacheSize: 10_000);
         _uncachedServices = BuildSecureComms(ca, billing, key, validatedTokenCacheSize: 0);
         _uncachedScopes = _uncachedServices.GetRequiredService<IServiceScopeFactory>();
-        _uncachedAuthorization = _uncachedServices.GetRequiredService<IAuthorizationService>();
+        _uncachedAuthorization = _uncachedServices.GetRequiredService<IPolicyEvaluator>();
         _uncachedDecisions = _uncachedServices.GetRequiredService<IAuthorizationMiddlewareResultHandler>();
         _scopeFactory = _services.GetRequiredService<IServiceScopeFactory>();
-        _authorization = _services.GetRequiredService<IAuthorizationService>();
+        _authorization = _services.GetRequiredService<IPolicyEvaluator>();
         _decisions = _services.GetRequiredService<IAuthorizationMiddlewareResultHandler>();
         _policy = _services.GetRequiredService<Microsoft.Extensions.Options.IOptions<AuthorizationOptions>>().Value.FallbackPolicy!;
 
         (_frameworkServices, _frameworkPolicy) = FrameworkOnlyAuthentication.Build();
         _frameworkScopes = _frameworkServices.GetRequiredService<IServiceScopeFactory>();
-        _frameworkAuthorization = _frameworkServices.GetRequiredService<IAuthorizationService>();
+        _frameworkAuthorization = _frameworkServices.GetRequiredService<IPolicyEvaluator>();
 
         // The handshake verdict, as Kestrel's handshake records it once per connection.
         _tls = _services.GetRequiredService<ServerTlsOptionsProvider>();
@@ -128,7 +128,8 @@ public class FullRequestCheckBenchmarks
         {
             AuthenticateResult authentication = await context.AuthenticateAsync(FrameworkOnlyAuthentication.Scheme);
             context.User = authentication.Principal!;
-            AuthorizationResult result = await _frameworkAuthorization.AuthorizeAsync(context.User, context, _frameworkPolicy);
+            AuthenticateResult policyAuthentication = await _frameworkAuthorization.AuthenticateAsync(_frameworkPolicy, context);
+            PolicyAuthorizationResult result = await _frameworkAuthorization.AuthorizeAsync(_frameworkPolicy, policyAuthentication, context, context);
             return result.Succeeded;
         }
         finally
@@ -162,7 +163,7 @@ public class FullRequestCheckBenchmarks
     internal async Task<bool> RunAsync(Stage last, bool tokenCacheOff = false)
     {
         DefaultHttpContext context = NewRequest(tokenCacheOff ? _uncachedScopes : null);
-        IAuthorizationService authorization = tokenCacheOff ? _uncachedAuthorization : _authorization;
+        IPolicyEvaluator authorization = tokenCacheOff ? _uncachedAuthorization : _authorization;
         IAuthorizationMiddlewareResultHandler decisions = tokenCacheOff ? _uncachedDecisions : _decisions;
         try
         {
@@ -178,7 +179,9 @@ public class FullRequestCheckBenchmarks
                 return true;
             }
 
-            AuthorizationResult result = await authorization.AuthorizeAsync(context.User, context, _policy);
+            // What the authorization middleware does: the policy evaluator's authenticate and authorize steps.
+            AuthenticateResult policyAuthentication = await authorization.AuthenticateAsync(_policy, context);
+            PolicyAuthorizationResult result = await authorization.AuthorizeAsync(_policy, policyAuthentication, context, context);
             if (!result.Succeeded || last == Stage.Authorization)
             {
                 return result.Succeeded;
@@ -187,7 +190,7 @@ public class FullRequestCheckBenchmarks
             // What the authorization middleware does next: record the decision (counter; span and audit event only
             // when someone listens), then run the endpoint.
             bool ran = false;
-            await decisions.HandleAsync(_ => { ran = true; return Task.CompletedTask; }, context, _policy, PolicyAuthorizationResult.Success());
+            await decisions.HandleAsync(_ => { ran = true; return Task.CompletedTask; }, context, _policy, result);
             return ran;
         }
         finally

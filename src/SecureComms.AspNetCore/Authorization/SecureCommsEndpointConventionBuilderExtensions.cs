@@ -45,10 +45,7 @@ public static class SecureCommsEndpointConventionBuilderExtensions
             throw new ArgumentException("Name at least one scope; scopes contain no spaces.", nameof(scopes));
         }
 
-        AuthorizationPolicy policy = new AuthorizationPolicyBuilder(SecureCommsDefaults.AuthenticationScheme)
-            .AddRequirements(new ScopeRequirement([.. scopes]))
-            .Build();
-        return builder.RequireAuthorization(policy);
+        return builder.RequireSecureCommsPolicy(new ScopeRequirement([.. scopes]));
     }
 
     /// <summary>Allows only callers accepted by <paramref name="authorizer"/>.</summary>
@@ -57,9 +54,26 @@ public static class SecureCommsEndpointConventionBuilderExtensions
     {
         ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(authorizer);
-        AuthorizationPolicy policy = new AuthorizationPolicyBuilder(SecureCommsDefaults.AuthenticationScheme)
-            .AddRequirements(new CallerRequirement(authorizer))
-            .Build();
-        return builder.RequireAuthorization(policy);
+        return builder.RequireSecureCommsPolicy(new CallerRequirement(authorizer));
+    }
+
+    /// <summary>
+    /// Adds a policy with <paramref name="requirement"/> to the endpoint, as <c>RequireAuthorization(policy)</c> does,
+    /// naming the SecureComms scheme only when it is not the application's default authenticate scheme (see
+    /// <see cref="SecureCommsAuthorizationPolicies"/>).
+    /// </summary>
+    private static TBuilder RequireSecureCommsPolicy<TBuilder>(this TBuilder builder, IAuthorizationRequirement requirement)
+        where TBuilder : IEndpointConventionBuilder
+    {
+        builder.Add(endpoint =>
+        {
+            if (!endpoint.Metadata.Any(m => m is IAuthorizeData))
+            {
+                endpoint.Metadata.Add(new AuthorizeAttribute());
+            }
+
+            endpoint.Metadata.Add(SecureCommsAuthorizationPolicies.Create(endpoint.ApplicationServices, requirement));
+        });
+        return builder;
     }
 }

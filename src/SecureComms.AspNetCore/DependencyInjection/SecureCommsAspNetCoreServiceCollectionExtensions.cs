@@ -105,12 +105,13 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
 
         // Default deny (least privilege): an endpoint without authorization metadata, or with a bare [Authorize],
         // answers only callers that a central rule allows.
-        AuthorizationPolicy defaultDeny = new AuthorizationPolicyBuilder(SecureCommsDefaults.AuthenticationScheme)
-            .AddRequirements(CentralPolicyRequirement.Instance)
-            .Build();
-        services.AddAuthorizationBuilder()
-            .SetFallbackPolicy(defaultDeny)
-            .SetDefaultPolicy(defaultDeny);
+        services.AddAuthorization();
+        services.AddOptions<AuthorizationOptions>().Configure<IOptions<Microsoft.AspNetCore.Authentication.AuthenticationOptions>>((authorization, authentication) =>
+        {
+            AuthorizationPolicy defaultDeny = SecureCommsAuthorizationPolicies.Create(authentication.Value, CentralPolicyRequirement.Instance);
+            authorization.FallbackPolicy = defaultDeny;
+            authorization.DefaultPolicy = defaultDeny;
+        });
         services.TryAddSingleton<CentralPolicyHandler>();
         services.TryAddSingleton<CallerRequirementHandler>();
         services.TryAddSingleton<ScopeRequirementHandler>();

@@ -30,7 +30,8 @@ internal sealed class SecureServiceHost : IAsyncDisposable
         Action<WebApplication> map,
         ICertificateSource? certificate,
         ITrustBundleSource? bundles,
-        IDictionary<string, string?>? settings = null)
+        IDictionary<string, string?>? settings = null,
+        Action<IServiceCollection>? services = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel();
@@ -60,6 +61,7 @@ internal sealed class SecureServiceHost : IAsyncDisposable
             secureComms.UseTrustBundleSource(bundles);
         }
 
+        services?.Invoke(builder.Services);
         WebApplication app = builder.Build();
         map(app);
         await app.StartAsync();
