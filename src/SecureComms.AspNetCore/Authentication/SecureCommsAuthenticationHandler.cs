@@ -36,6 +36,8 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     private readonly TrustedProxies? _proxies;
     private readonly SecureCommsMetrics _metrics;
     private readonly ValidatedTokenCache _validatedTokens;
+    private readonly UserContextValidator _userContexts;
+    private readonly ICertificateSource _ownCertificate;
 
     public SecureCommsAuthenticationHandler(
         IOptionsMonitor<SecureCommsAuthenticationOptions> options,
@@ -47,9 +49,13 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         IOptions<SecureCommsTokenValidationOptions> tokens,
         IOptions<SecureCommsServerOptions> server,
         SecureCommsMetrics metrics,
-        ValidatedTokenCache validatedTokens)
+        ValidatedTokenCache validatedTokens,
+        UserContextValidator userContexts,
+        ICertificateSource ownCertificate)
         : base(options, logger, encoder)
     {
+        _userContexts = userContexts;
+        _ownCertificate = ownCertificate;
         _validatedTokens = validatedTokens;
         _metrics = metrics;
         _tls = tls;
@@ -123,7 +129,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         var workload = new WorkloadIdentity(id);
         if (!TokensRequired)
         {
-            return Success(new CallerPrincipal(workload));
+            return await WithUserContextAsync(id, Success(new CallerPrincipal(workload))).ConfigureAwait(false);
         }
 
         // Warm path: a token already validated once is found by its digest; JwtBearer does not run again.
@@ -137,7 +143,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             digested = true;
             if (_validatedTokens.TryGet(digest, now, out ValidatedAccessToken? cached))
             {
-                return Complete(id, workload, cached, certificate);
+                return await WithUserContextAsync(id, Complete(id, workload, cached, certificate)).ConfigureAwait(false);
             }
         }
 
@@ -163,7 +169,31 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             _validatedTokens.Add(digest, validated, now);
         }
 
-        return Complete(id, workload, validated, certificate);
+        return await WithUserContextAsync(id, Complete(id, workload, validated, certificate)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Adds the verified end user of a <c>SecureComms-User-Context</c> header to the caller's principal; a context that
+    /// does not verify refuses the whole request (a plain header is never trusted, and never silently dropped).
+    /// </summary>
+    private async ValueTask<AuthenticateResult> WithUserContextAsync(SpiffeId id, AuthenticateResult result)
+    {
+        StringValues header = Request.Headers[SecureCommsUserContext.HeaderName];
+        if (header.Count == 0 || !result.Succeeded)
+        {
+            return result; // no user context, or the access token was already refused
+        }
+
+        UserContextVerdict verdict = header.Count == 1
+            ? await _userContexts.ValidateAsync(header[0], id, _ownCertificate.Current.SpiffeId).ConfigureAwait(false)
+            : UserContextVerdict.Fail(SecureCommsTelemetry.Reasons.UserContextMalformed);
+        if (verdict.User is null)
+        {
+            return Refuse(id, verdict.Failure!);
+        }
+
+        result.Principal!.AddIdentity(verdict.User.Clone()); // each request its own copy of the shared, verified identity
+        return result;
     }
 
     /// <summary>RFC 6750 §2.1: <c>Bearer</c> (any case), one space, the token; surrounding spaces ignored as JwtBearer does.</summary>
@@ -230,7 +260,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         string? failure = Context.Items.TryGetValue(FailureItem, out object? value) ? value as string : null;
-        if (TokensRequired)
+        if (TokensRequired || failure?.StartsWith("UserContext", StringComparison.Ordinal) == true)
         {
             Response.Headers.WWWAuthenticate = failure is null or AccessTokenFailure.Missing
                 ? "Bearer realm=\"SecureComms\""

@@ -104,11 +104,16 @@ internal sealed class AuthorizationDecisionHandler(
     }
 
     /// <summary>
-    /// The end user an access token speaks for: its <c>sub</c> when that is not the client itself (RFC 9068 §2.2:
-    /// a client-credentials token's <c>sub</c> is the client's own id).
+    /// The end user the request was made for: the verified user context's <c>sub</c>, else the access token's <c>sub</c>
+    /// when that is not the client itself (RFC 9068 §2.2: a client-credentials token's <c>sub</c> is the client's own id).
     /// </summary>
     private static string? EndUser(ClaimsPrincipal principal)
     {
+        if (principal.GetEndUser() is { } user)
+        {
+            return user.Subject; // from a verified user context
+        }
+
         string? subject = principal.FindFirst("sub")?.Value;
         string? client = principal.FindFirst("client_id")?.Value;
         return subject is null || string.Equals(subject, client, StringComparison.Ordinal) ? null : subject;

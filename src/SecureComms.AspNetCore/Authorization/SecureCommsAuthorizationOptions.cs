@@ -58,4 +58,16 @@ public sealed class CallerRuleOptions
 
     /// <summary>Claims (type → value) the caller's principal must all carry for the rule to match. Default: none.</summary>
     public IDictionary<string, string> Claims { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>
+    /// When true, the rule matches only a request made for an end user: one that carried a verified user context
+    /// (<c>SecureComms:UserContext</c>). Default false. Implied by <see cref="UserClaims"/>.
+    /// </summary>
+    public bool RequireUser { get; set; }
+
+    /// <summary>
+    /// Claims (type → value) the end user must all carry for the rule to match, e.g. <c>"role": "buyer"</c>; read from
+    /// the verified user context only, never from the workload's token. Default: none.
+    /// </summary>
+    public IDictionary<string, string> UserClaims { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
 }

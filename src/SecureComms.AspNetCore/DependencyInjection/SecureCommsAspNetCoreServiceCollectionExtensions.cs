@@ -102,6 +102,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
             .AddJwtBearer(AccessTokenJwtBearerSetup.Scheme, _ => { }); // called by the SecureComms handler only, never on its own
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, AccessTokenJwtBearerSetup>());
         services.TryAddSingleton<ValidatedTokenCache>();
+        services.AddHttpContextAccessor(); // clients that mint or forward a user context find the request's user
 
         // Default deny (least privilege): an endpoint without authorization metadata, or with a bare [Authorize],
         // answers only callers that a central rule allows.

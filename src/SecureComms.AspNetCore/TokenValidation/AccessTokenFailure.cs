@@ -19,6 +19,9 @@ internal static class AccessTokenFailure
     internal const string BoundToAnotherCertificate = SecureCommsTelemetry.Reasons.TokenBoundToAnotherCertificate;
     internal const string Invalid = SecureCommsTelemetry.Reasons.InvalidToken;
 
+    /// <summary>How every user-context refusal description starts; the client's token handler does not renew its token for one.</summary>
+    internal const string UserContextRefused = "The user context was refused: ";
+
     /// <summary>Maps an IdentityModel validation exception to a reason; never echoes the token.</summary>
     internal static string From(Exception? exception) => exception switch
     {
@@ -47,6 +50,17 @@ internal static class AccessTokenFailure
         Malformed => "The access token is malformed.",
         NotCertificateBound => "The access token is not bound to a client certificate.",
         BoundToAnotherCertificate => "The access token is bound to another client certificate.",
+        SecureCommsTelemetry.Reasons.UserContextNotAccepted => UserContextRefused + "this service accepts no user context.",
+        SecureCommsTelemetry.Reasons.UserContextMalformed => UserContextRefused + "it is malformed.",
+        SecureCommsTelemetry.Reasons.UserContextUntrustedCertificate => UserContextRefused + "its signing certificate is not trusted.",
+        SecureCommsTelemetry.Reasons.UserContextBadSignature => UserContextRefused + "its signature is invalid.",
+        SecureCommsTelemetry.Reasons.UserContextUntrustedSigner => UserContextRefused + "it was signed by a workload not allowed to speak for users.",
+        SecureCommsTelemetry.Reasons.UserContextSignerIsNotCaller => UserContextRefused + "it was signed by another workload than the caller.",
+        SecureCommsTelemetry.Reasons.UserContextWrongAudience => UserContextRefused + "it was issued for another audience.",
+        SecureCommsTelemetry.Reasons.UserContextExpired => UserContextRefused + "it expired.",
+        SecureCommsTelemetry.Reasons.UserContextLifetimeTooLong => UserContextRefused + "its lifetime is too long.",
+        SecureCommsTelemetry.Reasons.UserContextChainTooLong => UserContextRefused + "it passed through too many workloads.",
+        SecureCommsTelemetry.Reasons.UserContextSubjectMismatch => UserContextRefused + "it names another user than the context it wraps.",
         _ => "The access token is invalid.",
     };
 }

@@ -34,6 +34,12 @@ public sealed class SecureClientOptions
     /// </summary>
     public AccessTokenOptions? Token { get; set; }
 
+    /// <summary>
+    /// The end-user context sent with every request (<c>SecureComms:Clients:{name}:UserContext</c>): minted by a
+    /// gateway or forwarded by a service that received one. Default: none.
+    /// </summary>
+    public ClientUserContextOptions? UserContext { get; set; }
+
     /// <summary>The authorizer set in code, which takes precedence over <see cref="ExpectedServer"/>.</summary>
     internal SpiffeIdAuthorizer? ExpectedServerAuthorizer { get; set; }
 }

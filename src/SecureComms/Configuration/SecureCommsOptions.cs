@@ -31,6 +31,9 @@ public sealed class SecureCommsOptions
     /// <summary>Health checks and certificate-expiry warnings (<c>SecureComms:Health</c>).</summary>
     public SecureCommsHealthOptions Health { get; set; } = new();
 
+    /// <summary>Which end-user contexts this service accepts from its callers (<c>SecureComms:UserContext</c>). Default: none.</summary>
+    public UserContextTrustOptions UserContext { get; set; } = new();
+
     /// <summary>Set when the application supplies its own <see cref="ICertificateSource"/> in code.</summary>
     internal bool HasCustomCertificateSource { get; set; }
 

@@ -39,6 +39,7 @@ public static class SecureCommsHttpClientBuilderExtensions
         builder.Services.Configure<SecureCommsOptions>(o => GetOrAddClient(o, name));
         builder.ConfigurePrimaryHttpMessageHandler(sp => CreateHandler(sp, name));
         builder.AddHttpMessageHandler(sp => sp.GetRequiredService<TokenProviderRegistry>().CreateHandler(name));
+        builder.AddHttpMessageHandler(sp => UserContextHandler.Create(sp, name));
         builder.ConfigureHttpClient((sp, client) =>
         {
             SecureClientOptions options = sp.GetRequiredService<IOptionsMonitor<SecureCommsOptions>>().CurrentValue.Clients[name];

@@ -72,6 +72,8 @@ public static class SecureCommsServiceCollectionExtensions
         services.TryAddSingleton<ITrustBundleSource>(sp => WorkloadSourceFactory.CreateTrustBundleSource(sp));
         services.TryAddSingleton(sp => new PeerCertificateValidator(sp.GetRequiredService<ITrustBundleSource>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<TokenProviderRegistry>();
+        services.TryAddSingleton<UserContextMinter>();
+        services.TryAddSingleton<UserContextValidator>();
         services.TryAddSingleton<CertificateExpiryMonitor>();
         services.TryAddSingleton<CertificateHealthCheck>();
         services.TryAddSingleton<TrustBundleHealthCheck>();

@@ -188,5 +188,38 @@ public static class SecureCommsTelemetry
 
         /// <summary>The token was refused for another reason.</summary>
         public const string InvalidToken = "InvalidToken";
+
+        /// <summary>A user context came, but this service accepts none (no <c>SecureComms:UserContext:TrustedGateways</c>).</summary>
+        public const string UserContextNotAccepted = "UserContextNotAccepted";
+
+        /// <summary>The user context is not a well-formed SecureComms user-context token (or is too long).</summary>
+        public const string UserContextMalformed = "UserContextMalformed";
+
+        /// <summary>The certificate that signed the user context is not a valid SVID of a trusted trust domain.</summary>
+        public const string UserContextUntrustedCertificate = "UserContextUntrustedCertificate";
+
+        /// <summary>The user context's signature, issuer or type did not verify against its signing certificate.</summary>
+        public const string UserContextBadSignature = "UserContextBadSignature";
+
+        /// <summary>The user context was signed by a workload that is not an allowed gateway (origin) or forwarder.</summary>
+        public const string UserContextUntrustedSigner = "UserContextUntrustedSigner";
+
+        /// <summary>The user context was signed by another workload than the caller presenting it (a replayed context).</summary>
+        public const string UserContextSignerIsNotCaller = "UserContextSignerIsNotCaller";
+
+        /// <summary>The user context (or one it wraps) was issued for another audience.</summary>
+        public const string UserContextWrongAudience = "UserContextWrongAudience";
+
+        /// <summary>The user context (or one it wraps) expired or is not valid yet.</summary>
+        public const string UserContextExpired = "UserContextExpired";
+
+        /// <summary>The user context lives longer than <c>SecureComms:UserContext:MaxLifetime</c> allows.</summary>
+        public const string UserContextLifetimeTooLong = "UserContextLifetimeTooLong";
+
+        /// <summary>The user context passed through more workloads than <c>SecureComms:UserContext:MaxChainLength</c>.</summary>
+        public const string UserContextChainTooLong = "UserContextChainTooLong";
+
+        /// <summary>A forwarded user context names another user than the context it wraps.</summary>
+        public const string UserContextSubjectMismatch = "UserContextSubjectMismatch";
     }
 }

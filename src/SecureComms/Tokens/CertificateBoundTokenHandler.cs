@@ -46,7 +46,8 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
         {
             if (string.Equals(challenge.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
                 && challenge.Parameter is { } parameter
-                && parameter.Contains("error=\"invalid_token\"", StringComparison.Ordinal))
+                && parameter.Contains("error=\"invalid_token\"", StringComparison.Ordinal)
+                && !parameter.Contains("error_description=\"The user context", StringComparison.Ordinal)) // the token was fine
             {
                 return true;
             }

@@ -77,6 +77,4 @@ internal sealed class TokenProviderRegistry(
             }
         }
     }
-
-    private sealed class PassThroughHandler : DelegatingHandler;
 }

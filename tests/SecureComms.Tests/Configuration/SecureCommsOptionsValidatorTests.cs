@@ -19,6 +19,45 @@ public sealed class SecureCommsOptionsValidatorTests
     }
 
     [TestMethod]
+    public void UserContext_Misconfigurations_AreEachNamedWithTheirKey()
+    {
+        SecureCommsOptions options = CustomSources();
+        options.UserContext.TrustedGateways.Add("*");
+        options.UserContext.TrustedForwarders.Add("not-a-spiffe-id");
+        options.UserContext.MaxLifetime = TimeSpan.FromHours(3);
+        options.Clients["billing"] = new SecureClientOptions
+        {
+            ExpectedServer = "spiffe://example.org/billing/*",
+            UserContext = new ClientUserContextOptions { Mode = UserContextMode.Mint, Lifetime = TimeSpan.FromHours(1) },
+        };
+        options.Clients["billing"].UserContext!.Claims.Add("aud");
+
+        string message = Validate(options).FailureMessage ?? string.Empty;
+
+        StringAssert.Contains(message, "SecureComms:UserContext:TrustedGateways:0 is '*'");
+        StringAssert.Contains(message, "SecureComms:UserContext:TrustedForwarders:0 'not-a-spiffe-id' is not a SPIFFE ID pattern");
+        StringAssert.Contains(message, "SecureComms:UserContext:MaxLifetime must be more than zero and at most 01:00:00");
+        StringAssert.Contains(message, "SecureComms:Clients:billing:UserContext:Lifetime must be more than zero and at most 00:10:00");
+        StringAssert.Contains(message, "SecureComms:Clients:billing:UserContext:Audience is required");
+        StringAssert.Contains(message, "SecureComms:Clients:billing:UserContext:Claims has 'aud'");
+    }
+
+    [TestMethod]
+    public void UserContext_ForwarderWithExactServer_IsValid_AndItsAudienceIsThatServer()
+    {
+        SecureCommsOptions options = CustomSources();
+        options.UserContext.TrustedGateways.Add("spiffe://example.org/gateway");
+        options.Clients["billing"] = new SecureClientOptions
+        {
+            ExpectedServer = "spiffe://example.org/billing",
+            UserContext = new ClientUserContextOptions { Mode = UserContextMode.Forward },
+        };
+
+        Assert.IsTrue(Validate(options).Succeeded, Validate(options).FailureMessage);
+        Assert.AreEqual("spiffe://example.org/billing", UserContextHandler.EffectiveAudience(options.Clients["billing"]));
+    }
+
+    [TestMethod]
     public void MissingFiles_AreNamedWithTheirKeys()
     {
         var options = new SecureCommsOptions();

@@ -193,9 +193,13 @@ internal sealed class CompiledRule
     private readonly PathPattern[] _paths;
     private readonly string[] _scopes;
     private readonly KeyValuePair<string, string>[] _claims;
+    private readonly bool _requireUser;
+    private readonly KeyValuePair<string, string>[] _userClaims;
 
-    private CompiledRule(string name, PolicyAction action, FrozenSet<string>? methods, PathPattern[] paths, string[] scopes, KeyValuePair<string, string>[] claims)
+    private CompiledRule(string name, PolicyAction action, FrozenSet<string>? methods, PathPattern[] paths, string[] scopes, KeyValuePair<string, string>[] claims, bool requireUser, KeyValuePair<string, string>[] userClaims)
     {
+        _requireUser = requireUser || userClaims.Length > 0;
+        _userClaims = userClaims;
         Name = name;
         Action = action;
         _methods = methods;
@@ -243,6 +247,22 @@ internal sealed class CompiledRule
             if (!request.User.HasClaim(type, value))
             {
                 return false;
+            }
+        }
+
+        if (_requireUser)
+        {
+            if (request.User.GetEndUser() is not { } user)
+            {
+                return false;
+            }
+
+            foreach ((string type, string value) in _userClaims)
+            {
+                if (!user.HasClaim(type, value))
+                {
+                    return false;
+                }
             }
         }
 
@@ -315,7 +335,7 @@ internal sealed class CompiledRule
         }
 
         return valid && (errors?.Count ?? 0) == before
-            ? new CompiledRule(rule.Name ?? $"rule-{index}", rule.Action, methods, [.. paths], [.. rule.Scopes], [.. rule.Claims])
+            ? new CompiledRule(rule.Name ?? $"rule-{index}", rule.Action, methods, [.. paths], [.. rule.Scopes], [.. rule.Claims], rule.RequireUser, [.. rule.UserClaims])
             : null;
     }
 }

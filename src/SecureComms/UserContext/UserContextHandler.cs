@@ -1,0 +1,70 @@
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace SecureComms;
+
+/// <summary>
+/// Attaches the end-user context to the requests of a client configured with <c>UserContext:Mode</c>: a context minted
+/// for the user the edge authenticated (<see cref="UserContextMode.Mint"/>) or the received one, wrapped
+/// (<see cref="UserContextMode.Forward"/>). Any user-context header the application set itself is removed first: only
+/// SecureComms writes it. No user, no header; the receiver's policy decides whether a user is required.
+/// </summary>
+internal sealed class UserContextHandler : DelegatingHandler
+{
+    private readonly ClientUserContextOptions _options;
+    private readonly string _audience;
+    private readonly UserContextMinter _minter;
+    private readonly IHttpContextAccessor? _httpContext;
+    private readonly IReadOnlyList<string> _claims;
+
+    private UserContextHandler(ClientUserContextOptions options, string audience, UserContextMinter minter, IHttpContextAccessor? httpContext)
+    {
+        _options = options;
+        _audience = audience;
+        _minter = minter;
+        _httpContext = httpContext;
+        _claims = options.EffectiveClaims;
+    }
+
+    /// <summary>The handler of client <paramref name="name"/>: a pass-through when it sends no user context.</summary>
+    public static DelegatingHandler Create(IServiceProvider services, string name)
+    {
+        SecureClientOptions client = services.GetRequiredService<IOptionsMonitor<SecureCommsOptions>>().CurrentValue.Clients[name];
+        if (client.UserContext is not { Mode: not UserContextMode.None } options)
+        {
+            return new PassThroughHandler();
+        }
+
+        string audience = EffectiveAudience(client)
+            ?? throw new InvalidOperationException($"SecureComms:Clients:{name}:UserContext:Audience is required when ExpectedServer is not one exact SPIFFE ID.");
+        return new UserContextHandler(options, audience, services.GetRequiredService<UserContextMinter>(), services.GetService<IHttpContextAccessor>());
+    }
+
+    /// <summary>The receiver's SPIFFE ID: <c>UserContext:Audience</c>, else <c>ExpectedServer</c> when it is one exact ID.</summary>
+    internal static string? EffectiveAudience(SecureClientOptions client) =>
+        client.UserContext?.Audience is { Length: > 0 } audience ? audience
+        : client.ExpectedServer is { } expected && !expected.Contains('*', StringComparison.Ordinal) && SpiffeId.TryParse(expected, out SpiffeId id) && !id.IsTrustDomainId ? id.ToString()
+        : null;
+
+    protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        request.Headers.Remove(SecureCommsUserContext.HeaderName);
+        ClaimsPrincipal? user = request.Options.TryGetValue(SecureCommsUserContext.User, out ClaimsPrincipal? explicitUser)
+            ? explicitUser
+            : _httpContext?.HttpContext?.User;
+        if (user is not null)
+        {
+            string? context = _options.Mode == UserContextMode.Forward
+                ? user.GetEndUser() is { } received ? _minter.Forward(received, _audience, _options.Lifetime) : null
+                : _minter.MintForUser(user, _audience, _options.Lifetime, _claims);
+            if (context is not null)
+            {
+                request.Headers.TryAddWithoutValidation(SecureCommsUserContext.HeaderName, context);
+            }
+        }
+
+        return base.SendAsync(request, cancellationToken);
+    }
+}
