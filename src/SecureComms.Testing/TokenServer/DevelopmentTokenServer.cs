@@ -21,7 +21,9 @@ namespace SecureComms.Testing;
 /// authorization server</b>: no persistence, no consent, no hardening beyond what the tests exercise. It issues
 /// RFC 9068 JWT access tokens bound to the client's TLS certificate (RFC 8705 §3, <c>cnf.x5t#S256</c>) through the
 /// client credentials grant, authenticating clients with <c>tls_client_auth</c>, <c>self_signed_tls_client_auth</c>
-/// (RFC 8705 §2) or <c>private_key_jwt</c> (RFC 7523), and publishes RFC 8414 metadata and a JWKS.
+/// (RFC 8705 §2) or <c>private_key_jwt</c> (RFC 7523), exchanges a user's access token for one restricted to the next
+/// service and bound to the exchanging client (RFC 8693 token exchange, <c>act</c> naming the client), and publishes
+/// RFC 8414 metadata and a JWKS.
 /// </summary>
 public sealed class DevelopmentTokenServer : IAsyncDisposable
 {
@@ -30,7 +32,11 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
     private const string JwksPath = "/jwks";
     private const string AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-    private static readonly string[] GrantTypes = ["client_credentials"];
+    private const string TokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange";
+    private const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
+    private const string JwtTokenType = "urn:ietf:params:oauth:token-type:jwt";
+    private static readonly string[] GrantTypes = ["client_credentials", TokenExchangeGrant];
+    private static readonly HashSet<string> ProtocolClaims = new(StringComparer.Ordinal) { "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "cnf", "client_id", "scope", "act" };
     private static readonly string[] AuthMethods = ["tls_client_auth", "self_signed_tls_client_auth", "private_key_jwt"];
     private static readonly string[] SigningAlgorithms = ["ES256", "PS256", "RS256"];
 
@@ -212,9 +218,10 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
 
         IFormCollection form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
         string clientId = form["client_id"].ToString();
-        if (form["grant_type"] != "client_credentials")
+        string grantType = form["grant_type"].ToString();
+        if (grantType is not "client_credentials" and not TokenExchangeGrant)
         {
-            return Error("unsupported_grant_type", "only client_credentials is supported.", clientId);
+            return Error("unsupported_grant_type", "only client_credentials and token exchange are supported.", clientId);
         }
 
         if (clientId.Length == 0)
@@ -251,7 +258,17 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         }
 
         string thumbprint = CertificateBinding.Thumbprint(presented!);
-        string token = IssueToken(clientId, audience, requestedScopes, thumbprint);
+        Dictionary<string, object>? exchanged = null;
+        if (grantType == TokenExchangeGrant)
+        {
+            (exchanged, string? exchangeError) = await ValidateSubjectTokenAsync(client, form).ConfigureAwait(false);
+            if (exchanged is null)
+            {
+                return Error("invalid_grant", exchangeError!, clientId);
+            }
+        }
+
+        string token = IssueToken(clientId, audience, requestedScopes, thumbprint, exchanged);
         TokenServerLog.Issued(_logger, clientId, audience, thumbprint);
         var response = new Dictionary<string, object>
         {
@@ -259,6 +276,11 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
             ["token_type"] = "Bearer",
             ["expires_in"] = (int)_options.TokenLifetime.TotalSeconds,
         };
+        if (exchanged is not null)
+        {
+            response["issued_token_type"] = AccessTokenType; // RFC 8693 §2.2.1
+        }
+
         if (requestedScopes.Length > 0)
         {
             response["scope"] = string.Join(' ', requestedScopes);
@@ -336,7 +358,79 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         return _seenAssertionIds.TryAdd(jwt.Id, jwt.ValidTo) ? null : "the client assertion was already used.";
     }
 
-    private string IssueToken(string clientId, string audience, string[] scopes, string thumbprint)
+    /// <summary>
+    /// Issues an access token for an end user, as this server would once the user signed in at the edge (there is no
+    /// login here: development and tests only). <paramref name="claims"/> are added as they are (e.g. <c>role</c>).
+    /// </summary>
+    public string IssueUserToken(string subject, string audience, IDictionary<string, object>? claims = null, X509Certificate2? boundTo = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subject);
+        ArgumentException.ThrowIfNullOrEmpty(audience);
+        var user = new Dictionary<string, object>(claims ?? new Dictionary<string, object>(), StringComparer.Ordinal) { ["sub"] = subject };
+        return IssueToken("edge-login", audience, [], boundTo is null ? null : CertificateBinding.Thumbprint(boundTo), user);
+    }
+
+    /// <summary>
+    /// RFC 8693 §2.1: the subject token must be an access token this server issued, unexpired, and addressed to an API
+    /// the exchanging client serves (<see cref="DevelopmentClient.ExchangeableAudiences"/>). Returns the claims the new
+    /// token keeps: the user's <c>sub</c> and claims, and <c>act</c> naming the client, with the subject token's own
+    /// actor nested in it (§4.1).
+    /// </summary>
+    private async Task<(Dictionary<string, object>? Claims, string? Error)> ValidateSubjectTokenAsync(DevelopmentClient client, IFormCollection form)
+    {
+        if (client.ExchangeableAudiences.Count == 0)
+        {
+            return (null, "this client may not exchange tokens.");
+        }
+
+        if (form["subject_token_type"].ToString() is not AccessTokenType and not JwtTokenType || string.IsNullOrEmpty(form["subject_token"]))
+        {
+            return (null, "subject_token and a subject_token_type of access_token or jwt are required.");
+        }
+
+        SecurityKey[] keys;
+        lock (_keysLock)
+        {
+            keys = [.. _keys.Select(k => k.SecurityKey)];
+        }
+
+        DateTime now = _options.TimeProvider.GetUtcNow().UtcDateTime;
+        TokenValidationResult validation = await new JsonWebTokenHandler().ValidateTokenAsync(form["subject_token"].ToString(), new TokenValidationParameters
+        {
+            ValidIssuer = IssuerName,
+            ValidAudiences = client.ExchangeableAudiences,
+            IssuerSigningKeys = keys,
+            ValidTypes = ["at+jwt"],
+            LifetimeValidator = (notBefore, expires, _, _) => expires is { } e && e > now && (notBefore is null || notBefore <= now.AddMinutes(1)),
+        }).ConfigureAwait(false);
+        if (!validation.IsValid)
+        {
+            return (null, $"the subject token is invalid ({validation.Exception?.GetType().Name}).");
+        }
+
+        var subject = (JsonWebToken)validation.SecurityToken;
+        var claims = new Dictionary<string, object>(StringComparer.Ordinal) { ["sub"] = subject.Subject };
+        foreach (System.Security.Claims.Claim claim in subject.Claims)
+        {
+            if (!ProtocolClaims.Contains(claim.Type))
+            {
+                claims[claim.Type] = claims.TryGetValue(claim.Type, out object? existing)
+                    ? (existing is string[] many ? [.. many, claim.Value] : new[] { (string)existing, claim.Value })
+                    : claim.Value;
+            }
+        }
+
+        var actor = new Dictionary<string, object>(StringComparer.Ordinal) { ["sub"] = client.ClientId };
+        if (subject.TryGetPayloadValue("act", out System.Text.Json.JsonElement prior))
+        {
+            actor["act"] = prior;
+        }
+
+        claims["act"] = actor;
+        return (claims, null);
+    }
+
+    private string IssueToken(string clientId, string audience, string[] scopes, string? thumbprint, Dictionary<string, object>? user = null)
     {
         DateTime now = _options.TimeProvider.GetUtcNow().UtcDateTime;
         SigningKey signer;
@@ -345,13 +439,17 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
             signer = _keys[^1];
         }
 
-        var claims = new Dictionary<string, object>
+        var claims = new Dictionary<string, object>(user ?? [], StringComparer.Ordinal)
         {
-            ["sub"] = clientId,
             ["client_id"] = clientId,
             ["jti"] = Guid.NewGuid().ToString("N"),
-            ["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = thumbprint }, // RFC 8705 §3.1
         };
+        claims.TryAdd("sub", clientId); // a client-credentials token's subject is the client itself (RFC 9068 §2.2)
+        if (thumbprint is not null)
+        {
+            claims["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = thumbprint }; // RFC 8705 §3.1
+        }
+
         if (scopes.Length > 0)
         {
             claims["scope"] = string.Join(' ', scopes);

@@ -51,4 +51,10 @@ public sealed class DevelopmentClient
 
     /// <summary>Resource indicators (RFC 8707) / audiences the client may get tokens for; the first is the default.</summary>
     public IList<string> AllowedResources { get; init; } = [];
+
+    /// <summary>
+    /// Token exchange (RFC 8693): the audiences of subject tokens this client may exchange, i.e. the resource
+    /// identifiers of the APIs it serves. Default none: the client may not exchange tokens.
+    /// </summary>
+    public IList<string> ExchangeableAudiences { get; init; } = [];
 }

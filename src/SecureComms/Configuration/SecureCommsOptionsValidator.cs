@@ -242,6 +242,11 @@ internal sealed class SecureCommsOptionsValidator : IValidateOptions<SecureComms
 
     private static void ValidateToken(string key, AccessTokenOptions token, List<string> errors)
     {
+        if (!Enum.IsDefined(token.GrantType))
+        {
+            errors.Add($"{key}:GrantType must be ClientCredentials or TokenExchange.");
+        }
+
         if ((token.Authority is null) == (token.TokenEndpoint is null))
         {
             errors.Add($"{key}: set exactly one of Authority (metadata discovery) or TokenEndpoint.");

@@ -19,6 +19,30 @@ public enum TokenClientAuthentication
     PrivateKeyJwt,
 }
 
+/// <summary>Which OAuth 2.0 grant a SecureComms client uses to obtain its tokens.</summary>
+public enum TokenGrantType
+{
+    /// <summary>The client credentials grant: a token for the workload itself (the default).</summary>
+    ClientCredentials,
+
+    /// <summary>
+    /// OAuth 2.0 Token Exchange (RFC 8693): the access token of the request being served (or one set with
+    /// <see cref="SecureCommsTokenExchange.SubjectToken"/>) is exchanged for one restricted to the next service's
+    /// audience and bound to this workload's certificate; the user stays the subject, this workload becomes the actor.
+    /// </summary>
+    TokenExchange,
+}
+
+/// <summary>Request options of token exchange (RFC 8693).</summary>
+public static class SecureCommsTokenExchange
+{
+    /// <summary>
+    /// The subject token to exchange for this request, when it is not the access token of the request being served
+    /// (a worker has none). Used by clients with <see cref="TokenGrantType.TokenExchange"/>.
+    /// </summary>
+    public static readonly HttpRequestOptionsKey<string> SubjectToken = new("SecureComms.TokenExchange.SubjectToken");
+}
+
 /// <summary>
 /// Certificate-bound access tokens for one outbound client (<c>SecureComms:Clients:{name}:Token</c>): the client
 /// credentials grant over mutual TLS, so the authorization server binds the token to the workload certificate
@@ -41,6 +65,9 @@ public sealed class AccessTokenOptions
 
     /// <summary>How the client authenticates. Default <see cref="TokenClientAuthentication.TlsClientAuth"/>.</summary>
     public TokenClientAuthentication ClientAuthentication { get; set; } = TokenClientAuthentication.TlsClientAuth;
+
+    /// <summary><see cref="TokenGrantType.ClientCredentials"/> (default) or <see cref="TokenGrantType.TokenExchange"/> (RFC 8693).</summary>
+    public TokenGrantType GrantType { get; set; }
 
     /// <summary>Space-separated scopes to request. Default none.</summary>
     public string? Scope { get; set; }

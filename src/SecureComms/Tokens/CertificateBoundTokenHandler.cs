@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
+using Microsoft.AspNetCore.Http;
 
 namespace SecureComms;
 
@@ -9,11 +10,23 @@ namespace SecureComms;
 /// no request: a <see cref="TokenAcquisitionException"/> propagates and nothing is sent. A 401 with
 /// <c>error="invalid_token"</c> (RFC 6750 §3.1) renews the token once and replays the request when it can be replayed.
 /// </summary>
-internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider provider) : DelegatingHandler
+/// <remarks>
+/// With token exchange (RFC 8693) the subject token is <see cref="SecureCommsTokenExchange.SubjectToken"/> when the
+/// request sets it, else the bearer token of the request being served; without one the request is not sent.
+/// </remarks>
+internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider provider, IHttpContextAccessor? exchangeFrom = null, bool exchange = false) : DelegatingHandler
 {
+    public CertificateBoundTokenHandler(CertificateBoundTokenProvider provider, IHttpContextAccessor? exchangeFrom)
+        : this(provider, exchangeFrom, exchange: true)
+    {
+    }
+
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
-        AccessToken token = await provider.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        string? subject = exchange ? SubjectToken(request) : null;
+        AccessToken token = subject is null
+            ? await provider.GetTokenAsync(cancellationToken).ConfigureAwait(false)
+            : await provider.GetExchangedTokenAsync(subject, cancellationToken).ConfigureAwait(false);
         SetAuthorization(request, token);
         HttpResponseMessage response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
         if (response.StatusCode != HttpStatusCode.Unauthorized || !SaysInvalidToken(response) || !CanReplay(request))
@@ -22,7 +35,9 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
         }
 
         provider.Invalidate(token);
-        AccessToken renewed = await provider.GetTokenAsync(cancellationToken).ConfigureAwait(false);
+        AccessToken renewed = subject is null
+            ? await provider.GetTokenAsync(cancellationToken).ConfigureAwait(false)
+            : await provider.GetExchangedTokenAsync(subject, cancellationToken).ConfigureAwait(false);
         if (ReferenceEquals(renewed, token))
         {
             return response;
@@ -31,6 +46,27 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
         response.Dispose();
         SetAuthorization(request, renewed);
         return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The token to exchange: set on the request, else the bearer token of the request being served.</summary>
+    private string SubjectToken(HttpRequestMessage request)
+    {
+        if (request.Options.TryGetValue(SecureCommsTokenExchange.SubjectToken, out string? explicitToken) && !string.IsNullOrEmpty(explicitToken))
+        {
+            return explicitToken;
+        }
+
+        string? header = exchangeFrom?.HttpContext?.Request.Headers.Authorization.ToString();
+        const string Prefix = "Bearer ";
+        if (header is not null && header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && header.Length > Prefix.Length)
+        {
+            return header[Prefix.Length..].Trim();
+        }
+
+        throw new TokenAcquisitionException(
+            "no_subject_token",
+            "token exchange needs a subject token: the request being served carried no bearer token and none was set with SecureCommsTokenExchange.SubjectToken.",
+            null);
     }
 
     /// <summary>The prebuilt header value, added as is: no header object and no formatting per request.</summary>

@@ -1,11 +1,13 @@
 using System.Diagnostics;
 using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
 using Microsoft.Extensions.Logging;
 
 namespace SecureComms;
 
-/// <summary>Identifies a cached token: a rotated certificate (new thumbprint) gets a new, correctly bound token.</summary>
-internal readonly record struct TokenCacheKey(string TokenEndpoint, string ClientId, string? Scope, string? Resource, string? Audience, string CertificateThumbprint);
+/// <summary>Identifies a cached token: a rotated certificate (new thumbprint) gets a new, correctly bound token; an exchanged token is cached per subject token (its SHA-256).</summary>
+internal readonly record struct TokenCacheKey(string TokenEndpoint, string ClientId, string? Scope, string? Resource, string? Audience, string CertificateThumbprint, string? SubjectDigest = null);
 
 /// <summary>
 /// Hands out certificate-bound access tokens for one outbound client: cached until shortly before expiry, renewed
@@ -16,6 +18,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
 {
     private static readonly TimeSpan DefaultRefreshBeforeExpiry = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan FailedRefreshPause = TimeSpan.FromSeconds(5);
+    private const int MaxExchangedTokens = 10_000;
 
     private readonly string _clientName;
     private readonly AccessTokenOptions _options;
@@ -63,8 +66,16 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
             return new ValueTask<AccessToken>(snapshot.Token); // the hot path: no lock, no allocation
         }
 
-        return new ValueTask<AccessToken>(GetTokenSlowAsync(certificate, cancellationToken));
+        return new ValueTask<AccessToken>(GetTokenSlowAsync(certificate, null, cancellationToken));
     }
+
+    /// <summary>
+    /// A token exchanged for <paramref name="subjectToken"/> (RFC 8693), bound to the current workload certificate;
+    /// cached per subject token until shortly before expiry, one request however many callers need it at once.
+    /// </summary>
+    /// <exception cref="TokenAcquisitionException">No valid token could be obtained; do not send the request.</exception>
+    public Task<AccessToken> GetExchangedTokenAsync(string subjectToken, CancellationToken cancellationToken) =>
+        GetTokenSlowAsync(_certificates.Current, subjectToken, cancellationToken);
 
     /// <summary>Drops <paramref name="token"/> after a receiver called it invalid, so the next call fetches a new one.</summary>
     public void Invalidate(AccessToken token)
@@ -87,10 +98,16 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         }
     }
 
-    private async Task<AccessToken> GetTokenSlowAsync(WorkloadCertificate certificate, CancellationToken cancellationToken)
+    private async Task<AccessToken> GetTokenSlowAsync(WorkloadCertificate certificate, string? subjectToken, CancellationToken cancellationToken)
     {
         Uri endpoint = await _endpoint.GetTokenEndpointAsync(cancellationToken).ConfigureAwait(false);
-        var key = new TokenCacheKey(endpoint.ToString(), _options.ClientId!, _options.Scope, _options.Resource?.OriginalString, _options.Audience, certificate.Sha256Thumbprint);
+        string? subjectDigest = subjectToken is null ? null : Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(subjectToken)));
+        var key = new TokenCacheKey(endpoint.ToString(), _options.ClientId!, _options.Scope, _options.Resource?.OriginalString, _options.Audience, certificate.Sha256Thumbprint, subjectDigest);
+        if (subjectDigest is not null && _cache.Count >= MaxExchangedTokens)
+        {
+            PruneExchangedTokens();
+        }
+
         CacheEntry entry = _cache.GetOrAdd(key, static _ => new CacheEntry());
         DateTimeOffset now = _timeProvider.GetUtcNow();
         Task<AccessToken> refresh;
@@ -100,7 +117,11 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
             cached = entry.Token;
             if (cached is not null && now < RefreshAt(cached))
             {
-                Publish(certificate, cached, endpoint);
+                if (subjectToken is null)
+                {
+                    Publish(certificate, cached, endpoint);
+                }
+
                 TokenLog.CacheHit(_logger, _clientName);
                 RecordCacheHit(endpoint);
                 return cached;
@@ -113,7 +134,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
                 return cached!; // a refresh failed moments ago; keep using the valid token for a little while
             }
 
-            refresh = entry.Inflight ??= FetchAsync(entry, endpoint, certificate, cached is null ? "miss" : "refresh");
+            refresh = entry.Inflight ??= FetchAsync(entry, endpoint, certificate, cached is null ? "miss" : "refresh", subjectToken);
         }
 
         if (cached is not null && now < cached.ExpiresAt)
@@ -126,7 +147,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         return await refresh.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<AccessToken> FetchAsync(CacheEntry entry, Uri endpoint, WorkloadCertificate certificate, string reason)
+    private async Task<AccessToken> FetchAsync(CacheEntry entry, Uri endpoint, WorkloadCertificate certificate, string reason, string? subjectToken)
     {
         await Task.Yield(); // never run the request on the caller's lock
         string result = reason == "miss" ? SecureCommsTelemetry.Results.Acquired : SecureCommsTelemetry.Results.Refreshed;
@@ -135,7 +156,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         try
         {
             TokenLog.Requesting(_logger, _clientName, reason, endpoint);
-            AccessToken token = await _endpoint.RequestTokenAsync(endpoint, certificate, CancellationToken.None).ConfigureAwait(false);
+            AccessToken token = await _endpoint.RequestTokenAsync(endpoint, certificate, CancellationToken.None, subjectToken).ConfigureAwait(false);
             span?.SetTag(SecureCommsTelemetry.Tags.Result, result);
             _metrics?.TokenAcquisition(_clientName, result, _timeProvider.GetElapsedTime(started));
             lock (entry.Gate)
@@ -144,7 +165,11 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
                 entry.Inflight = null;
             }
 
-            Publish(certificate, token, endpoint);
+            if (subjectToken is null)
+            {
+                Publish(certificate, token, endpoint);
+            }
+
             Volatile.Write(ref _status, new TokenAcquisitionStatus(_timeProvider.GetUtcNow(), null, null, token.ExpiresAt));
             TokenLog.Acquired(_logger, _clientName, token.ExpiresAt, certificate.Sha256Thumbprint);
             return token;
@@ -166,6 +191,27 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
 
             TokenLog.Failed(_logger, _clientName, ex.Error, ex.ErrorDescription ?? string.Empty, endpoint);
             throw;
+        }
+    }
+
+    /// <summary>Many distinct users: drop exchanged tokens that expired, then, if still full, every idle one.</summary>
+    private void PruneExchangedTokens()
+    {
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        foreach (bool expiredOnly in new[] { true, false })
+        {
+            foreach ((TokenCacheKey key, CacheEntry entry) in _cache)
+            {
+                if (key.SubjectDigest is not null && entry.Inflight is null && (!expiredOnly || entry.Token is null || entry.Token.ExpiresAt <= now))
+                {
+                    _cache.TryRemove(key, out _);
+                }
+            }
+
+            if (_cache.Count < MaxExchangedTokens)
+            {
+                return;
+            }
         }
     }
 

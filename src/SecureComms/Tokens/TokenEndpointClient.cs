@@ -48,6 +48,9 @@ internal sealed class TokenEndpointClient : IDisposable
 
     private int _tokenRequests;
 
+    internal const string TokenExchangeGrantType = "urn:ietf:params:oauth:grant-type:token-exchange";
+    internal const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
+
     internal async Task<Uri> GetTokenEndpointAsync(CancellationToken cancellationToken)
     {
         if (_tokenEndpoint is { } known)
@@ -66,9 +69,9 @@ internal sealed class TokenEndpointClient : IDisposable
         }
     }
 
-    internal async Task<AccessToken> RequestTokenAsync(Uri endpoint, WorkloadCertificate certificate, CancellationToken cancellationToken)
+    internal async Task<AccessToken> RequestTokenAsync(Uri endpoint, WorkloadCertificate certificate, CancellationToken cancellationToken, string? subjectToken = null)
     {
-        List<KeyValuePair<string, string>> form = BuildForm(endpoint, certificate);
+        List<KeyValuePair<string, string>> form = BuildForm(endpoint, certificate, subjectToken);
         HttpResponseMessage response;
         try
         {
@@ -112,13 +115,21 @@ internal sealed class TokenEndpointClient : IDisposable
         }
     }
 
-    private List<KeyValuePair<string, string>> BuildForm(Uri endpoint, WorkloadCertificate certificate)
+    private List<KeyValuePair<string, string>> BuildForm(Uri endpoint, WorkloadCertificate certificate, string? subjectToken)
     {
-        var form = new List<KeyValuePair<string, string>>(8)
+        var form = new List<KeyValuePair<string, string>>(10)
         {
-            new("grant_type", "client_credentials"),
+            new("grant_type", subjectToken is null ? "client_credentials" : TokenExchangeGrantType),
             new("client_id", _options.ClientId!), // RFC 8705 §2: client_id is always sent with TLS client authentication
         };
+        if (subjectToken is not null)
+        {
+            // RFC 8693 §2.1: the incoming access token is the subject; this client, authenticated by its SVID, the actor.
+            form.Add(new("subject_token", subjectToken));
+            form.Add(new("subject_token_type", AccessTokenType));
+            form.Add(new("requested_token_type", AccessTokenType));
+        }
+
         if (!string.IsNullOrEmpty(_options.Scope))
         {
             form.Add(new("scope", _options.Scope));

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -14,7 +15,8 @@ internal sealed class TokenProviderRegistry(
     PeerCertificateValidator validator,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
-    SecureCommsMetrics metrics) : IDisposable
+    SecureCommsMetrics metrics,
+    IServiceProvider services) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<CertificateBoundTokenProvider?>> _providers = new(StringComparer.Ordinal);
 
@@ -22,7 +24,14 @@ internal sealed class TokenProviderRegistry(
     public DelegatingHandler CreateHandler(string clientName)
     {
         CertificateBoundTokenProvider? provider = GetProvider(clientName);
-        return provider is null ? new PassThroughHandler() : new CertificateBoundTokenHandler(provider);
+        if (provider is null)
+        {
+            return new PassThroughHandler();
+        }
+
+        return options.CurrentValue.Clients[clientName].Token!.GrantType == TokenGrantType.TokenExchange
+            ? new CertificateBoundTokenHandler(provider, services.GetService(typeof(IHttpContextAccessor)) as IHttpContextAccessor)
+            : new CertificateBoundTokenHandler(provider);
     }
 
     /// <summary>The provider of <paramref name="clientName"/>, or null when it has no token settings.</summary>
