@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
+using System.Security.Claims;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -37,10 +38,25 @@ await using DemoService billing = await DemoService.StartAsync(
         ["SecureComms:TokenValidation:Authority"] = tokenServer.Issuer.GetLeftPart(UriPartial.Authority),
         ["SecureComms:TokenValidation:ExpectedServer"] = "spiffe://example.org/token-server",
         ["SecureComms:TokenValidation:Audience"] = BillingResource,
+
+        // End users: contexts minted by the gateway and forwarded by orders are accepted; /my-invoices needs both
+        // the orders workload and a user with role buyer (central policy).
+        ["SecureComms:UserContext:TrustedGateways:0"] = "spiffe://example.org/gateway",
+        ["SecureComms:UserContext:TrustedForwarders:0"] = "spiffe://example.org/orders",
+        ["SecureComms:Authorization:Rules:0:Name"] = "orders-for-buyers",
+        ["SecureComms:Authorization:Rules:0:Callers:0"] = "spiffe://example.org/orders",
+        ["SecureComms:Authorization:Rules:0:Paths:0"] = "/my-invoices",
+        ["SecureComms:Authorization:Rules:0:UserClaims:role"] = "buyer",
     },
-    app => app.MapGet("/invoices", (HttpContext context) => $"invoices for {context.GetCallerSpiffeId()} (token of {context.User.FindFirst("client_id")?.Value})")
-        .RequireCaller("spiffe://example.org/orders")
-        .RequireScope("invoices.read"));
+    app =>
+    {
+        app.MapGet("/invoices", (HttpContext context) => $"invoices for {context.GetCallerSpiffeId()} (token of {context.User.FindFirst("client_id")?.Value})")
+            .RequireCaller("spiffe://example.org/orders")
+            .RequireScope("invoices.read");
+        app.MapGet("/my-invoices", (HttpContext context) => context.User.GetEndUser() is { } user
+            ? $"invoices of {user.Subject} for {context.GetCallerSpiffeId()}, via {string.Join(" → ", user.Actors.Select(a => a.Path.TrimStart('/')))}"
+            : "no user");
+    });
 
 // Every caller gets a "billing" client with a certificate-bound token, configured like appsettings.json would.
 IDictionary<string, string?> CallsBilling(string clientId) => new Dictionary<string, string?>
@@ -55,12 +71,35 @@ IDictionary<string, string?> CallsBilling(string clientId) => new Dictionary<str
 };
 
 var sniffer = new TokenSniffer(); // plays the attacker who captured a token in transit or from a log
-await using DemoService orders = await DemoService.StartAsync("orders", ca, CallsBilling("orders"), _ => { }, services =>
-    services.AddHttpClient("billing").AddHttpMessageHandler(() => sniffer));
-await using DemoService analytics = await DemoService.StartAsync("analytics", ca, CallsBilling("analytics"), _ => { }, services =>
+IDictionary<string, string?> ordersSettings = CallsBilling("orders");
+ordersSettings["SecureComms:Clients:billing:UserContext:Mode"] = "Forward"; // pass on the user it was called for
+ordersSettings["SecureComms:UserContext:TrustedGateways:0"] = "spiffe://example.org/gateway";
+await using DemoService orders = await DemoService.StartAsync(
+    "orders",
+    ca,
+    ordersSettings,
+    app => app.MapGet("/checkout", async (IHttpClientFactory clients) =>
+    {
+        using HttpResponseMessage fromBilling = await clients.CreateClient("billing").GetAsync(new Uri("/my-invoices", UriKind.Relative));
+        return Results.Text(await fromBilling.Content.ReadAsStringAsync(), statusCode: (int)fromBilling.StatusCode);
+    }).RequireCaller("spiffe://example.org/gateway"),
+    services => services.AddHttpClient("billing").AddHttpMessageHandler(() => sniffer));
+IDictionary<string, string?> analyticsSettings = CallsBilling("analytics");
+analyticsSettings["SecureComms:Clients:billing:UserContext:Mode"] = "Mint"; // it will try to speak for a user: billing does not let it
+await using DemoService analytics = await DemoService.StartAsync("analytics", ca, analyticsSettings, _ => { }, services =>
     services.AddHttpClient("billing-without-token", c => c.BaseAddress = billing.Address).AddSecureComms("spiffe://example.org/billing"));
 
-foreach (DemoService service in new[] { billing, orders, analytics })
+// The edge: it authenticated the user (any ASP.NET Core scheme; here the demo hands it the user) and mints a user context
+// for orders with the user's subject and role, signed with its own SVID key.
+await using DemoService gateway = await DemoService.StartAsync("gateway", ca, new Dictionary<string, string?>
+{
+    ["SecureComms:Clients:orders:BaseAddress"] = orders.Address.ToString(),
+    ["SecureComms:Clients:orders:ExpectedServer"] = "spiffe://example.org/orders",
+    ["SecureComms:Clients:orders:UserContext:Mode"] = "Mint",
+    ["SecureComms:Clients:orders:UserContext:Claims:0"] = "role",
+}, _ => { });
+
+foreach (DemoService service in new[] { billing, orders, analytics, gateway })
 {
     Console.WriteLine($"  {service.Name,-10} {service.SpiffeId,-34} listening on {service.Address}");
 }
@@ -78,6 +117,14 @@ var outcomes = new List<Outcome>
         return analytics.CreateClient("billing-without-token").SendAsync(request);
     }),
     await CallAsync("caller without a client certificate", "refused", () => NoCertificateClient(ca).GetAsync(new Uri(billing.Address, "/invoices"))),
+    await CallAsync("gateway → orders → billing for alice (buyer)", "200", () => gateway.CreateClient("orders").SendAsync(AsUser("alice", "buyer"))),
+    await CallAsync("gateway → orders → billing for bob (viewer)", "403", () => gateway.CreateClient("orders").SendAsync(AsUser("bob", "viewer"))),
+    await CallAsync("analytics claims to act for alice", "401", () =>
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/invoices", UriKind.Relative));
+        request.Options.Set(SecureCommsUserContext.User, User("alice", "buyer"));
+        return analytics.CreateClient("billing").SendAsync(request);
+    }),
 };
 
 orders.Certificates.Update(ca.IssueSvid(orders.SpiffeId)); // orders' certificate rotates mid-run
@@ -98,6 +145,16 @@ if (keepRunning)
 }
 
 return allAsExpected ? 0 : 1;
+
+static ClaimsPrincipal User(string name, string role) =>
+    new(new ClaimsIdentity([new Claim("sub", name), new Claim(ClaimTypes.Role, role)], "DemoEdgeLogin"));
+
+static HttpRequestMessage AsUser(string name, string role)
+{
+    var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/checkout", UriKind.Relative));
+    request.Options.Set(SecureCommsUserContext.User, User(name, role));
+    return request;
+}
 
 static async Task<Outcome> CallAsync(string scenario, string expected, Func<Task<HttpResponseMessage>> call)
 {
