@@ -21,7 +21,9 @@ public sealed class SecureCommsServerOptions
     /// <summary>
     /// Plaintext listeners opened on purpose, keyed by their purpose (e.g. <c>health</c>):
     /// <c>SecureComms:Server:PlaintextEndpoints:health:Url=http://0.0.0.0:8080</c>. Requests on them have no caller
-    /// identity, so only endpoints explicitly opened with <c>AllowAnonymous()</c> answer there. Default: none.
+    /// identity, so only endpoints explicitly opened with <c>AllowAnonymous()</c> answer there, unless
+    /// <see cref="ForwardedCertificates"/> trusts a proxy by address: then a certificate that proxy forwards is the
+    /// caller's identity, and the listener must be reachable from that proxy only. Default: none.
     /// </summary>
     public IDictionary<string, PlaintextEndpointOptions> PlaintextEndpoints { get; } = new Dictionary<string, PlaintextEndpointOptions>(StringComparer.Ordinal);
 

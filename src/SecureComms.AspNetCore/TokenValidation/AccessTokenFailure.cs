@@ -40,6 +40,7 @@ internal static class AccessTokenFailure
     /// <summary>What the caller is told in <c>error_description</c>: the reason, nothing about keys or token contents.</summary>
     internal static string Describe(string reason) => reason switch
     {
+        Missing => "An access token is required.",
         Expired => "The access token expired.",
         NotYetValid => "The access token is not valid yet.",
         WrongIssuer => "The access token was issued by an untrusted issuer.",

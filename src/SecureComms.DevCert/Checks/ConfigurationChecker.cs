@@ -112,17 +112,24 @@ internal sealed class ConfigurationChecker(string baseDirectory, TimeProvider ti
             }
         }
 
+        bool hasPlaintextEndpoint = false;
         foreach (IConfigurationSection endpoint in server.GetSection("PlaintextEndpoints").GetChildren())
         {
+            hasPlaintextEndpoint = true;
             string url = endpoint["Url"] ?? "(no Url)";
-            findings.Add(new(Severity.Warning, endpoint.Path, $"opens a plaintext listener ({url}): only AllowAnonymous endpoints answer there; keep it on loopback or an internal interface."));
+            findings.Add(new(Severity.Warning, endpoint.Path, $"opens a plaintext listener ({url}): only AllowAnonymous endpoints and identities forwarded by trusted proxies answer there; keep it on loopback or an internal interface."));
         }
 
         foreach (IConfigurationSection proxy in server.GetSection("ForwardedCertificates:TrustedProxies").GetChildren())
         {
-            if (proxy.Value?.Trim() is "*" or "0.0.0.0/0" or "::/0")
+            string? value = proxy.Value?.Trim();
+            if (value is "*" or "0.0.0.0/0" or "::/0")
             {
                 findings.Add(new(Severity.Serious, proxy.Path, $"is '{proxy.Value}': anyone may forward a client certificate header and claim any identity."));
+            }
+            else if (hasPlaintextEndpoint && value is not null && !value.StartsWith("spiffe://", StringComparison.Ordinal))
+            {
+                findings.Add(new(Severity.Warning, proxy.Path, $"trusts '{value}' by address on the plaintext listener: anything that reaches that port from there can claim any workload identity; make the port reachable only from the proxy."));
             }
         }
     }

@@ -55,6 +55,22 @@ public sealed partial class CheckCommandTests
     }
 
     [TestMethod]
+    public void ProxyTrustedByAddress_OnAPlaintextListener_IsReported_NextToTheListener()
+    {
+        using var folder = new TemporaryFolder();
+        JsonObject settings = CleanSettings(folder);
+        Set(settings, "SecureComms:Server:PlaintextEndpoints", JsonNode.Parse("""{ "proxy": { "Url": "http://127.0.0.1:8081" } }""")!);
+        Set(settings, "SecureComms:Server:ForwardedCertificates", JsonNode.Parse("""{ "TrustedProxies": [ "spiffe://example.org/ingress", "127.0.0.1" ] }""")!);
+
+        DevCertRun run = Check(folder, settings);
+
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        Assert.HasCount(2, run.OutputLines, run.ToString());
+        Assert.StartsWith("warning SecureComms:Server:PlaintextEndpoints:proxy opens a plaintext listener", run.OutputLines[0], run.ToString());
+        Assert.StartsWith("warning SecureComms:Server:ForwardedCertificates:TrustedProxies:1 trusts '127.0.0.1' by address on the plaintext listener", run.OutputLines[1], run.ToString());
+    }
+
+    [TestMethod]
     public void DenyAndAuditRules_AreNotReported_HoweverBroad()
     {
         using var folder = new TemporaryFolder();
