@@ -3,9 +3,12 @@ using System.Diagnostics;
 namespace SecureComms.Load;
 
 /// <summary>What one run measured.</summary>
-internal sealed record LoadResult(string Mode, string Shape, long Requests, long Errors, double Seconds, double P50Ms, double P99Ms, double P999Ms, double AllocatedBytesPerRequest, string? FirstError)
+internal sealed record LoadResult(string Mode, string Shape, long Requests, long Errors, double Seconds, double P50Ms, double P99Ms, double P999Ms, double AllocatedBytesPerRequest, int Gen2Collections, string? FirstError)
 {
     public double RequestsPerSecond => Requests / Seconds;
+
+    /// <summary>Which round of the run this was (every mode runs once per round).</summary>
+    public int Round { get; init; } = 1;
 }
 
 /// <summary>
@@ -21,16 +24,21 @@ internal static class LoadRun
     {
         if (warmup > TimeSpan.Zero)
         {
-            await DriveAsync(concurrency, warmup, call, record: false);
+            await DriveAsync(CreateWorkers(concurrency, record: false), warmup, call);
         }
 
+        // The recorders' arrays are allocated before the window: they are neither counted as the requests' bytes nor a
+        // large-object allocation (and the gen-2 collection it brings) inside the measured time.
+        Worker[] workers = CreateWorkers(concurrency, record: true);
         GC.Collect();
         GC.WaitForPendingFinalizers();
+        int gen2Before = GC.CollectionCount(2);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         long started = Stopwatch.GetTimestamp();
-        Worker[] workers = await DriveAsync(concurrency, duration, call, record: true);
+        await DriveAsync(workers, duration, call);
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        int gen2 = GC.CollectionCount(2) - gen2Before;
 
         long requests = 0, errors = 0, samples = 0;
         string? firstError = null;
@@ -51,23 +59,31 @@ internal static class LoadRun
         }
 
         Array.Sort(latencies);
-        return new LoadResult(mode, shape, requests, errors, seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), Percentile(latencies, 0.999), requests == 0 ? 0 : (double)allocated / requests, firstError);
+        return new LoadResult(mode, shape, requests, errors, seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), Percentile(latencies, 0.999), requests == 0 ? 0 : (double)allocated / requests, gen2, firstError);
     }
 
-    private static async Task<Worker[]> DriveAsync(int concurrency, TimeSpan duration, Func<CancellationToken, Task<bool>> call, bool record)
+    private static Worker[] CreateWorkers(int concurrency, bool record)
     {
-        using var stop = new CancellationTokenSource(duration);
         var workers = new Worker[concurrency];
-        var tasks = new Task[concurrency];
         for (int i = 0; i < concurrency; i++)
         {
             workers[i] = new Worker(record ? MaxSamplesPerWorker / Math.Max(1, concurrency / 8) : 0);
+        }
+
+        return workers;
+    }
+
+    private static async Task DriveAsync(Worker[] workers, TimeSpan duration, Func<CancellationToken, Task<bool>> call)
+    {
+        using var stop = new CancellationTokenSource(duration);
+        var tasks = new Task[workers.Length];
+        for (int i = 0; i < workers.Length; i++)
+        {
             Worker worker = workers[i];
             tasks[i] = Task.Run(() => worker.RunAsync(call, stop.Token));
         }
 
         await Task.WhenAll(tasks);
-        return workers;
     }
 
     private static double Percentile(long[] sorted, double quantile) =>

@@ -1,4 +1,10 @@
 using System.Net;
+using System.Security.Claims;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
@@ -65,10 +71,32 @@ internal static class LoadServers
         return app;
     }
 
-    private static async Task<WebApplication> StartPlainAsync(WorkloadCertificate server, Action<HttpsConnectionAdapterOptions> https, Action<WebApplication>? map)
+    /// <summary>
+    /// Diagnostic: the mTLS-only server plus ASP.NET Core authentication and authorization with a trivial scheme (a
+    /// principal with one claim per request, a fallback policy requiring an authenticated user): what the framework's
+    /// pipeline costs any scheme, SecureComms' or another, under the same load.
+    /// </summary>
+    public static Task<WebApplication> StartMutualTlsWithFrameworkAuthAsync(WorkloadCertificate server, X509Certificate2 ca) =>
+        StartPlainAsync(
+            server,
+            https =>
+            {
+                https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                https.ClientCertificateValidation = (certificate, _, _) => TrustsDevelopmentCa(ca, certificate);
+            },
+            null,
+            services =>
+            {
+                services.AddAuthentication(TrivialAuthenticationHandler.SchemeName)
+                    .AddScheme<AuthenticationSchemeOptions, TrivialAuthenticationHandler>(TrivialAuthenticationHandler.SchemeName, null);
+                services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+            });
+
+    private static async Task<WebApplication> StartPlainAsync(WorkloadCertificate server, Action<HttpsConnectionAdapterOptions> https, Action<WebApplication>? map, Action<IServiceCollection>? services = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
+        services?.Invoke(builder.Services);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
         {
             listen.Protocols = HttpProtocols.Http1AndHttp2;
@@ -115,4 +143,15 @@ internal static class LoadServers
             AllowTlsResume = allowResume,
         },
     };
+}
+
+/// <summary>A scheme that authenticates every request with a one-claim principal: the framework's cost without any checks.</summary>
+internal sealed class TrivialAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
+    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Trivial";
+    private static readonly Claim Caller = new("caller", "spiffe://example.org/load-client");
+
+    protected override Task<AuthenticateResult> HandleAuthenticateAsync() =>
+        Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity([Caller], SchemeName)), SchemeName)));
 }

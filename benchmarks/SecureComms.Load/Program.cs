@@ -13,12 +13,15 @@ using SecureComms.Testing;
 // End-to-end load harness: the same GET /work under TLS only, mTLS only and full SecureComms, driven by the same
 // client load on loopback; then handshake-bound runs (a new connection per request) with and without TLS resumption.
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- [--duration 10] [--warmup 2] [--concurrency 32] [--out file.md]
+//   dotnet run -c Release --project benchmarks/SecureComms.Load -- --only "plain client" --duration 30   (one mode, e.g. under dotnet-trace)
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --smoke     (1 s per run; exit 0 only if every run served requests without errors)
 bool smoke = args.Contains("--smoke");
 TimeSpan duration = TimeSpan.FromSeconds(smoke ? 1 : Option("--duration", 10));
 TimeSpan warmup = TimeSpan.FromSeconds(smoke ? 0 : Option("--warmup", 2));
 int concurrency = (int)Option("--concurrency", 32);
 string? outFile = OptionText("--out");
+string? only = OptionText("--only"); // profiling: run only the modes whose name contains this text
+int rounds = smoke ? 1 : (int)Option("--rounds", 3); // every mode once per round; the table gives medians and per-round ratios
 
 const string Audience = "https://work.example.org";
 SpiffeId client = SpiffeId.Parse("spiffe://example.org/load-client");
@@ -35,6 +38,7 @@ await using DevelopmentTokenServer tokens = await DevelopmentTokenServer.StartAs
 
 await using WebApplication tlsOnly = await LoadServers.StartTlsOnlyAsync(serverSvid);
 await using WebApplication mtlsOnly = await LoadServers.StartMutualTlsOnlyAsync(serverSvid, ca.Certificate);
+await using WebApplication mtlsFramework = await LoadServers.StartMutualTlsWithFrameworkAuthAsync(serverSvid, ca.Certificate);
 await using WebApplication secure = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client);
 
 // The full mode's caller is a SecureComms client from IHttpClientFactory: SVID, server SPIFFE ID check, bound token.
@@ -66,9 +70,15 @@ HttpClient secureClient = clients.GetRequiredService<IHttpClientFactory>().Creat
 var plainServices = new ServiceCollection();
 plainServices.AddHttpClient("tls", c => c.BaseAddress = LoadServers.Address(tlsOnly)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, null));
 plainServices.AddHttpClient("mtls", c => c.BaseAddress = LoadServers.Address(mtlsOnly)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
+// Diagnostic: the SecureComms server driven by the baseline's plain client (bound token added by hand), so that the
+// server's share and the client's share of the difference can be told apart.
+plainServices.AddHttpClient("mtls-framework", c => c.BaseAddress = LoadServers.Address(mtlsFramework)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
+plainServices.AddHttpClient("mtls-to-secure", c => c.BaseAddress = LoadServers.Address(secure)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
 await using ServiceProvider plainClients = plainServices.BuildServiceProvider();
 HttpClient tlsClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("tls");
 HttpClient mtlsClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls");
+HttpClient plainToSecureClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls-to-secure");
+HttpClient mtlsFrameworkClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls-framework");
 
 // Correctness first: the full mode really checks a bound token (without it 401, with it 200).
 using (var unauthenticated = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid)) { BaseAddress = LoadServers.Address(secure) })
@@ -86,33 +96,39 @@ await clients.GetRequiredService<IHttpClientFactory>().CreateClient("token-copy"
 string boundToken = tokenCopy.Token ?? throw new InvalidOperationException("No certificate-bound token was obtained.");
 var work = new Uri("/work", UriKind.Relative);
 var results = new List<LoadResult>();
-foreach ((Version version, string shape) in new[] { (HttpVersion.Version11, $"HTTP/1.1 keep-alive, {concurrency} callers"), (HttpVersion.Version20, $"HTTP/2 keep-alive, {concurrency} streams") })
+int round = 0;
+for (round = 1; round <= rounds; round++)
 {
-    results.Add(await LoadRun.RunAsync("TLS only", shape, concurrency, warmup, duration, ct => SendAsync(tlsClient, version, ct)));
-    results.Add(await LoadRun.RunAsync("mTLS only", shape, concurrency, warmup, duration, ct => SendAsync(mtlsClient, version, ct)));
-    results.Add(await LoadRun.RunAsync("full SecureComms", shape, concurrency, warmup, duration, ct => SendAsync(secureClient, version, ct)));
+    foreach ((Version version, string shape) in new[] { (HttpVersion.Version11, $"HTTP/1.1 keep-alive, {concurrency} callers"), (HttpVersion.Version20, $"HTTP/2 keep-alive, {concurrency} streams") })
+    {
+        await Run("TLS only", shape, concurrency, warmup, duration, ct => SendAsync(tlsClient, version, ct));
+        await Run("mTLS only", shape, concurrency, warmup, duration, ct => SendAsync(mtlsClient, version, ct));
+        await Run("mTLS + ASP.NET Core auth, trivial scheme (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(mtlsFrameworkClient, version, ct));
+        await Run("full SecureComms", shape, concurrency, warmup, duration, ct => SendAsync(secureClient, version, ct));
+        await Run("SecureComms server, plain client (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(plainToSecureClient, version, ct, bearer: boundToken));
+    }
+
+    // Handshake-bound: every request on a new connection (Connection: close), fewer callers, with and without resumption.
+    int handshakeCallers = Math.Max(1, concurrency / 4);
+    foreach (bool resume in new[] { true, false })
+    {
+        string shape = $"new connection per request, TLS resumption {(resume ? "allowed" : "off")}, {handshakeCallers} callers";
+        using var mtls = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid, resume)) { BaseAddress = LoadServers.Address(mtlsOnly) };
+        using var full = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid, resume)) { BaseAddress = LoadServers.Address(secure) };
+        await Run("mTLS only", shape, handshakeCallers, warmup, duration, ct => SendAsync(mtls, HttpVersion.Version11, ct, closeConnection: true));
+        await Run("full SecureComms", shape, handshakeCallers, warmup, duration, ct => SendAsync(full, HttpVersion.Version11, ct, closeConnection: true, bearer: boundToken));
+    }
 }
 
-// Handshake-bound: every request on a new connection (Connection: close), fewer callers, with and without resumption.
-int handshakeCallers = Math.Max(1, concurrency / 4);
-foreach (bool resume in new[] { true, false })
-{
-    string shape = $"new connection per request, TLS resumption {(resume ? "allowed" : "off")}, {handshakeCallers} callers";
-    using var mtls = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid, resume)) { BaseAddress = LoadServers.Address(mtlsOnly) };
-    using var full = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid, resume)) { BaseAddress = LoadServers.Address(secure) };
-    results.Add(await LoadRun.RunAsync("mTLS only", shape, handshakeCallers, warmup, duration, ct => SendAsync(mtls, HttpVersion.Version11, ct, closeConnection: true)));
-    results.Add(await LoadRun.RunAsync("full SecureComms", shape, handshakeCallers, warmup, duration, ct => SendAsync(full, HttpVersion.Version11, ct, closeConnection: true, bearer: boundToken)));
-}
-
-// --allocation-types: which types the HTTP/2 keep-alive load allocates, mTLS only against full SecureComms.
+// --allocation-types: which types the HTTP/2 keep-alive load allocates in each mode.
 if (args.Contains("--allocation-types"))
 {
-    foreach ((string mode, HttpClient caller) in new[] { ("mTLS only", mtlsClient), ("full SecureComms", secureClient) })
+    foreach ((string mode, HttpClient caller, string? bearer) in new[] { ("mTLS only", mtlsClient, null), ("mTLS + ASP.NET Core auth, trivial scheme", mtlsFrameworkClient, null), ("SecureComms server, plain client", plainToSecureClient, boundToken), ("full SecureComms", secureClient, null) })
     {
         using var sampler = new SecureComms.Benchmarks.Diagnostics.AllocationSampler();
-        _ = await LoadRun.RunAsync(mode, "types", concurrency, TimeSpan.Zero, duration, ct => SendAsync(caller, HttpVersion.Version20, ct));
+        _ = await LoadRun.RunAsync(mode, "types", concurrency, TimeSpan.Zero, duration, ct => SendAsync(caller, HttpVersion.Version20, ct, bearer: bearer));
         Console.WriteLine($"{mode}, HTTP/2: most allocated types (one sample per ~100 KB)");
-        foreach (string line in sampler.Top(25))
+        foreach (string line in sampler.Top(40))
         {
             Console.WriteLine(line);
         }
@@ -137,6 +153,14 @@ if (!clean)
 
 return clean ? 0 : 1;
 
+async Task Run(string mode, string shape, int callers, TimeSpan warm, TimeSpan length, Func<CancellationToken, Task<bool>> call)
+{
+    if (only is null || mode.Contains(only, StringComparison.OrdinalIgnoreCase))
+    {
+        results.Add(await LoadRun.RunAsync(mode, shape, callers, warm, length, call) with { Round = round });
+    }
+}
+
 static async Task<bool> SendAsync(HttpClient client, Version version, CancellationToken cancellationToken, bool closeConnection = false, string? bearer = null)
 {
     using var request = new HttpRequestMessage(HttpMethod.Get, "/work") { Version = version, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
@@ -158,22 +182,40 @@ static async Task<bool> SendAsync(HttpClient client, Version version, Cancellati
 static string Table(List<LoadResult> results)
 {
     var text = new StringBuilder();
-    text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC; client and server in one process on loopback.");
+    int roundCount = results.Count == 0 ? 0 : results.Max(r => r.Round);
+    text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC; client and server in one process on loopback; {roundCount} round(s), medians.");
     text.AppendLine();
-    text.AppendLine("| load | mode | requests/s | p50 ms | p99 ms | p99.9 ms | allocated B/request | requests/s vs mTLS only | p99 vs mTLS only |");
-    text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|");
-    foreach (LoadResult result in results)
+    text.AppendLine("| load | mode | requests/s | p50 ms | p99 ms | p99.9 ms | allocated B/request | gen-2 GCs | requests/s vs mTLS only | p99 vs mTLS only |");
+    text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    foreach (IGrouping<(string Shape, string Mode), LoadResult> runs in results.GroupBy(r => (r.Shape, r.Mode)))
     {
-        LoadResult? baseline = results.Find(r => r.Shape == result.Shape && r.Mode == "mTLS only");
-        string ratio = baseline is null ? "—" : (result.RequestsPerSecond / baseline.RequestsPerSecond).ToString("0.00", CultureInfo.InvariantCulture) + "×";
-        string p99 = baseline is null ? "—" : ((result.P99Ms - baseline.P99Ms) >= 0 ? "+" : "") + (result.P99Ms - baseline.P99Ms).ToString("0.000", CultureInfo.InvariantCulture) + " ms";
-        text.AppendLine(CultureInfo.InvariantCulture, $"| {result.Shape} | {result.Mode} | {result.RequestsPerSecond:0} | {result.P50Ms:0.000} | {result.P99Ms:0.000} | {result.P999Ms:0.000} | {result.AllocatedBytesPerRequest:0} | {ratio} | {p99} |");
+        // Ratios are taken within a round (modes of one round ran minutes apart at most), then the median over rounds.
+        var ratios = new List<double>();
+        var p99Deltas = new List<double>();
+        foreach (LoadResult run in runs)
+        {
+            if (results.Find(r => r.Shape == run.Shape && r.Mode == "mTLS only" && r.Round == run.Round) is { } baseline)
+            {
+                ratios.Add(run.RequestsPerSecond / baseline.RequestsPerSecond);
+                p99Deltas.Add(run.P99Ms - baseline.P99Ms);
+            }
+        }
+
+        string ratio = ratios.Count == 0 ? "—" : Median(ratios).ToString("0.00", CultureInfo.InvariantCulture) + "×" + (ratios.Count > 1 ? $" ({ratios.Min().ToString("0.00", CultureInfo.InvariantCulture)}–{ratios.Max().ToString("0.00", CultureInfo.InvariantCulture)})" : "");
+        string p99 = p99Deltas.Count == 0 ? "—" : (Median(p99Deltas) >= 0 ? "+" : "") + Median(p99Deltas).ToString("0.000", CultureInfo.InvariantCulture) + " ms";
+        text.AppendLine(CultureInfo.InvariantCulture, $"| {runs.Key.Shape} | {runs.Key.Mode} | {Median(runs.Select(r => r.RequestsPerSecond)):0} | {Median(runs.Select(r => r.P50Ms)):0.000} | {Median(runs.Select(r => r.P99Ms)):0.000} | {Median(runs.Select(r => r.P999Ms)):0.000} | {Median(runs.Select(r => r.AllocatedBytesPerRequest)):0} | {runs.Sum(r => r.Gen2Collections)} | {ratio} | {p99} |");
     }
 
     text.AppendLine();
     text.AppendLine("Allocated bytes are the whole process's (client + server + Kestrel) divided by requests. Errors: " +
-        string.Join(", ", results.Select(r => r.Errors)).Replace(", ", "/", StringComparison.Ordinal) + ".");
+        string.Join("/", results.Select(r => r.Errors)) + ".");
     return text.ToString();
+}
+
+static double Median(IEnumerable<double> values)
+{
+    double[] sorted = [.. values.Order()];
+    return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
 }
 
 double Option(string name, double fallback)

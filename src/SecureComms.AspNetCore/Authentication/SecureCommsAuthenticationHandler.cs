@@ -28,62 +28,36 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     internal const string CallerItem = "SecureComms.Caller";
     private static readonly ConditionalWeakTable<X509Certificate2, string> Thumbprints = new();
 
-    private readonly ServerTlsOptionsProvider _tls;
-    private readonly PeerCertificateValidator _validator;
-    private readonly TimeProvider _timeProvider;
-    private readonly SecureCommsTokenValidationOptions _tokens;
-    private readonly ForwardedCertificateOptions _forwarding;
-    private readonly TrustedProxies? _proxies;
-    private readonly SecureCommsMetrics _metrics;
-    private readonly ValidatedTokenCache _validatedTokens;
-    private readonly UserContextValidator _userContexts;
-    private readonly ICertificateSource _ownCertificate;
+    private readonly SecureCommsAuthenticationServices _s;
 
     public SecureCommsAuthenticationHandler(
         IOptionsMonitor<SecureCommsAuthenticationOptions> options,
         ILoggerFactory logger,
         UrlEncoder encoder,
-        ServerTlsOptionsProvider tls,
-        PeerCertificateValidator validator,
-        TimeProvider timeProvider,
-        IOptions<SecureCommsTokenValidationOptions> tokens,
-        IOptions<SecureCommsServerOptions> server,
-        SecureCommsMetrics metrics,
-        ValidatedTokenCache validatedTokens,
-        UserContextValidator userContexts,
-        ICertificateSource ownCertificate)
+        SecureCommsAuthenticationServices services)
         : base(options, logger, encoder)
     {
-        _userContexts = userContexts;
-        _ownCertificate = ownCertificate;
-        _validatedTokens = validatedTokens;
-        _metrics = metrics;
-        _tls = tls;
-        _validator = validator;
-        _timeProvider = timeProvider;
-        _tokens = tokens.Value;
-        _forwarding = server.Value.ForwardedCertificates;
-        _proxies = TrustedProxies.TryCompile(_forwarding.TrustedProxies, out TrustedProxies? proxies, [], string.Empty) && !proxies.IsEmpty ? proxies : null;
+        _s = services;
     }
 
-    private bool TokensRequired => _tokens.Authority is not null;
+    private bool TokensRequired => _s.Tokens.Authority is not null;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         X509Certificate2? certificate = Context.Connection.ClientCertificate;
         SvidValidationResult? result = null;
-        if (certificate is not null && !_tls.TryGetHandshakeResult(certificate, out result))
+        if (certificate is not null && !_s.Tls.TryGetHandshakeResult(certificate, out result))
         {
             // Not seen in our handshake (should not happen on SecureComms listeners): validate fully.
-            result = _validator.Validate(certificate, null, PeerSide.Client);
+            result = _s.Validator.Validate(certificate, null, PeerSide.Client);
         }
 
-        string header = _forwarding.EffectiveHeaderName;
+        string header = _s.Forwarding.EffectiveHeaderName;
         if (Request.Headers.ContainsKey(header))
         {
-            bool trusted = _proxies is not null && (certificate is null
-                ? _proxies.TrustsAddress(Context.Connection.RemoteIpAddress)
-                : result!.IsValid && _proxies.TrustsIdentity(result.SpiffeId));
+            bool trusted = _s.Proxies is not null && (certificate is null
+                ? _s.Proxies.TrustsAddress(Context.Connection.RemoteIpAddress)
+                : result!.IsValid && _s.Proxies.TrustsIdentity(result.SpiffeId));
             string peer = certificate is null ? Context.Connection.RemoteIpAddress?.ToString() ?? "(unknown)" : result!.SpiffeId.ToString();
             if (!trusted)
             {
@@ -92,7 +66,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             else
             {
                 ForwardedCertificateResult forwarded = ForwardedCertificateParser.Parse(
-                    Map(_forwarding.Format), Request.Headers[header], _forwarding.Format == ForwardedCertificateHeaderFormat.ClientCert ? Request.Headers["Client-Cert-Chain"] : default(string?), _forwarding.MaxHeaderLength);
+                    Map(_s.Forwarding.Format), Request.Headers[header], _s.Forwarding.Format == ForwardedCertificateHeaderFormat.ClientCert ? Request.Headers["Client-Cert-Chain"] : default(string?), _s.Forwarding.MaxHeaderLength);
                 if (forwarded.Certificate is null)
                 {
                     ServerLog.ForwardedCertificateRejected(Logger, peer, forwarded.Failure ?? "NoCertificate");
@@ -102,7 +76,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
 
                 // Validated exactly like a direct client certificate.
                 certificate = forwarded.Certificate;
-                result = _validator.Validate(certificate, forwarded.Chain, PeerSide.Client);
+                result = _s.Validator.Validate(certificate, forwarded.Chain, PeerSide.Client);
             }
         }
 
@@ -112,7 +86,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             return AuthenticateResult.NoResult();
         }
 
-        if (result.IsValid && _timeProvider.GetUtcNow() > certificate.NotAfter.ToUniversalTime())
+        if (result.IsValid && _s.TimeProvider.GetUtcNow() > certificate.NotAfter.ToUniversalTime())
         {
             result = SvidValidationResult.Fail(SvidValidationFailure.Expired, "the caller's certificate expired during the connection.", result.SpiffeId);
         }
@@ -120,7 +94,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         if (!result.IsValid)
         {
             ServerLog.PeerRejected(Logger, result.Failure, result.Detail ?? string.Empty);
-            _metrics.PeerCertificateRefused(result.Failure, PeerSide.Client);
+            _s.Metrics.PeerCertificateRefused(result.Failure, PeerSide.Client);
             Context.Items[PeerFailureItem] = SecureCommsMetrics.ReasonName(result.Failure);
             return AuthenticateResult.Fail($"caller certificate: {result.Failure}");
         }
@@ -134,14 +108,14 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
 
         // Warm path: a token already validated once is found by its digest; JwtBearer does not run again.
         StringValues authorization = Request.Headers.Authorization;
-        DateTimeOffset now = _timeProvider.GetUtcNow();
+        DateTimeOffset now = _s.TimeProvider.GetUtcNow();
         TokenDigest digest = default;
         bool digested = false;
-        if (_validatedTokens.Enabled && authorization.Count == 1 && TryGetBearerToken(authorization[0], out ReadOnlySpan<char> presented))
+        if (_s.ValidatedTokens.Enabled && authorization.Count == 1 && TryGetBearerToken(authorization[0], out ReadOnlySpan<char> presented))
         {
             digest = ValidatedTokenCache.Digest(presented);
             digested = true;
-            if (_validatedTokens.TryGet(digest, now, out ValidatedAccessToken? cached))
+            if (_s.ValidatedTokens.TryGet(digest, now, out ValidatedAccessToken? cached))
             {
                 return await WithUserContextAsync(id, Complete(id, workload, cached, certificate)).ConfigureAwait(false);
             }
@@ -166,7 +140,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
 
         if (digested)
         {
-            _validatedTokens.Add(digest, validated, now);
+            _s.ValidatedTokens.Add(digest, validated, now);
         }
 
         return await WithUserContextAsync(id, Complete(id, workload, validated, certificate)).ConfigureAwait(false);
@@ -185,7 +159,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         }
 
         UserContextVerdict verdict = header.Count == 1
-            ? await _userContexts.ValidateAsync(header[0], id, _ownCertificate.Current.SpiffeId).ConfigureAwait(false)
+            ? await _s.UserContexts.ValidateAsync(header[0], id, _s.OwnCertificate.Current.SpiffeId).ConfigureAwait(false)
             : UserContextVerdict.Fail(SecureCommsTelemetry.Reasons.UserContextMalformed);
         if (verdict.User is null)
         {
@@ -220,7 +194,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         }
         else if (token.BoundThumbprint is null)
         {
-            failure = _tokens.RequireCertificateBinding ? AccessTokenFailure.NotCertificateBound : null;
+            failure = _s.Tokens.RequireCertificateBinding ? AccessTokenFailure.NotCertificateBound : null;
         }
         else if (!string.Equals(token.BoundThumbprint, Thumbprints.GetValue(certificate, CertificateBinding.Thumbprint), StringComparison.Ordinal))
         {
@@ -273,4 +247,41 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             "Unauthorized",
             failure is null ? "A valid caller identity is required." : AccessTokenFailure.Describe(failure));
     }
+}
+
+/// <summary>
+/// What every <see cref="SecureCommsAuthenticationHandler"/> needs, built once: ASP.NET Core creates a handler per
+/// request, so its dependencies are one reference and the trusted proxies are compiled once, not per request.
+/// </summary>
+internal sealed class SecureCommsAuthenticationServices(
+    ServerTlsOptionsProvider tls,
+    PeerCertificateValidator validator,
+    TimeProvider timeProvider,
+    IOptions<SecureCommsTokenValidationOptions> tokens,
+    IOptions<SecureCommsServerOptions> server,
+    SecureCommsMetrics metrics,
+    ValidatedTokenCache validatedTokens,
+    UserContextValidator userContexts,
+    ICertificateSource ownCertificate)
+{
+    public ServerTlsOptionsProvider Tls { get; } = tls;
+
+    public PeerCertificateValidator Validator { get; } = validator;
+
+    public TimeProvider TimeProvider { get; } = timeProvider;
+
+    public SecureCommsTokenValidationOptions Tokens { get; } = tokens.Value;
+
+    public ForwardedCertificateOptions Forwarding { get; } = server.Value.ForwardedCertificates;
+
+    public TrustedProxies? Proxies { get; } =
+        TrustedProxies.TryCompile(server.Value.ForwardedCertificates.TrustedProxies, out TrustedProxies? proxies, [], string.Empty) && !proxies.IsEmpty ? proxies : null;
+
+    public SecureCommsMetrics Metrics { get; } = metrics;
+
+    public ValidatedTokenCache ValidatedTokens { get; } = validatedTokens;
+
+    public UserContextValidator UserContexts { get; } = userContexts;
+
+    public ICertificateSource OwnCertificate { get; } = ownCertificate;
 }

@@ -102,7 +102,8 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
             .AddJwtBearer(AccessTokenJwtBearerSetup.Scheme, _ => { }); // called by the SecureComms handler only, never on its own
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, AccessTokenJwtBearerSetup>());
         services.TryAddSingleton<ValidatedTokenCache>();
-        services.AddHttpContextAccessor(); // clients that mint or forward a user context find the request's user
+        services.TryAddSingleton<SecureCommsAuthenticationServices>();
+        services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, AmbientRequestStartupFilter>());
 
         // Default deny (least privilege): an endpoint without authorization metadata, or with a bare [Authorize],
         // answers only callers that a central rule allows.

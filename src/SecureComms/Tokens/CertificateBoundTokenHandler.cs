@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
-using Microsoft.AspNetCore.Http;
 
 namespace SecureComms;
 
@@ -14,13 +13,8 @@ namespace SecureComms;
 /// With token exchange (RFC 8693) the subject token is <see cref="SecureCommsTokenExchange.SubjectToken"/> when the
 /// request sets it, else the bearer token of the request being served; without one the request is not sent.
 /// </remarks>
-internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider provider, IHttpContextAccessor? exchangeFrom = null, bool exchange = false) : DelegatingHandler
+internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider provider, bool exchange = false) : DelegatingHandler
 {
-    public CertificateBoundTokenHandler(CertificateBoundTokenProvider provider, IHttpContextAccessor? exchangeFrom)
-        : this(provider, exchangeFrom, exchange: true)
-    {
-    }
-
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         string? subject = exchange ? SubjectToken(request) : null;
@@ -49,14 +43,14 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
     }
 
     /// <summary>The token to exchange: set on the request, else the bearer token of the request being served.</summary>
-    private string SubjectToken(HttpRequestMessage request)
+    private static string SubjectToken(HttpRequestMessage request)
     {
         if (request.Options.TryGetValue(SecureCommsTokenExchange.SubjectToken, out string? explicitToken) && !string.IsNullOrEmpty(explicitToken))
         {
             return explicitToken;
         }
 
-        string? header = exchangeFrom?.HttpContext?.Request.Headers.Authorization.ToString();
+        string? header = AmbientRequest.Context?.Request.Headers.Authorization.ToString();
         const string Prefix = "Bearer ";
         if (header is not null && header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && header.Length > Prefix.Length)
         {

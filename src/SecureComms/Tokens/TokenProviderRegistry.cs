@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -15,8 +14,7 @@ internal sealed class TokenProviderRegistry(
     PeerCertificateValidator validator,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
-    SecureCommsMetrics metrics,
-    IServiceProvider services) : IDisposable
+    SecureCommsMetrics metrics) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<CertificateBoundTokenProvider?>> _providers = new(StringComparer.Ordinal);
 
@@ -30,7 +28,7 @@ internal sealed class TokenProviderRegistry(
         }
 
         return options.CurrentValue.Clients[clientName].Token!.GrantType == TokenGrantType.TokenExchange
-            ? new CertificateBoundTokenHandler(provider, services.GetService(typeof(IHttpContextAccessor)) as IHttpContextAccessor)
+            ? new CertificateBoundTokenHandler(provider, exchange: true)
             : new CertificateBoundTokenHandler(provider);
     }
 

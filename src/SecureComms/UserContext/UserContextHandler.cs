@@ -1,5 +1,4 @@
 using System.Security.Claims;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
@@ -16,15 +15,13 @@ internal sealed class UserContextHandler : DelegatingHandler
     private readonly ClientUserContextOptions _options;
     private readonly string _audience;
     private readonly UserContextMinter _minter;
-    private readonly IHttpContextAccessor? _httpContext;
     private readonly IReadOnlyList<string> _claims;
 
-    private UserContextHandler(ClientUserContextOptions options, string audience, UserContextMinter minter, IHttpContextAccessor? httpContext)
+    private UserContextHandler(ClientUserContextOptions options, string audience, UserContextMinter minter)
     {
         _options = options;
         _audience = audience;
         _minter = minter;
-        _httpContext = httpContext;
         _claims = options.EffectiveClaims;
     }
 
@@ -39,7 +36,7 @@ internal sealed class UserContextHandler : DelegatingHandler
 
         string audience = EffectiveAudience(client)
             ?? throw new InvalidOperationException($"SecureComms:Clients:{name}:UserContext:Audience is required when ExpectedServer is not one exact SPIFFE ID.");
-        return new UserContextHandler(options, audience, services.GetRequiredService<UserContextMinter>(), services.GetService<IHttpContextAccessor>());
+        return new UserContextHandler(options, audience, services.GetRequiredService<UserContextMinter>());
     }
 
     /// <summary>The receiver's SPIFFE ID: <c>UserContext:Audience</c>, else <c>ExpectedServer</c> when it is one exact ID.</summary>
@@ -53,7 +50,7 @@ internal sealed class UserContextHandler : DelegatingHandler
         request.Headers.Remove(SecureCommsUserContext.HeaderName);
         ClaimsPrincipal? user = request.Options.TryGetValue(SecureCommsUserContext.User, out ClaimsPrincipal? explicitUser)
             ? explicitUser
-            : _httpContext?.HttpContext?.User;
+            : AmbientRequest.Context?.User;
         if (user is not null)
         {
             string? context = _options.Mode == UserContextMode.Forward

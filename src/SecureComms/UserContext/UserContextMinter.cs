@@ -75,7 +75,8 @@ internal sealed class UserContextMinter
             return null;
         }
 
-        string key = CacheKey(certificate, audience, received.Token, null);
+        Sha256Key wrapped = Sha256Key.Of(received.Token); // the received context can be kilobytes: key on its digest
+        string key = CacheKey(certificate, audience, $"{wrapped.A:x16}{wrapped.B:x16}{wrapped.C:x16}{wrapped.D:x16}", null);
         return GetOrMint(key, certificate, received.Subject, audience, lifetime, [], received.Token, received.ExpiresAt, received.Actors);
     }
 
@@ -219,7 +220,7 @@ internal sealed class UserContextMinter
 
     private static string CacheKey(WorkloadCertificate certificate, string audience, string subject, Dictionary<string, object>? claims)
     {
-        var text = new StringBuilder(certificate.Sha256Thumbprint).Append('\n').Append(audience).Append('\n').Append(subject);
+        var text = new StringBuilder(certificate.Sha256Thumbprint, 128).Append('\n').Append(audience).Append('\n').Append(subject);
         if (claims is not null)
         {
             foreach ((string type, object value) in claims)
@@ -228,7 +229,7 @@ internal sealed class UserContextMinter
             }
         }
 
-        return Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(text.ToString())));
+        return text.ToString();
     }
 
     private sealed record MintedToken(string Token, DateTimeOffset ReuseUntil);

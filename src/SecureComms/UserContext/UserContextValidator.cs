@@ -39,7 +39,7 @@ internal sealed class UserContextValidator
     private readonly SpiffeIdAuthorizer? _gateways;
     private readonly SpiffeIdAuthorizer? _forwarders;
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = 64 * 1024 };
-    private readonly ConcurrentDictionary<string, EndUserIdentity> _verified = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<Sha256Key, EndUserIdentity> _verified = new();
 
     public UserContextValidator(PeerCertificateValidator validator, TimeProvider timeProvider, IOptions<SecureCommsOptions> options)
     {
@@ -64,7 +64,7 @@ internal sealed class UserContextValidator
         }
 
         DateTimeOffset now = _timeProvider.GetUtcNow();
-        string digest = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(header)));
+        Sha256Key digest = Sha256Key.Of(header);
         if (_verified.TryGetValue(digest, out EndUserIdentity? known))
         {
             if (known.ExpiresAt + _options.ClockSkew > now)
