@@ -86,7 +86,8 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             return AuthenticateResult.NoResult();
         }
 
-        if (result.IsValid && _s.TimeProvider.GetUtcNow() > certificate.NotAfter.ToUniversalTime())
+        DateTimeOffset now = _s.TimeProvider.GetUtcNow();
+        if (result.IsValid && now > certificate.NotAfter.ToUniversalTime())
         {
             result = SvidValidationResult.Fail(SvidValidationFailure.Expired, "the caller's certificate expired during the connection.", result.SpiffeId);
         }
@@ -106,18 +107,28 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
             return await WithUserContextAsync(id, Success(new CallerPrincipal(workload))).ConfigureAwait(false);
         }
 
-        // Warm path: a token already validated once is found by its digest; JwtBearer does not run again.
+        // Warm paths: a token already validated once is found by the header string Kestrel reuses on the connection,
+        // or else by its digest; JwtBearer does not run again. The binding is still checked on every request.
         StringValues authorization = Request.Headers.Authorization;
-        DateTimeOffset now = _s.TimeProvider.GetUtcNow();
+        string? bearer = authorization.Count == 1 ? authorization[0] : null;
         TokenDigest digest = default;
         bool digested = false;
-        if (_s.ValidatedTokens.Enabled && authorization.Count == 1 && TryGetBearerToken(authorization[0], out ReadOnlySpan<char> presented))
+        if (_s.ValidatedTokens.Enabled && bearer is not null)
         {
-            digest = ValidatedTokenCache.Digest(presented);
-            digested = true;
-            if (_s.ValidatedTokens.TryGet(digest, now, out ValidatedAccessToken? cached))
+            if (_s.ValidatedTokens.TryGetByHeader(bearer, now, out ValidatedAccessToken? cached))
             {
                 return await WithUserContextAsync(id, Complete(id, workload, cached, certificate)).ConfigureAwait(false);
+            }
+
+            if (TryGetBearerToken(bearer, out ReadOnlySpan<char> presented))
+            {
+                digest = ValidatedTokenCache.Digest(presented);
+                digested = true;
+                if (_s.ValidatedTokens.TryGet(digest, now, out cached))
+                {
+                    _s.ValidatedTokens.RememberHeader(bearer, cached);
+                    return await WithUserContextAsync(id, Complete(id, workload, cached, certificate)).ConfigureAwait(false);
+                }
             }
         }
 
@@ -141,6 +152,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         if (digested)
         {
             _s.ValidatedTokens.Add(digest, validated, now);
+            _s.ValidatedTokens.RememberHeader(bearer!, validated);
         }
 
         return await WithUserContextAsync(id, Complete(id, workload, validated, certificate)).ConfigureAwait(false);

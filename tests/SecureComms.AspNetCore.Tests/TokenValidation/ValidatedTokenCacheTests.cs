@@ -60,6 +60,46 @@ public sealed class ValidatedTokenCacheTests
     }
 
     [TestMethod]
+    public void HeaderObject_IsFoundByReference_NeverByEqualContent()
+    {
+        var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 10 }));
+        string header = "Bearer " + "header.payload.signature";
+        string sameText = new(header.AsSpan());
+        ValidatedAccessToken token = Token(Now.AddMinutes(5));
+
+        cache.RememberHeader(header, token);
+
+        Assert.IsTrue(cache.TryGetByHeader(header, Now, out ValidatedAccessToken? found));
+        Assert.AreSame(token, found);
+        Assert.IsFalse(cache.TryGetByHeader(sameText, Now, out _), "an equal string that is another object goes through the digest");
+    }
+
+    [TestMethod]
+    public void HeaderObject_IsForgottenOnceItsTokenExpires()
+    {
+        var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 10 }));
+        string header = "Bearer a.b.c";
+        cache.RememberHeader(header, Token(Now.AddMinutes(5)));
+
+        bool atExp = cache.TryGetByHeader(header, Now.AddMinutes(5), out _);
+        bool afterwards = cache.TryGetByHeader(header, Now, out _);
+
+        Assert.IsFalse(atExp);
+        Assert.IsFalse(afterwards, "an expired entry is removed when found, not served again to a clock that goes back");
+    }
+
+    [TestMethod]
+    public void DisabledCache_RemembersNoHeaderObject()
+    {
+        var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 0 }));
+        string header = "Bearer a.b.c";
+
+        cache.RememberHeader(header, Token(Now.AddHours(1)));
+
+        Assert.IsFalse(cache.TryGetByHeader(header, Now, out _));
+    }
+
+    [TestMethod]
     public void ValidatedToken_ReadsExpAndBinding_AndRefusesATokenWithoutExp()
     {
         ValidatedAccessToken bound = Token(Now.AddMinutes(5), """{"x5t#S256":"abc"}""");
