@@ -48,7 +48,9 @@ internal static class LoadServers
     /// <summary>Full SecureComms: mTLS with SVID validation, a certificate-bound JWT and the central policy.</summary>
     public static async Task<WebApplication> StartSecureCommsAsync(DevelopmentCertificateAuthority ca, WorkloadCertificate server, DevelopmentTokenServer tokens, string audience, SpiffeId caller)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
+        // under the working directory).
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.WebHost.UseKestrel();
         builder.Logging.ClearProviders();
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
@@ -94,7 +96,9 @@ internal static class LoadServers
 
     private static async Task<WebApplication> StartPlainAsync(WorkloadCertificate server, Action<HttpsConnectionAdapterOptions> https, Action<WebApplication>? map, Action<IServiceCollection>? services = null)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
+        // under the working directory).
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         services?.Invoke(builder.Services);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>

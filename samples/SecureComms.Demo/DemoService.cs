@@ -40,7 +40,9 @@ internal sealed class DemoService : IAsyncDisposable
         Action<IServiceCollection>? services = null)
     {
         SpiffeId id = SpiffeId.FromPath(ca.TrustDomain, "/" + name);
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
+        // under the working directory).
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.WebHost.UseKestrel();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);

@@ -25,7 +25,9 @@ internal sealed class SampleService : IAsyncDisposable
     public static async Task<SampleService> StartAsync(
         string name, DevelopmentCertificateAuthority ca, IDictionary<string, string?> settings, Action<WebApplication>? map = null)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
+        // under the working directory).
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.WebHost.UseKestrel();
         builder.Logging.ClearProviders(); // quiet: this sample shows spans and metrics (the README says how to export logs too)
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>(settings)

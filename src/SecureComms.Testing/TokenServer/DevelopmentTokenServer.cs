@@ -131,7 +131,9 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
 
     private async Task StartCoreAsync(CancellationToken cancellationToken)
     {
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
+        // under the working directory).
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, _options.Port, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
         {
