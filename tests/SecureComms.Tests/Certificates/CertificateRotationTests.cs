@@ -114,7 +114,9 @@ public sealed class CertificateRotationTests
         WorkloadCertificate recovered = Intermediate.Value.IssueSvid(Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(recovered, dir.File("svid.pem"), dir.File("svid.key"));
         await Eventually.WaitUntilAsync(() => source.Current.Sha256Thumbprint == recovered.Sha256Thumbprint, "the good replacement after the bad one");
-        Assert.IsTrue(Volatile.Read(ref fired));
+
+        // The new certificate is served before the change token's callbacks run: wait for the signal, do not race it.
+        await Eventually.WaitUntilAsync(() => Volatile.Read(ref fired), "the change signalled for the good replacement");
     }
 
     [TestMethod]
