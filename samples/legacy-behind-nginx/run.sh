@@ -51,6 +51,18 @@ plaintext_port=18452             # the service's plaintext listener for nginx (S
 # The service and nginx each run in their own process group (setsid): stopping the group also stops the app that
 # `dotnet run` started and nginx's worker.
 pgids=()
+
+# setsid makes the new process group only once the child runs it: wait for the group to exist before relying on it,
+# so that neither the start-up check nor stop_all can miss a service that is merely slow to start.
+group_started() {
+  local pid="$1"
+  for _ in $(seq 200); do
+    kill -0 -- "-$pid" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
 stop_all() {
   local status=$?
   trap - EXIT INT TERM
@@ -118,6 +130,7 @@ echo "== start"
 (cd "$project" && exec setsid dotnet run --no-build -c Release "${dotnet_args[@]}") > "$run/legacy.log" 2>&1 &
 pgids+=("$!")
 legacy_pgid="$!"
+group_started "$legacy_pgid" || { echo "legacy did not start; its log:" >&2; tail -n 40 "$run/legacy.log" >&2; exit 1; }
 
 # nginx: the template with its placeholders filled in; "user root;" only when running as root.
 mkdir -p "$run/temp"
@@ -142,6 +155,7 @@ fi
 setsid "$nginx" -c "$run/nginx.conf" -p "$run" -e "$run/error.log" > "$run/nginx.out" 2>&1 &
 pgids+=("$!")
 nginx_pgid="$!"
+group_started "$nginx_pgid" || { echo "nginx did not start; its log:" >&2; tail -n 40 "$run/error.log" >&2; exit 1; }
 
 # wait_for <name> <pgid> <log> <curl args...>: until the request answers 200.
 wait_for() {

@@ -49,6 +49,18 @@ services=(
 # Every service runs in its own process group (setsid), so that stopping the group also stops the app that
 # `dotnet run` started as its child.
 pgids=()
+
+# setsid makes the new process group only once the child runs it: wait for the group to exist before relying on it,
+# so that neither the start-up check nor stop_all can miss a service that is merely slow to start.
+group_started() {
+  local pid="$1"
+  for _ in $(seq 200); do
+    kill -0 -- "-$pid" 2>/dev/null && return 0
+    kill -0 "$pid" 2>/dev/null || return 1
+    sleep 0.05
+  done
+  return 1
+}
 stop_all() {
   local status=$?
   trap - EXIT INT TERM
@@ -117,6 +129,7 @@ for entry in "${services[@]}"; do
   # Started in its project folder, where appsettings.json is and where its relative certificate paths start.
   (cd "$samples/$project" && exec setsid dotnet run --no-build -c Release "${dotnet_args[@]}") > "$logs/$name.log" 2>&1 &
   pgids+=("$!")
+  group_started "$!" || { echo "$name did not start; its log:" >&2; tail -n 40 "$logs/$name.log" >&2; exit 1; }
 done
 
 # Ready = answers its readiness path over mutual TLS to frontend's SVID.
