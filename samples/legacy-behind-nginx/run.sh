@@ -16,99 +16,25 @@
 # NGINX (default /usr/sbin/nginx) is the nginx binary (Debian: apt-get install nginx-light).
 set -euo pipefail
 
-build=1
-if [[ "${1:-}" == "--no-build" ]]; then
-  build=0
-  shift
-fi
-if (($#)); then
-  echo "usage: bash samples/legacy-behind-nginx/run.sh [--no-build]" >&2
-  exit 2
-fi
-if [[ ! -f SecureComms.sln || ! -d samples/legacy-behind-nginx ]]; then
-  echo "run this from the repository root: bash samples/legacy-behind-nginx/run.sh" >&2
-  exit 2
-fi
+sample="samples/legacy-behind-nginx"
+source "$(dirname "${BASH_SOURCE[0]}")/../run-common.sh"
+samples_init "$@"
 nginx="${NGINX:-/usr/sbin/nginx}"
 if [[ ! -x "$nginx" ]]; then
   echo "nginx not found at $nginx: install it (Debian/Ubuntu: apt-get install -y nginx-light) or set NGINX" >&2
   exit 1
 fi
 
-read -r -a dotnet_args <<< "${SAMPLES_DOTNET_ARGS:-}"
-export DOTNET_NOLOGO=1 DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
-
-root="$PWD"
-sample="$root/samples/legacy-behind-nginx"
-project="$sample/SecureComms.Samples.Legacy"
-certs="$sample/certs"            # appsettings.json names ../certs/legacy.pem|.key and ../certs/bundle.pem
-run="$(mktemp -d -t securecomms-legacy-nginx.XXXXXX)"
+project="$root/$sample/SecureComms.Samples.Legacy"
+certs="$root/$sample/certs"      # appsettings.json names ../certs/legacy.pem|.key and ../certs/bundle.pem
+run="$work"                      # logs, the generated nginx.conf and nginx's own files
 trust_domain="example.org"
 proxy_port=18450                 # nginx, mutual TLS
 mtls_port=18451                  # the service's own mutual-TLS listener (SecureComms:Server:Urls)
 plaintext_port=18452             # the service's plaintext listener for nginx (SecureComms:Server:PlaintextEndpoints:proxy)
 
-# The service and nginx each run in their own process group (setsid): stopping the group also stops the app that
-# `dotnet run` started and nginx's worker.
-pgids=()
-
-# setsid makes the new process group only once the child runs it: wait for the group to exist before relying on it,
-# so that neither the start-up check nor stop_all can miss a service that is merely slow to start.
-group_started() {
-  local pid="$1"
-  for _ in $(seq 200); do
-    kill -0 -- "-$pid" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || return 1
-    sleep 0.05
-  done
-  return 1
-}
-stop_all() {
-  local status=$?
-  trap - EXIT INT TERM
-  for pgid in "${pgids[@]}"; do
-    kill -TERM -- "-$pgid" 2>/dev/null || true
-  done
-  for pgid in "${pgids[@]}"; do
-    for _ in $(seq 50); do
-      kill -0 -- "-$pgid" 2>/dev/null || break
-      sleep 0.1
-    done
-    kill -KILL -- "-$pgid" 2>/dev/null || true
-  done
-  if ((status == 0)); then
-    rm -rf "$run"
-  else
-    echo "logs and the generated nginx.conf kept in $run"
-  fi
-  exit "$status"
-}
-trap stop_all EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-devcert() {
-  dotnet run --project "$root/src/SecureComms.DevCert" -c Release --no-build "${dotnet_args[@]}" -- "$@" > "$run/devcert.log" 2>&1 \
-    || { cat "$run/devcert.log" >&2; echo "securecomms-dev $1 failed" >&2; exit 1; }
-}
-
-if ((build)); then
-  echo "== build (Release)"
-  for p in "$root/src/SecureComms.DevCert" "$project"; do
-    dotnet build "$p" -c Release -nologo -v quiet -clp:NoSummary "${dotnet_args[@]}" > "$run/build.log" 2>&1 \
-      || { cat "$run/build.log" >&2; echo "build of $p failed" >&2; exit 1; }
-    echo "  built $(basename "$p")"
-  done
-fi
-
-echo "== certificates (securecomms-dev, development only) in ${certs#"$root"/}"
-rm -rf "$certs"
-devcert ca create --trust-domain "$trust_domain" --out "$certs"
-for workload in legacy legacy-proxy orders analytics; do
-  devcert issue --ca "$certs" --spiffe-id "spiffe://$trust_domain/$workload" --out "$certs" --lifetime 1h
-done
-devcert bundle --ca "$certs" --out "$certs"
-echo "  CA, bundle.pem, and SVIDs for legacy, legacy-proxy (nginx), orders, analytics (1 h)"
+build_projects "$root/src/SecureComms.DevCert" "$project"
+issue_certificates "$certs" "$trust_domain" legacy legacy-proxy orders analytics
 
 # securecomms-dev's SVIDs carry the SPIFFE ID (URI SAN) and a common name equal to its last path segment, no DNS name;
 # curl then checks the host name against the common name. So curl calls https://legacy-proxy:18450 (nginx's SVID)
@@ -118,19 +44,11 @@ nginx_url="https://legacy-proxy:$proxy_port"
 as_orders=(--cert "$certs/orders.pem" --key "$certs/orders.key")
 as_analytics=(--cert "$certs/analytics.pem" --key "$certs/analytics.key")
 
-port_open() { (exec 3<> "/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in "$proxy_port" "$mtls_port" "$plaintext_port"; do
-  if port_open "$port"; then
-    echo "127.0.0.1:$port is already in use; stop whatever listens there (another run of this script?)" >&2
-    exit 1
-  fi
-done
+refuse_used_ports "$proxy_port" "$mtls_port" "$plaintext_port"
 
 echo "== start"
-(cd "$project" && exec setsid dotnet run --no-build -c Release "${dotnet_args[@]}") > "$run/legacy.log" 2>&1 &
-pgids+=("$!")
-legacy_pgid="$!"
-group_started "$legacy_pgid" || { echo "legacy did not start; its log:" >&2; tail -n 40 "$run/legacy.log" >&2; exit 1; }
+start_service legacy "$project" "$run/legacy.log" dotnet run --no-build -c Release "${dotnet_args[@]}"
+legacy_pgid="$started_pgid"
 
 # nginx: the template with its placeholders filled in; "user root;" only when running as root.
 mkdir -p "$run/temp"
@@ -152,54 +70,13 @@ if grep -v '^[[:space:]]*#' "$run/nginx.conf" | grep '@[A-Z_]*@'; then
 fi
 "$nginx" -t -q -c "$run/nginx.conf" -p "$run" -e "$run/error.log" \
   || { cat "$run/error.log" >&2 2>/dev/null; echo "nginx -t refused $run/nginx.conf" >&2; exit 1; }
-setsid "$nginx" -c "$run/nginx.conf" -p "$run" -e "$run/error.log" > "$run/nginx.out" 2>&1 &
-pgids+=("$!")
-nginx_pgid="$!"
-group_started "$nginx_pgid" || { echo "nginx did not start; its log:" >&2; tail -n 40 "$run/error.log" >&2; exit 1; }
+start_service nginx "$run" "$run/nginx.out" "$nginx" -c "$run/nginx.conf" -p "$run" -e "$run/error.log"
+nginx_pgid="$started_pgid"
 
-# wait_for <name> <pgid> <log> <curl args...>: until the request answers 200.
-wait_for() {
-  local name="$1" pgid="$2" log="$3" deadline=$((SECONDS + 90))
-  shift 3
-  until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 5 "$@" || true)" == 200 ]]; do
-    if ! kill -0 -- "-$pgid" 2>/dev/null; then
-      echo "$name stopped during start-up; its log:" >&2
-      tail -n 40 "$log" >&2
-      exit 1
-    fi
-    if ((SECONDS > deadline)); then
-      echo "$name did not answer in time; its log:" >&2
-      tail -n 40 "$log" >&2
-      exit 1
-    fi
-    sleep 0.5
-  done
-}
-wait_for legacy "$legacy_pgid" "$run/legacy.log" "http://127.0.0.1:$plaintext_port/healthz"
+wait_ready legacy "$legacy_pgid" "$run/legacy.log" "http://127.0.0.1:$plaintext_port/healthz"
 echo "  legacy listening on https://127.0.0.1:$mtls_port (mutual TLS) and http://127.0.0.1:$plaintext_port (for nginx)"
-wait_for nginx "$nginx_pgid" "$run/error.log" "${via_nginx[@]}" "${as_orders[@]}" "$nginx_url/healthz"
+wait_ready nginx "$nginx_pgid" "$run/error.log" "${via_nginx[@]}" "${as_orders[@]}" "$nginx_url/healthz"
 echo "  nginx listening on https://127.0.0.1:$proxy_port (mutual TLS), forwarding to http://127.0.0.1:$plaintext_port"
-
-# call <curl args...>: sets status (HTTP status, 000 when none), body, and rc (curl's exit code).
-call() {
-  set +e
-  status="$(curl -sS -o "$run/body" -w '%{http_code}' --max-time 30 "$@" 2> "$run/curl.err")"
-  rc=$?
-  set -e
-  body="$(tr -s '\r\n' '  ' < "$run/body" 2> /dev/null || true)"
-  rm -f "$run/body"
-}
-
-failures=0
-# check <description> <expected> <actual> <detail>
-check() {
-  local verdict="ok"
-  if [[ "$2" != "$3" ]]; then
-    verdict="FAIL"
-    failures=$((failures + 1))
-  fi
-  printf '%-4s %-58s expected %-15s actual %-15s %s\n' "$verdict" "$1" "$2" "$3" "${4:0:160}"
-}
 
 # A forged header: orders' certificate, URL-encoded like $ssl_client_escaped_cert. Only its public part: anyone who
 # ever saw orders' certificate (it is sent in every handshake) can build this.
@@ -262,9 +139,5 @@ for _ in $(seq 20); do # the console logger writes in the background
 done
 check "analytics + forged header -> the service's own mTLS port" "403+logged-1204" "$actual" "$body"
 
-echo
-if ((failures)); then
-  echo "$failures check(s) differed from what was expected."
-  exit 1
-fi
-echo "Every check was as expected."
+
+finish_checks
