@@ -145,7 +145,7 @@ public class FullRequestCheckBenchmarks
     public Task<bool> TokenValidatedEveryTimeAsync() => RunAsync(Stage.Decision, tokenCacheOff: true);
 
     [Benchmark(Description = "validated-token digest: SHA-256 of the presented token, the cache's key")]
-    public ulong PresentedTokenDigest() => ValidatedTokenCache.Digest(_authorizationHeader.AsSpan(7)).A;
+    public ulong PresentedSha256Key() => Sha256Key.Of(_authorizationHeader.AsSpan(7)).A;
 
     [Benchmark(Description = "caller verdict lookup: the handshake's SVID validation, found per request (warm)")]
     public bool CallerVerdictLookup() => _tls.TryGetHandshakeResult(_caller, out SvidValidationResult? result) && result!.IsValid;

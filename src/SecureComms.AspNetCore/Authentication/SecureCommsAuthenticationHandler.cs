@@ -111,7 +111,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         // or else by its digest; JwtBearer does not run again. The binding is still checked on every request.
         StringValues authorization = Request.Headers.Authorization;
         string? bearer = authorization.Count == 1 ? authorization[0] : null;
-        TokenDigest digest = default;
+        Sha256Key digest = default;
         bool digested = false;
         if (_s.ValidatedTokens.Enabled && bearer is not null)
         {
@@ -122,7 +122,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
 
             if (TryGetBearerToken(bearer, out ReadOnlySpan<char> presented))
             {
-                digest = ValidatedTokenCache.Digest(presented);
+                digest = Sha256Key.Of(presented);
                 digested = true;
                 if (_s.ValidatedTokens.TryGet(digest, now, out cached))
                 {

@@ -1,12 +1,8 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 using System.Security.Claims;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Extensions.Options;
 
 namespace SecureComms;
@@ -26,9 +22,8 @@ namespace SecureComms;
 /// </remarks>
 internal sealed class ValidatedTokenCache(IOptions<SecureCommsTokenValidationOptions> options)
 {
-    private const int StackLimit = 2048;
     private readonly int _capacity = options.Value.ValidatedTokenCacheSize;
-    private readonly ConcurrentDictionary<TokenDigest, ValidatedAccessToken> _entries = new();
+    private readonly ConcurrentDictionary<Sha256Key, ValidatedAccessToken> _entries = new();
     private readonly ConditionalWeakTable<string, ValidatedAccessToken> _byHeader = new();
 
     public bool Enabled => _capacity > 0;
@@ -38,30 +33,7 @@ internal sealed class ValidatedTokenCache(IOptions<SecureCommsTokenValidationOpt
     /// <summary>How many distinct string objects with this text are remembered (for tests: Kestrel reuses one per connection).</summary>
     internal int RememberedHeaderObjects(string headerText) => _byHeader.Count(entry => string.Equals(entry.Key, headerText, StringComparison.Ordinal));
 
-    /// <summary>The SHA-256 of the token's UTF-8 bytes, without allocating.</summary>
-    public static TokenDigest Digest(ReadOnlySpan<char> token)
-    {
-        int max = Encoding.UTF8.GetMaxByteCount(token.Length);
-        byte[]? rented = max > StackLimit ? ArrayPool<byte>.Shared.Rent(max) : null;
-        Span<byte> buffer = rented ?? stackalloc byte[StackLimit];
-        try
-        {
-            int length = Encoding.UTF8.GetBytes(token, buffer);
-            Span<byte> hash = stackalloc byte[SHA256.HashSizeInBytes];
-            SHA256.HashData(buffer[..length], hash);
-            ReadOnlySpan<ulong> words = MemoryMarshal.Cast<byte, ulong>(hash);
-            return new TokenDigest(words[0], words[1], words[2], words[3]);
-        }
-        finally
-        {
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
-        }
-    }
-
-    public bool TryGet(in TokenDigest digest, DateTimeOffset now, [NotNullWhen(true)] out ValidatedAccessToken? token)
+    public bool TryGet(in Sha256Key digest, DateTimeOffset now, [NotNullWhen(true)] out ValidatedAccessToken? token)
     {
         if (_entries.TryGetValue(digest, out token))
         {
@@ -103,7 +75,7 @@ internal sealed class ValidatedTokenCache(IOptions<SecureCommsTokenValidationOpt
         }
     }
 
-    public void Add(in TokenDigest digest, ValidatedAccessToken token, DateTimeOffset now)
+    public void Add(in Sha256Key digest, ValidatedAccessToken token, DateTimeOffset now)
     {
         if (!Enabled || now >= token.ExpiresAt)
         {
@@ -120,7 +92,7 @@ internal sealed class ValidatedTokenCache(IOptions<SecureCommsTokenValidationOpt
 
     private void Evict(DateTimeOffset now)
     {
-        foreach (KeyValuePair<TokenDigest, ValidatedAccessToken> entry in _entries)
+        foreach (KeyValuePair<Sha256Key, ValidatedAccessToken> entry in _entries)
         {
             if (entry.Value.ExpiresAt <= now)
             {
@@ -135,8 +107,6 @@ internal sealed class ValidatedTokenCache(IOptions<SecureCommsTokenValidationOpt
     }
 }
 
-/// <summary>The SHA-256 of an access token, as four machine words.</summary>
-internal readonly record struct TokenDigest(ulong A, ulong B, ulong C, ulong D);
 
 /// <summary>What a request needs from a validated access token: its claims (shared), expiry and <c>cnf</c> binding.</summary>
 internal sealed class ValidatedAccessToken

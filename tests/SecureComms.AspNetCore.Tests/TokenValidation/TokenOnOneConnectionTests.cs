@@ -67,7 +67,7 @@ public sealed class TokenOnOneConnectionTests
 
         CollectionAssert.AreEqual(Enumerable.Repeat(HttpStatusCode.OK, 6).ToList(), statuses);
         Assert.IsTrue(
-            cache.TryGet(ValidatedTokenCache.Digest(second), DateTimeOffset.UtcNow, out _),
+            cache.TryGet(Sha256Key.Of(second), DateTimeOffset.UtcNow, out _),
             "the first token's later requests never went back to the digest cache (validating it again would have pushed the second out)");
         Assert.AreEqual(1, cache.RememberedHeaderObjects("Bearer " + first), "Kestrel handed every request on the connection one string object");
     }

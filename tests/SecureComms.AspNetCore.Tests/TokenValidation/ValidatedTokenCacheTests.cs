@@ -13,7 +13,7 @@ public sealed class ValidatedTokenCacheTests
     public void Entry_IsServedUntilExp_ThenDropped()
     {
         var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 10 }));
-        TokenDigest digest = ValidatedTokenCache.Digest("header.payload.signature");
+        Sha256Key digest = Sha256Key.Of("header.payload.signature");
         cache.Add(digest, Token(Now.AddMinutes(5)), Now);
 
         bool beforeExp = cache.TryGet(digest, Now.AddMinutes(5).AddSeconds(-1), out _);
@@ -27,23 +27,23 @@ public sealed class ValidatedTokenCacheTests
     [TestMethod]
     public void DifferentTokens_HaveDifferentDigests_AndTheSameTokenTheSameDigest()
     {
-        Assert.AreEqual(ValidatedTokenCache.Digest("a.b.c"), ValidatedTokenCache.Digest("a.b.c".AsSpan()));
-        Assert.AreNotEqual(ValidatedTokenCache.Digest("a.b.c"), ValidatedTokenCache.Digest("a.b.d"));
-        Assert.AreEqual(ValidatedTokenCache.Digest(new string('x', 5000)), ValidatedTokenCache.Digest(new string('x', 5000)), "long tokens hash through a pooled buffer");
+        Assert.AreEqual(Sha256Key.Of("a.b.c"), Sha256Key.Of("a.b.c".AsSpan()));
+        Assert.AreNotEqual(Sha256Key.Of("a.b.c"), Sha256Key.Of("a.b.d"));
+        Assert.AreEqual(Sha256Key.Of(new string('x', 5000)), Sha256Key.Of(new string('x', 5000)), "long tokens hash through a pooled buffer");
     }
 
     [TestMethod]
     public void FullCache_DropsExpiredEntriesFirst_AndNeverGrowsBeyondItsCapacity()
     {
         var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 2 }));
-        cache.Add(ValidatedTokenCache.Digest("short-lived"), Token(Now.AddSeconds(10)), Now);
-        cache.Add(ValidatedTokenCache.Digest("long-lived"), Token(Now.AddHours(1)), Now);
+        cache.Add(Sha256Key.Of("short-lived"), Token(Now.AddSeconds(10)), Now);
+        cache.Add(Sha256Key.Of("long-lived"), Token(Now.AddHours(1)), Now);
 
-        cache.Add(ValidatedTokenCache.Digest("new"), Token(Now.AddHours(1)), Now.AddMinutes(1));
+        cache.Add(Sha256Key.Of("new"), Token(Now.AddHours(1)), Now.AddMinutes(1));
 
-        Assert.IsFalse(cache.TryGet(ValidatedTokenCache.Digest("short-lived"), Now.AddMinutes(1), out _));
-        Assert.IsTrue(cache.TryGet(ValidatedTokenCache.Digest("long-lived"), Now.AddMinutes(1), out _));
-        Assert.IsTrue(cache.TryGet(ValidatedTokenCache.Digest("new"), Now.AddMinutes(1), out _));
+        Assert.IsFalse(cache.TryGet(Sha256Key.Of("short-lived"), Now.AddMinutes(1), out _));
+        Assert.IsTrue(cache.TryGet(Sha256Key.Of("long-lived"), Now.AddMinutes(1), out _));
+        Assert.IsTrue(cache.TryGet(Sha256Key.Of("new"), Now.AddMinutes(1), out _));
         Assert.IsTrue(cache.Count <= 2);
     }
 
@@ -51,7 +51,7 @@ public sealed class ValidatedTokenCacheTests
     public void DisabledCache_RemembersNothing()
     {
         var cache = new ValidatedTokenCache(Options.Create(new SecureCommsTokenValidationOptions { ValidatedTokenCacheSize = 0 }));
-        TokenDigest digest = ValidatedTokenCache.Digest("a.b.c");
+        Sha256Key digest = Sha256Key.Of("a.b.c");
 
         cache.Add(digest, Token(Now.AddHours(1)), Now);
 
