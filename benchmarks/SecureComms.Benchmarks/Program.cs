@@ -8,6 +8,14 @@ if (args is ["--allocations"])
     return;
 }
 
+// A steady loop of one pipeline mode, to profile with perf or dotnet-trace:
+//   dotnet run -c Release --project benchmarks/SecureComms.Benchmarks -- --profile-pipeline FullSecureComms 30
+if (args is ["--profile-pipeline", string mode, string seconds])
+{
+    await SecureComms.Benchmarks.Server.PipelineBenchmarks.LoopAsync(mode, TimeSpan.FromSeconds(double.Parse(seconds, System.Globalization.CultureInfo.InvariantCulture)));
+    return;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 
 internal sealed partial class Program;

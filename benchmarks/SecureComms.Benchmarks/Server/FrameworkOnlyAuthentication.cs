@@ -22,12 +22,16 @@ internal static class FrameworkOnlyAuthentication
     {
         var services = new ServiceCollection();
         services.AddLogging(b => b.SetMinimumLevel(LogLevel.Critical));
-        services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, PrebuiltResultHandler>(Scheme, null);
+        AddScheme(services);
         services.AddAuthorization();
         // No scheme named: the scheme is the default, so the authentication middleware's result is used (as SecureComms does).
         AuthorizationPolicy policy = new AuthorizationPolicyBuilder().RequireAssertion(_ => true).Build();
         return (services.BuildServiceProvider(), policy);
     }
+
+    /// <summary>Adds the scheme as the default authentication scheme.</summary>
+    public static void AddScheme(IServiceCollection services) =>
+        services.AddAuthentication(Scheme).AddScheme<AuthenticationSchemeOptions, PrebuiltResultHandler>(Scheme, null);
 
     private sealed class PrebuiltResultHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
         : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
