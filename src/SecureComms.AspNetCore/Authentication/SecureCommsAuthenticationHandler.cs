@@ -1,7 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.Encodings.Web;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -16,7 +15,12 @@ namespace SecureComms;
 /// (RFC 8705 §3). The certificate was validated as an X.509-SVID during the handshake; this handler looks that verdict
 /// up (no chain build per request) and re-checks expiry, since a connection can outlive its certificate.
 /// </summary>
-internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<SecureCommsAuthenticationOptions>
+/// <remarks>
+/// ASP.NET Core creates a handler per request. This one implements <see cref="IAuthenticationHandler"/> directly rather
+/// than deriving from <see cref="AuthenticationHandler{TOptions}"/>, whose per-request set-up (a logger from the logger
+/// factory, the scheme's options, an events object) it does not use: its dependencies are one reference built once.
+/// </remarks>
+internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthenticationServices services) : IAuthenticationHandler
 {
     /// <summary>The reason an access token was refused (an <see cref="AccessTokenFailure"/> code).</summary>
     internal const string FailureItem = "SecureComms.AuthenticationFailure";
@@ -28,21 +32,38 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
     internal const string CallerItem = "SecureComms.Caller";
     private static readonly ConditionalWeakTable<X509Certificate2, string> Thumbprints = new();
 
-    private readonly SecureCommsAuthenticationServices _s;
+    private readonly SecureCommsAuthenticationServices _s = services;
+    private HttpContext? _context;
+    private Task<AuthenticateResult>? _result;
 
-    public SecureCommsAuthenticationHandler(
-        IOptionsMonitor<SecureCommsAuthenticationOptions> options,
-        ILoggerFactory logger,
-        UrlEncoder encoder,
-        SecureCommsAuthenticationServices services)
-        : base(options, logger, encoder)
-    {
-        _s = services;
-    }
+    private HttpContext Context => _context ?? throw new InvalidOperationException("The handler has not been initialized.");
+
+    private HttpRequest Request => Context.Request;
+
+    private HttpResponse Response => Context.Response;
+
+    private ILogger Logger => _s.Logger;
 
     private bool TokensRequired => _s.Tokens.Authority is not null;
 
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        _context = context;
+        return Task.CompletedTask;
+    }
+
+    /// <summary>Authenticates once per request; later calls (the policy evaluator, application code) get the same result.</summary>
+    public Task<AuthenticateResult> AuthenticateAsync() => _result ??= HandleAuthenticateAsync();
+
+    /// <summary>403, as ASP.NET Core's handlers answer a forbidden request (SecureComms' own denials write their body first).</summary>
+    public Task ForbidAsync(AuthenticationProperties? properties)
+    {
+        Response.StatusCode = StatusCodes.Status403Forbidden;
+        return Task.CompletedTask;
+    }
+
+    private async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
         X509Certificate2? certificate = Context.Connection.ClientCertificate;
         SvidValidationResult? result = null;
@@ -242,7 +263,7 @@ internal sealed class SecureCommsAuthenticationHandler : AuthenticationHandler<S
         AuthenticateResult.Success(new AuthenticationTicket(principal, SecureCommsDefaults.AuthenticationScheme));
 
     /// <summary>401 per RFC 6750 §3: <c>invalid_token</c> with a short reason, or no error code when no token came.</summary>
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    public Task ChallengeAsync(AuthenticationProperties? properties)
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         string? failure = Context.Items.TryGetValue(FailureItem, out object? value) ? value as string : null;
@@ -274,8 +295,11 @@ internal sealed class SecureCommsAuthenticationServices(
     SecureCommsMetrics metrics,
     ValidatedTokenCache validatedTokens,
     UserContextValidator userContexts,
-    ICertificateSource ownCertificate)
+    ICertificateSource ownCertificate,
+    ILogger<SecureCommsAuthenticationHandler> logger)
 {
+    public ILogger Logger { get; } = logger;
+
     public ServerTlsOptionsProvider Tls { get; } = tls;
 
     public PeerCertificateValidator Validator { get; } = validator;

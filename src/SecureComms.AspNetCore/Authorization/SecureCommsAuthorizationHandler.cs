@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 
 namespace SecureComms;
@@ -7,10 +8,7 @@ namespace SecureComms;
 /// <c>RequireCaller</c>, <c>RequireScope</c>) in a single pass over the policy's requirements, by index. Three
 /// <see cref="AuthorizationHandler{TRequirement}"/>s would each allocate an enumerator per request.
 /// </summary>
-internal sealed class SecureCommsAuthorizationHandler(
-    CentralPolicyHandler centralPolicy,
-    CallerRequirementHandler callers,
-    ScopeRequirementHandler scopes) : IAuthorizationHandler
+internal sealed class SecureCommsAuthorizationHandler(CentralPolicyCheck centralPolicy) : IAuthorizationHandler
 {
     public Task HandleAsync(AuthorizationHandlerContext context)
     {
@@ -32,19 +30,61 @@ internal sealed class SecureCommsAuthorizationHandler(
         return Task.CompletedTask;
     }
 
+    /// <summary>Whether every requirement of <paramref name="requirements"/> is one this handler decides.</summary>
+    internal static bool DecidesAll(IReadOnlyList<IAuthorizationRequirement> requirements)
+    {
+        for (int i = 0; i < requirements.Count; i++)
+        {
+            if (requirements[i] is not (CentralPolicyRequirement or CallerRequirement or ScopeRequirement))
+            {
+                return false;
+            }
+        }
+
+        return requirements.Count > 0;
+    }
+
+    /// <summary>
+    /// Decides requirements that are all SecureComms' own (<see cref="DecidesAll"/>) without an authorization handler
+    /// context: <see langword="null"/> when every one is met, else one failure reason per unmet requirement, in order —
+    /// exactly what <see cref="HandleAsync"/> reports to ASP.NET Core's authorization service for the same requirements.
+    /// </summary>
+    internal List<AuthorizationFailureReason>? Decide(ClaimsPrincipal user, object? resource, IReadOnlyList<IAuthorizationRequirement> requirements)
+    {
+        List<AuthorizationFailureReason>? failures = null;
+        for (int i = 0; i < requirements.Count; i++)
+        {
+            if (Reason(user, resource, requirements[i]) is { } reason)
+            {
+                (failures ??= []).Add(new AuthorizationFailureReason(this, reason));
+            }
+        }
+
+        return failures;
+    }
+
     private void Decide(AuthorizationHandlerContext context, IAuthorizationRequirement requirement)
     {
-        switch (requirement)
+        if (requirement is not (CentralPolicyRequirement or CallerRequirement or ScopeRequirement))
         {
-            case CentralPolicyRequirement central:
-                centralPolicy.Evaluate(context, central);
-                break;
-            case CallerRequirement caller:
-                callers.Evaluate(context, caller);
-                break;
-            case ScopeRequirement scope:
-                scopes.Evaluate(context, scope);
-                break;
+            return; // not ours: another handler decides it
+        }
+
+        if (Reason(context.User, context.Resource, requirement) is { } reason)
+        {
+            context.Fail(new AuthorizationFailureReason(this, reason));
+        }
+        else
+        {
+            context.Succeed(requirement);
         }
     }
+
+    private string? Reason(ClaimsPrincipal user, object? resource, IAuthorizationRequirement requirement) => requirement switch
+    {
+        CentralPolicyRequirement => centralPolicy.Decide(user, resource),
+        CallerRequirement caller => caller.Decide(user),
+        ScopeRequirement scope => scope.Decide(user, resource),
+        _ => throw new ArgumentOutOfRangeException(nameof(requirement), requirement.GetType().Name, "Not a SecureComms requirement."),
+    };
 }

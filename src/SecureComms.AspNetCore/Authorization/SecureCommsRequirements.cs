@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -16,6 +17,18 @@ internal sealed class CallerRequirement(SpiffeIdAuthorizer authorizer) : IAuthor
     public SpiffeIdAuthorizer Authorizer { get; } = authorizer;
 
     public override string ToString() => $"caller {Authorizer}";
+
+    /// <summary><see langword="null"/> when <paramref name="user"/>'s SPIFFE ID is accepted, else the denial reason.</summary>
+    internal string? Decide(ClaimsPrincipal user)
+    {
+        SpiffeId caller = user.GetSpiffeId();
+        if (caller.IsEmpty)
+        {
+            return DenialReasons.NoCallerIdentity;
+        }
+
+        return Authorizer.IsAuthorized(caller) ? null : DenialReasons.CallerNotAllowed;
+    }
 }
 
 /// <summary>Stable, machine-readable denial reasons (also logged and, later, used as metric tags).</summary>
@@ -27,25 +40,19 @@ internal static class DenialReasons
     internal const string InsufficientScope = SecureCommsTelemetry.Reasons.InsufficientScope;
 }
 
-internal sealed class CentralPolicyHandler(CentralPolicyProvider policy, ILogger<CentralPolicyHandler> logger) : AuthorizationHandler<CentralPolicyRequirement>
+/// <summary>Decides a <see cref="CentralPolicyRequirement"/>: the central policy's verdict for the caller, method and path.</summary>
+internal sealed class CentralPolicyCheck(CentralPolicyProvider policy, ILogger<CentralPolicyCheck> logger)
 {
-    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, CentralPolicyRequirement requirement)
+    /// <summary>Decides <paramref name="user"/>'s request; <see langword="null"/> when allowed, else the denial reason.</summary>
+    internal string? Decide(ClaimsPrincipal user, object? resource)
     {
-        Evaluate(context, requirement);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Decides <paramref name="requirement"/>; called by <see cref="SecureCommsAuthorizationHandler"/>.</summary>
-    internal void Evaluate(AuthorizationHandlerContext context, CentralPolicyRequirement requirement)
-    {
-        if (context.Resource is not HttpContext http)
+        if (resource is not HttpContext http)
         {
-            context.Fail(new AuthorizationFailureReason(this, DenialReasons.NoMatchingRule));
-            return;
+            return DenialReasons.NoMatchingRule;
         }
 
-        SpiffeId caller = context.User.GetSpiffeId();
-        PolicyDecision decision = policy.Current.Evaluate(new PolicyRequest(caller, http.Request.Method, http.Request.Path.Value ?? "/", context.User));
+        SpiffeId caller = user.GetSpiffeId();
+        PolicyDecision decision = policy.Current.Evaluate(new PolicyRequest(caller, http.Request.Method, http.Request.Path.Value ?? "/", user));
         http.Features.Set(decision); // for the decision handler; a feature, not Items: no dictionary per request
         for (int i = 0; i < decision.AuditRules.Count; i++)
         {
@@ -54,43 +61,15 @@ internal sealed class CentralPolicyHandler(CentralPolicyProvider policy, ILogger
 
         if (decision.Allowed)
         {
-            context.Succeed(requirement);
+            return null;
         }
-        else if (decision.DryRun)
+
+        if (decision.DryRun)
         {
             PolicyLog.DryRunDecision(logger, caller.IsEmpty ? "(none)" : caller.ToString(), http.Request.Method, http.Request.Path.Value ?? "/", "denied", decision.Reason, decision.Rule ?? "(none)");
-            context.Succeed(requirement);
+            return null;
         }
-        else
-        {
-            context.Fail(new AuthorizationFailureReason(this, decision.Reason));
-        }
-    }
-}
 
-internal sealed class CallerRequirementHandler : AuthorizationHandler<CallerRequirement>
-{
-    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, CallerRequirement requirement)
-    {
-        Evaluate(context, requirement);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Decides <paramref name="requirement"/>; called by <see cref="SecureCommsAuthorizationHandler"/>.</summary>
-    internal void Evaluate(AuthorizationHandlerContext context, CallerRequirement requirement)
-    {
-        SpiffeId caller = context.User.GetSpiffeId();
-        if (caller.IsEmpty)
-        {
-            context.Fail(new AuthorizationFailureReason(this, DenialReasons.NoCallerIdentity));
-        }
-        else if (requirement.Authorizer.IsAuthorized(caller))
-        {
-            context.Succeed(requirement);
-        }
-        else
-        {
-            context.Fail(new AuthorizationFailureReason(this, DenialReasons.CallerNotAllowed));
-        }
+        return decision.Reason;
     }
 }

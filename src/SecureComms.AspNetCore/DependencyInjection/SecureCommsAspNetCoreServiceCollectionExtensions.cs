@@ -97,9 +97,10 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.AddAuthentication(options =>
         {
             options.DefaultScheme ??= SecureCommsDefaults.AuthenticationScheme;
+            options.AddScheme(SecureCommsDefaults.AuthenticationScheme, scheme => scheme.HandlerType = typeof(SecureCommsAuthenticationHandler));
         })
-            .AddScheme<SecureCommsAuthenticationOptions, SecureCommsAuthenticationHandler>(SecureCommsDefaults.AuthenticationScheme, null)
             .AddJwtBearer(AccessTokenJwtBearerSetup.Scheme, _ => { }); // called by the SecureComms handler only, never on its own
+        services.TryAddTransient<SecureCommsAuthenticationHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, AccessTokenJwtBearerSetup>());
         services.TryAddSingleton<ValidatedTokenCache>();
         services.TryAddSingleton<SecureCommsAuthenticationServices>();
@@ -114,10 +115,19 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
             authorization.FallbackPolicy = defaultDeny;
             authorization.DefaultPolicy = defaultDeny;
         });
-        services.TryAddSingleton<CentralPolicyHandler>();
-        services.TryAddSingleton<CallerRequirementHandler>();
-        services.TryAddSingleton<ScopeRequirementHandler>();
+        services.TryAddSingleton<CentralPolicyCheck>();
+        services.TryAddSingleton<SecureCommsAuthorizationHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAuthorizationHandler, SecureCommsAuthorizationHandler>());
+
+        // SecureComms' own policies are decided without the per-request authorization service when nothing else could
+        // observe the difference (SecureCommsPolicyEvaluator); an evaluator the application registered is kept.
+        if (services.LastOrDefault(d => d.ServiceType == typeof(Microsoft.AspNetCore.Authorization.Policy.IPolicyEvaluator) && !d.IsKeyedService) is not { } evaluator
+            || evaluator.ImplementationType == typeof(Microsoft.AspNetCore.Authorization.Policy.PolicyEvaluator))
+        {
+            services.AddSingleton(new AuthorizationComposition(services));
+            services.Replace(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Authorization.Policy.IPolicyEvaluator, SecureCommsPolicyEvaluator>());
+        }
+
         services.Replace(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuthorizationDecisionHandler>());
         return builder;
     }

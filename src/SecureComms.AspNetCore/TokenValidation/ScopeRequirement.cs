@@ -13,6 +13,25 @@ internal sealed class ScopeRequirement(string[] scopes) : IAuthorizationRequirem
 
     public override string ToString() => $"scopes {string.Join(' ', Scopes)}";
 
+    /// <summary><see langword="null"/> when <paramref name="user"/>'s token grants every scope, else the denial reason.</summary>
+    internal string? Decide(ClaimsPrincipal user, object? resource)
+    {
+        foreach (string scope in Scopes)
+        {
+            if (!HasScope(user, scope))
+            {
+                if (resource is HttpContext http)
+                {
+                    http.Items[MissingScopesItem] = string.Join(' ', Scopes);
+                }
+
+                return DenialReasons.InsufficientScope;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>Whether <paramref name="user"/> has <paramref name="scope"/> in a <c>scope</c> (space-separated, RFC 9068 §2.2.3) or <c>scp</c> claim.</summary>
     internal static bool HasScope(ClaimsPrincipal user, string scope)
     {
@@ -36,34 +55,5 @@ internal sealed class ScopeRequirement(string[] scopes) : IAuthorizationRequirem
         }
 
         return false;
-    }
-}
-
-internal sealed class ScopeRequirementHandler : AuthorizationHandler<ScopeRequirement>
-{
-    protected override Task HandleRequirementAsync(AuthorizationHandlerContext context, ScopeRequirement requirement)
-    {
-        Evaluate(context, requirement);
-        return Task.CompletedTask;
-    }
-
-    /// <summary>Decides <paramref name="requirement"/>; called by <see cref="SecureCommsAuthorizationHandler"/>.</summary>
-    internal void Evaluate(AuthorizationHandlerContext context, ScopeRequirement requirement)
-    {
-        foreach (string scope in requirement.Scopes)
-        {
-            if (!ScopeRequirement.HasScope(context.User, scope))
-            {
-                if (context.Resource is HttpContext http)
-                {
-                    http.Items[ScopeRequirement.MissingScopesItem] = string.Join(' ', requirement.Scopes);
-                }
-
-                context.Fail(new AuthorizationFailureReason(this, DenialReasons.InsufficientScope));
-                return;
-            }
-        }
-
-        context.Succeed(requirement);
     }
 }

@@ -50,6 +50,10 @@ internal sealed class SecureServiceHost : IAsyncDisposable
         builder.Logging.AddProvider(logs);
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
 
+        // As in the templates and samples ("Microsoft.AspNetCore": "Warning"): SecureComms then decides its own policies
+        // without ASP.NET Core's per-request authorization service (PolicyEvaluatorShortcutTests compares both paths).
+        builder.Logging.AddFilter("Microsoft.AspNetCore.Authorization", LogLevel.Warning);
+
         ISecureCommsBuilder secureComms = builder.Services.AddSecureComms(builder.Configuration);
         if (certificate is not null)
         {
