@@ -9,6 +9,9 @@ internal sealed record LoadResult(string Mode, string Shape, long Requests, long
 
     /// <summary>Which round of the run this was (every mode runs once per round).</summary>
     public int Round { get; init; } = 1;
+
+    /// <summary>Fixed-rate runs: requests that started more than one interval behind their schedule.</summary>
+    public long LateStarts { get; init; }
 }
 
 /// <summary>
@@ -40,13 +43,54 @@ internal static class LoadRun
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         int gen2 = GC.CollectionCount(2) - gen2Before;
 
-        long requests = 0, errors = 0, samples = 0;
+        return Summarise(mode, shape, workers, seconds, allocated, gen2);
+    }
+
+    /// <summary>
+    /// Drives one endpoint at a fixed rate below saturation, as the published mesh latency figures are measured (for
+    /// example 1,000 requests/s over 16 connections): each of <paramref name="callers"/> sends on its own schedule, so
+    /// the latency is the request's own cost, not time spent queueing behind other callers. A request that starts more
+    /// than one interval behind its schedule is counted as late (the machine could not keep the rate).
+    /// </summary>
+    public static async Task<LoadResult> RunAtRateAsync(string mode, string shape, int callers, double requestsPerSecond, TimeSpan warmup, TimeSpan duration, Func<CancellationToken, Task<bool>> call)
+    {
+        if (warmup > TimeSpan.Zero)
+        {
+            await DriveAtRateAsync(CreateWorkers(callers, record: false), requestsPerSecond, warmup, call);
+        }
+
+        Worker[] workers = CreateWorkers(callers, record: true);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        int gen2Before = GC.CollectionCount(2);
+        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        long started = Stopwatch.GetTimestamp();
+        await DriveAtRateAsync(workers, requestsPerSecond, duration, call);
+        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        return Summarise(mode, shape, workers, seconds, GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore, GC.CollectionCount(2) - gen2Before);
+    }
+
+    private static Worker[] CreateWorkers(int concurrency, bool record)
+    {
+        var workers = new Worker[concurrency];
+        for (int i = 0; i < concurrency; i++)
+        {
+            workers[i] = new Worker(record ? MaxSamplesPerWorker / Math.Max(1, concurrency / 8) : 0);
+        }
+
+        return workers;
+    }
+
+    private static LoadResult Summarise(string mode, string shape, Worker[] workers, double seconds, long allocated, int gen2)
+    {
+        long requests = 0, errors = 0, samples = 0, late = 0;
         string? firstError = null;
         foreach (Worker worker in workers)
         {
             requests += worker.Completed;
             errors += worker.Errors;
             samples += worker.Samples;
+            late += worker.LateStarts;
             firstError ??= worker.FirstError;
         }
 
@@ -59,18 +103,24 @@ internal static class LoadRun
         }
 
         Array.Sort(latencies);
-        return new LoadResult(mode, shape, requests, errors, seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), Percentile(latencies, 0.999), requests == 0 ? 0 : (double)allocated / requests, gen2, firstError);
+        return new LoadResult(mode, shape, requests, errors, seconds, Percentile(latencies, 0.50), Percentile(latencies, 0.99), Percentile(latencies, 0.999), requests == 0 ? 0 : (double)allocated / requests, gen2, firstError) { LateStarts = late };
     }
 
-    private static Worker[] CreateWorkers(int concurrency, bool record)
+    private static async Task DriveAtRateAsync(Worker[] workers, double requestsPerSecond, TimeSpan duration, Func<CancellationToken, Task<bool>> call)
     {
-        var workers = new Worker[concurrency];
-        for (int i = 0; i < concurrency; i++)
+        // Each caller sends every callers/rate seconds; the callers' schedules are spread evenly over one interval.
+        long interval = (long)(Stopwatch.Frequency * workers.Length / requestsPerSecond);
+        long start = Stopwatch.GetTimestamp();
+        long end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var tasks = new Task[workers.Length];
+        for (int i = 0; i < workers.Length; i++)
         {
-            workers[i] = new Worker(record ? MaxSamplesPerWorker / Math.Max(1, concurrency / 8) : 0);
+            Worker worker = workers[i];
+            long first = start + (interval * i / workers.Length);
+            tasks[i] = Task.Run(() => worker.RunOnScheduleAsync(call, first, interval, end));
         }
 
-        return workers;
+        await Task.WhenAll(tasks);
     }
 
     private static async Task DriveAsync(Worker[] workers, TimeSpan duration, Func<CancellationToken, Task<bool>> call)
@@ -101,35 +151,60 @@ internal static class LoadRun
 
         public string? FirstError { get; private set; }
 
+        public long LateStarts { get; private set; }
+
+        public async Task RunOnScheduleAsync(Func<CancellationToken, Task<bool>> call, long first, long interval, long end)
+        {
+            for (long due = first; due < end; due += interval)
+            {
+                long wait = due - Stopwatch.GetTimestamp();
+                if (wait > 0)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency)).ConfigureAwait(false);
+                }
+                else if (-wait > interval)
+                {
+                    LateStarts++;
+                }
+
+                await SendOnceAsync(call).ConfigureAwait(false);
+            }
+        }
+
         public async Task RunAsync(Func<CancellationToken, Task<bool>> call, CancellationToken stop)
         {
             while (!stop.IsCancellationRequested)
             {
-                long started = Stopwatch.GetTimestamp();
-                bool ok;
-                try
-                {
-                    ok = await call(CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (HttpRequestException ex)
-                {
-                    ok = false;
-                    FirstError ??= ex.Message;
-                }
+                await SendOnceAsync(call).ConfigureAwait(false);
+            }
+        }
 
-                long elapsed = Stopwatch.GetTimestamp() - started;
-                if (!ok)
-                {
-                    Errors++;
-                    FirstError ??= "a response other than 200 ok";
-                    continue;
-                }
+        private async Task SendOnceAsync(Func<CancellationToken, Task<bool>> call)
+        {
+            long started = Stopwatch.GetTimestamp();
+            bool ok;
+            try
+            {
+                ok = await call(CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex)
+            {
+                ok = false;
+                FirstError ??= ex.Message;
+            }
 
-                Completed++;
-                if (Samples < Latencies.Length)
-                {
-                    Latencies[Samples++] = elapsed;
-                }
+            long elapsed = Stopwatch.GetTimestamp() - started;
+            if (!ok)
+            {
+                Errors++;
+                FirstError ??= "a response other than 200 ok";
+                return;
+            }
+
+            Completed++;
+            if (Samples < Latencies.Length)
+            {
+                Latencies[Samples++] = elapsed;
             }
         }
     }

@@ -15,6 +15,8 @@ using SecureComms.Testing;
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- [--duration 10] [--warmup 2] [--concurrency 32] [--out file.md]
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --only "plain client" --duration 30   (one mode, e.g. under dotnet-trace)
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --smoke     (1 s per run; exit 0 only if every run served requests without errors)
+// Saturated runs (fixed callers, as fast as they go) measure throughput; fixed-rate runs (--rate 1000 over
+// --rate-callers 16, as published mesh latency figures are measured) measure the latency a request's checks add.
 bool smoke = args.Contains("--smoke");
 TimeSpan duration = TimeSpan.FromSeconds(smoke ? 1 : Option("--duration", 10));
 TimeSpan warmup = TimeSpan.FromSeconds(smoke ? 0 : Option("--warmup", 2));
@@ -22,6 +24,8 @@ int concurrency = (int)Option("--concurrency", 32);
 string? outFile = OptionText("--out");
 string? only = OptionText("--only"); // profiling: run only the modes whose name contains this text
 int rounds = smoke ? 1 : (int)Option("--rounds", 3); // every mode once per round; the table gives medians and per-round ratios
+double rate = Option("--rate", 1000); // the fixed-rate latency runs: requests per second over --rate-callers callers
+int rateCallers = (int)Option("--rate-callers", 16);
 
 const string Audience = "https://work.example.org";
 SpiffeId client = SpiffeId.Parse("spiffe://example.org/load-client");
@@ -108,6 +112,15 @@ for (round = 1; round <= rounds; round++)
         await Run("SecureComms server, plain client (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(plainToSecureClient, version, ct, bearer: boundToken));
     }
 
+    // Latency at a fixed rate below saturation: what the checks add to a request, not queueing behind other callers.
+    foreach ((Version version, string protocol) in new[] { (HttpVersion.Version11, "HTTP/1.1"), (HttpVersion.Version20, "HTTP/2") })
+    {
+        string shape = $"{protocol} keep-alive, fixed {rate:0} requests/s, {rateCallers} callers";
+        await RunAtRate("TLS only", shape, ct => SendAsync(tlsClient, version, ct));
+        await RunAtRate("mTLS only", shape, ct => SendAsync(mtlsClient, version, ct));
+        await RunAtRate("full SecureComms", shape, ct => SendAsync(secureClient, version, ct));
+    }
+
     // Handshake-bound: every request on a new connection (Connection: close), fewer callers, with and without resumption.
     int handshakeCallers = Math.Max(1, concurrency / 4);
     foreach (bool resume in new[] { true, false })
@@ -161,6 +174,14 @@ async Task Run(string mode, string shape, int callers, TimeSpan warm, TimeSpan l
     }
 }
 
+async Task RunAtRate(string mode, string shape, Func<CancellationToken, Task<bool>> call)
+{
+    if (only is null || mode.Contains(only, StringComparison.OrdinalIgnoreCase))
+    {
+        results.Add(await LoadRun.RunAtRateAsync(mode, shape, rateCallers, smoke ? Math.Min(rate, 200) : rate, warmup, duration, call) with { Round = round });
+    }
+}
+
 static async Task<bool> SendAsync(HttpClient client, Version version, CancellationToken cancellationToken, bool closeConnection = false, string? bearer = null)
 {
     using var request = new HttpRequestMessage(HttpMethod.Get, "/work") { Version = version, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
@@ -208,7 +229,8 @@ static string Table(List<LoadResult> results)
 
     text.AppendLine();
     text.AppendLine("Allocated bytes are the whole process's (client + server + Kestrel) divided by requests. Errors: " +
-        string.Join("/", results.Select(r => r.Errors)) + ".");
+        string.Join("/", results.Select(r => r.Errors)) + ". Fixed-rate requests that started more than one interval late: " +
+        results.Where(r => r.Shape.Contains("fixed", StringComparison.Ordinal)).Sum(r => r.LateStarts) + ".");
     return text.ToString();
 }
 
