@@ -7,6 +7,12 @@ internal sealed record LoadResult(string Mode, string Shape, long Requests, long
 {
     public double RequestsPerSecond => Requests / Seconds;
 
+    /// <summary>The process's CPU time (client, server, Kestrel, kernel on its behalf) per request, in microseconds.</summary>
+    public double CpuMicrosecondsPerRequest { get; init; }
+
+    /// <summary>The process's context switches per request; negative where the platform does not say.</summary>
+    public double ContextSwitchesPerRequest { get; init; }
+
     /// <summary>Which round of the run this was (every mode runs once per round).</summary>
     public int Round { get; init; } = 1;
 
@@ -30,20 +36,7 @@ internal static class LoadRun
             await DriveAsync(CreateWorkers(concurrency, record: false), warmup, call);
         }
 
-        // The recorders' arrays are allocated before the window: they are neither counted as the requests' bytes nor a
-        // large-object allocation (and the gen-2 collection it brings) inside the measured time.
-        Worker[] workers = CreateWorkers(concurrency, record: true);
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        int gen2Before = GC.CollectionCount(2);
-        long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
-        long started = Stopwatch.GetTimestamp();
-        await DriveAsync(workers, duration, call);
-        double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
-        int gen2 = GC.CollectionCount(2) - gen2Before;
-
-        return Summarise(mode, shape, workers, seconds, allocated, gen2);
+        return await MeasureAsync(mode, shape, concurrency, workers => DriveAsync(workers, duration, call));
     }
 
     /// <summary>
@@ -59,15 +52,32 @@ internal static class LoadRun
             await DriveAtRateAsync(CreateWorkers(callers, record: false), requestsPerSecond, warmup, call);
         }
 
+        return await MeasureAsync(mode, shape, callers, workers => DriveAtRateAsync(workers, requestsPerSecond, duration, call));
+    }
+
+    private static async Task<LoadResult> MeasureAsync(string mode, string shape, int callers, Func<Worker[], Task> drive)
+    {
+        // The recorders' arrays are allocated before the window: they are neither counted as the requests' bytes nor a
+        // large-object allocation (and the gen-2 collection it brings) inside the measured time.
         Worker[] workers = CreateWorkers(callers, record: true);
         GC.Collect();
         GC.WaitForPendingFinalizers();
         int gen2Before = GC.CollectionCount(2);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
+        ProcessUsage usageBefore = ProcessUsage.Read();
         long started = Stopwatch.GetTimestamp();
-        await DriveAtRateAsync(workers, requestsPerSecond, duration, call);
+        await drive(workers);
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
-        return Summarise(mode, shape, workers, seconds, GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore, GC.CollectionCount(2) - gen2Before);
+        ProcessUsage usage = ProcessUsage.Read().Since(usageBefore);
+        long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
+        int gen2 = GC.CollectionCount(2) - gen2Before;
+
+        LoadResult result = Summarise(mode, shape, workers, seconds, allocated, gen2);
+        return result with
+        {
+            CpuMicrosecondsPerRequest = result.Requests == 0 ? 0 : usage.CpuTime.TotalMicroseconds / result.Requests,
+            ContextSwitchesPerRequest = result.Requests == 0 || usage.ContextSwitches < 0 ? -1 : (double)usage.ContextSwitches / result.Requests,
+        };
     }
 
     private static Worker[] CreateWorkers(int concurrency, bool record)

@@ -121,6 +121,16 @@ for (round = 1; round <= rounds; round++)
         await RunAtRate("full SecureComms", shape, ct => SendAsync(secureClient, version, ct));
     }
 
+    // One caller, back to back: a request's latency with nothing to queue behind and no idle core to wake up (on a
+    // VM, waking an idle vCPU costs more than the checks, which blurs the fixed-rate runs).
+    foreach ((Version version, string protocol) in new[] { (HttpVersion.Version11, "HTTP/1.1"), (HttpVersion.Version20, "HTTP/2") })
+    {
+        string shape = $"{protocol} keep-alive, 1 caller back to back";
+        await Run("TLS only", shape, 1, warmup, duration, ct => SendAsync(tlsClient, version, ct));
+        await Run("mTLS only", shape, 1, warmup, duration, ct => SendAsync(mtlsClient, version, ct));
+        await Run("full SecureComms", shape, 1, warmup, duration, ct => SendAsync(secureClient, version, ct));
+    }
+
     // Handshake-bound: every request on a new connection (Connection: close), fewer callers, with and without resumption.
     int handshakeCallers = Math.Max(1, concurrency / 4);
     foreach (bool resume in new[] { true, false })
@@ -206,33 +216,43 @@ static string Table(List<LoadResult> results)
     int roundCount = results.Count == 0 ? 0 : results.Max(r => r.Round);
     text.AppendLine(CultureInfo.InvariantCulture, $"Machine: {Environment.ProcessorCount} cores, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC; client and server in one process on loopback; {roundCount} round(s), medians.");
     text.AppendLine();
-    text.AppendLine("| load | mode | requests/s | p50 ms | p99 ms | p99.9 ms | allocated B/request | gen-2 GCs | requests/s vs mTLS only | p99 vs mTLS only |");
-    text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    text.AppendLine("| load | mode | requests/s | p50 ms | p99 ms | p99.9 ms | CPU µs/request | context switches/request | allocated B/request | gen-2 GCs | requests/s vs mTLS only | p99 vs mTLS only | CPU/request vs mTLS only |");
+    text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     foreach (IGrouping<(string Shape, string Mode), LoadResult> runs in results.GroupBy(r => (r.Shape, r.Mode)))
     {
         // Ratios are taken within a round (modes of one round ran minutes apart at most), then the median over rounds.
         var ratios = new List<double>();
         var p99Deltas = new List<double>();
+        var cpuDeltas = new List<double>();
         foreach (LoadResult run in runs)
         {
             if (results.Find(r => r.Shape == run.Shape && r.Mode == "mTLS only" && r.Round == run.Round) is { } baseline)
             {
                 ratios.Add(run.RequestsPerSecond / baseline.RequestsPerSecond);
                 p99Deltas.Add(run.P99Ms - baseline.P99Ms);
+                cpuDeltas.Add(run.CpuMicrosecondsPerRequest - baseline.CpuMicrosecondsPerRequest);
             }
         }
 
         string ratio = ratios.Count == 0 ? "—" : Median(ratios).ToString("0.00", CultureInfo.InvariantCulture) + "×" + (ratios.Count > 1 ? $" ({ratios.Min().ToString("0.00", CultureInfo.InvariantCulture)}–{ratios.Max().ToString("0.00", CultureInfo.InvariantCulture)})" : "");
-        string p99 = p99Deltas.Count == 0 ? "—" : (Median(p99Deltas) >= 0 ? "+" : "") + Median(p99Deltas).ToString("0.000", CultureInfo.InvariantCulture) + " ms";
-        text.AppendLine(CultureInfo.InvariantCulture, $"| {runs.Key.Shape} | {runs.Key.Mode} | {Median(runs.Select(r => r.RequestsPerSecond)):0} | {Median(runs.Select(r => r.P50Ms)):0.000} | {Median(runs.Select(r => r.P99Ms)):0.000} | {Median(runs.Select(r => r.P999Ms)):0.000} | {Median(runs.Select(r => r.AllocatedBytesPerRequest)):0} | {runs.Sum(r => r.Gen2Collections)} | {ratio} | {p99} |");
+        string p99 = p99Deltas.Count == 0 ? "—" : Signed(Median(p99Deltas), "0.000") + " ms";
+        string cpu = cpuDeltas.Count == 0 ? "—" : Signed(Median(cpuDeltas), "0.0") + " µs";
+        double switches = Median(runs.Select(r => r.ContextSwitchesPerRequest));
+        text.AppendLine(CultureInfo.InvariantCulture, $"| {runs.Key.Shape} | {runs.Key.Mode} | {Median(runs.Select(r => r.RequestsPerSecond)):0} | {Median(runs.Select(r => r.P50Ms)):0.000} | {Median(runs.Select(r => r.P99Ms)):0.000} | {Median(runs.Select(r => r.P999Ms)):0.000} | {Median(runs.Select(r => r.CpuMicrosecondsPerRequest)):0.0} | {(switches < 0 ? "—" : switches.ToString("0.00", CultureInfo.InvariantCulture))} | {Median(runs.Select(r => r.AllocatedBytesPerRequest)):0} | {runs.Sum(r => r.Gen2Collections)} | {ratio} | {p99} | {cpu} |");
     }
 
     text.AppendLine();
-    text.AppendLine("Allocated bytes are the whole process's (client + server + Kestrel) divided by requests. Errors: " +
-        string.Join("/", results.Select(r => r.Errors)) + ". Fixed-rate requests that started more than one interval late: " +
-        results.Where(r => r.Shape.Contains("fixed", StringComparison.Ordinal)).Sum(r => r.LateStarts) + ".");
+    long errors = results.Sum(r => r.Errors);
+    List<LoadResult> fixedRate = results.FindAll(r => r.Shape.Contains("fixed", StringComparison.Ordinal));
+    text.AppendLine(CultureInfo.InvariantCulture, $"Allocated bytes are the whole process's (client + server + Kestrel) divided by requests. {results.Sum(r => r.Requests)} requests in {results.Count} runs, {(errors == 0 ? "none failed" : $"{errors} failed")}.");
+    if (fixedRate.Count > 0)
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"Fixed-rate requests that started more than one interval behind their schedule: {fixedRate.Sum(r => r.LateStarts)} of {fixedRate.Sum(r => r.Requests)}.");
+    }
     return text.ToString();
 }
+
+static string Signed(double value, string format) => (value >= 0 ? "+" : "") + value.ToString(format, CultureInfo.InvariantCulture);
 
 static double Median(IEnumerable<double> values)
 {
