@@ -1,10 +1,7 @@
-using System.Net.Security;
 using System.Security.Claims;
-using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using BenchmarkDotNet.Attributes;
 using Microsoft.AspNetCore.Authentication;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
@@ -12,9 +9,6 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Protocols.OpenIdConnect;
-using Microsoft.IdentityModel.Tokens;
 using SecureComms.Testing;
 
 namespace SecureComms.Benchmarks.Server;
@@ -28,7 +22,6 @@ namespace SecureComms.Benchmarks.Server;
 [MemoryDiagnoser]
 public class FullRequestCheckBenchmarks
 {
-    private const string Issuer = "https://issuer.example.org";
     private const string Audience = "https://billing.example.org";
 
     private ServiceProvider _services = null!;
@@ -54,10 +47,10 @@ public class FullRequestCheckBenchmarks
         var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate orders = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"));
         _caller = orders.Certificate;
-        var key = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "k1" };
+        var issuer = new BenchmarkTokenIssuer();
         WorkloadCertificate billing = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/billing"));
-        _services = BuildSecureComms(ca, billing, key, validatedTokenCacheSize: 10_000);
-        _uncachedServices = BuildSecureComms(ca, billing, key, validatedTokenCacheSize: 0);
+        _services = BuildSecureComms(ca, billing, issuer, validatedTokenCacheSize: 10_000);
+        _uncachedServices = BuildSecureComms(ca, billing, issuer, validatedTokenCacheSize: 0);
         _uncachedScopes = _uncachedServices.GetRequiredService<IServiceScopeFactory>();
         _uncachedAuthorization = _uncachedServices.GetRequiredService<IPolicyEvaluator>();
         _uncachedDecisions = _uncachedServices.GetRequiredService<IAuthorizationMiddlewareResultHandler>();
@@ -72,30 +65,9 @@ public class FullRequestCheckBenchmarks
 
         // The handshake verdict, as Kestrel's handshake records it once per connection.
         _tls = _services.GetRequiredService<ServerTlsOptionsProvider>();
-        foreach (ServiceProvider provider in new[] { _services, _uncachedServices })
-        {
-            SslServerAuthenticationOptions tls = provider.GetRequiredService<ServerTlsOptionsProvider>().GetOptions();
-            if (!tls.RemoteCertificateValidationCallback!(this, _caller, null, SslPolicyErrors.None))
-            {
-                throw new InvalidOperationException("The caller certificate does not validate.");
-            }
-        }
-
-        DateTime now = DateTime.UtcNow;
-        string token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = Issuer,
-            Audience = Audience,
-            Expires = now.AddHours(1),
-            TokenType = "at+jwt",
-            Claims = new Dictionary<string, object>
-            {
-                ["sub"] = "orders",
-                ["scope"] = "invoices.read",
-                ["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = orders.Sha256Thumbprint },
-            },
-            SigningCredentials = new SigningCredentials(key, SecurityAlgorithms.EcdsaSha256),
-        });
+        BenchmarkTokenIssuer.ValidateInHandshake(_services, orders);
+        BenchmarkTokenIssuer.ValidateInHandshake(_uncachedServices, orders);
+        string token = issuer.CreateBoundToken(Audience, "orders", "invoices.read", orders, TimeSpan.FromHours(1));
         _authorizationHeader = "Bearer " + token;
         if (!FullCheckAsync().GetAwaiter().GetResult() || !TokenValidatedEveryTimeAsync().GetAwaiter().GetResult())
         {
@@ -202,11 +174,11 @@ public class FullRequestCheckBenchmarks
         }
     }
 
-    private static ServiceProvider BuildSecureComms(DevelopmentCertificateAuthority ca, WorkloadCertificate own, SecurityKey issuerKey, int validatedTokenCacheSize)
+    private static ServiceProvider BuildSecureComms(DevelopmentCertificateAuthority ca, WorkloadCertificate own, BenchmarkTokenIssuer issuer, int validatedTokenCacheSize)
     {
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["SecureComms:TokenValidation:Authority"] = Issuer,
+            ["SecureComms:TokenValidation:Authority"] = BenchmarkTokenIssuer.Issuer,
             ["SecureComms:TokenValidation:Audience"] = Audience,
             ["SecureComms:Authorization:Rules:0:Callers:0"] = "spiffe://example.org/orders",
             ["SecureComms:Authorization:Rules:0:Paths:0"] = "/invoices/*",
@@ -219,11 +191,7 @@ public class FullRequestCheckBenchmarks
         services.AddSecureComms(configuration)
             .UseCertificateSource(new InMemoryCertificateSource(own))
             .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
-
-        // The issuer's keys are given directly, so the benchmark needs no metadata endpoint.
-        var issuerConfiguration = new OpenIdConnectConfiguration { Issuer = Issuer };
-        issuerConfiguration.SigningKeys.Add(issuerKey);
-        services.Configure<JwtBearerOptions>("SecureComms.AccessToken", o => o.Configuration = issuerConfiguration);
+        issuer.TrustIn(services);
         return services.BuildServiceProvider();
     }
 

@@ -1,7 +1,4 @@
-using System.Net.Security;
-using System.Security.Cryptography;
 using BenchmarkDotNet.Attributes;
-using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -9,9 +6,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.IdentityModel.JsonWebTokens;
-using Microsoft.IdentityModel.Protocols.OpenIdConnect;
-using Microsoft.IdentityModel.Tokens;
 using SecureComms.Testing;
 
 namespace SecureComms.Benchmarks.Server;
@@ -26,7 +20,6 @@ namespace SecureComms.Benchmarks.Server;
 [MemoryDiagnoser]
 public class PipelineBenchmarks
 {
-    private const string Issuer = "https://issuer.example.org";
     private const string Audience = "https://work.example.org";
 
     private readonly List<WebApplication> _apps = [];
@@ -42,22 +35,8 @@ public class PipelineBenchmarks
         var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate caller = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/load-client"));
         WorkloadCertificate server = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/work"));
-        var issuerKey = new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = "k1" };
-        string token = new JsonWebTokenHandler().CreateToken(new SecurityTokenDescriptor
-        {
-            Issuer = Issuer,
-            Audience = Audience,
-            Expires = DateTime.UtcNow.AddHours(4),
-            TokenType = "at+jwt",
-            Claims = new Dictionary<string, object>
-            {
-                ["sub"] = "load-client",
-                ["client_id"] = "load-client",
-                ["scope"] = "work",
-                ["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = caller.Sha256Thumbprint },
-            },
-            SigningCredentials = new SigningCredentials(issuerKey, SecurityAlgorithms.EcdsaSha256),
-        });
+        var issuer = new BenchmarkTokenIssuer();
+        string token = issuer.CreateBoundToken(Audience, "load-client", "work", caller, TimeSpan.FromHours(4));
         _plainRequest = new InProcessServer.RequestShape("GET", "/work", caller.Certificate, null);
         _boundTokenRequest = _plainRequest with { Authorization = "Bearer " + token };
 
@@ -74,7 +53,7 @@ public class PipelineBenchmarks
                 builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
                 {
                     ["SecureComms:Server:Urls:0"] = "https://127.0.0.1:0",
-                    ["SecureComms:TokenValidation:Authority"] = Issuer,
+                    ["SecureComms:TokenValidation:Authority"] = BenchmarkTokenIssuer.Issuer,
                     ["SecureComms:TokenValidation:Audience"] = Audience,
                     ["SecureComms:Authorization:Rules:0:Name"] = "load-client-works",
                     ["SecureComms:Authorization:Rules:0:Callers:0"] = "spiffe://example.org/load-client",
@@ -84,20 +63,11 @@ public class PipelineBenchmarks
                 builder.Services.AddSecureComms(builder.Configuration)
                     .UseCertificateSource(new InMemoryCertificateSource(server))
                     .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
-
-                // The issuer's keys are given directly, so the benchmark needs no metadata endpoint.
-                var issuerConfiguration = new OpenIdConnectConfiguration { Issuer = Issuer };
-                issuerConfiguration.SigningKeys.Add(issuerKey);
-                builder.Services.Configure<JwtBearerOptions>("SecureComms.AccessToken", o => o.Configuration = issuerConfiguration);
+                issuer.TrustIn(builder.Services);
             },
             app => secure = app);
 
-        // The handshake's verdict on the caller's certificate, as Kestrel records it once per connection.
-        SslServerAuthenticationOptions tls = secure!.Services.GetRequiredService<ServerTlsOptionsProvider>().GetOptions();
-        if (!tls.RemoteCertificateValidationCallback!(this, caller.Certificate, null, SslPolicyErrors.None))
-        {
-            throw new InvalidOperationException("The caller certificate does not validate.");
-        }
+        BenchmarkTokenIssuer.ValidateInHandshake(secure!.Services, caller);
 
         // Each mode answers as it should, or the figures mean nothing.
         Expect(_mutualTlsOnly, _plainRequest, StatusCodes.Status200OK);

@@ -35,7 +35,7 @@ internal sealed class SecureCommsAuthorizationHandler(CentralPolicyCheck central
     {
         for (int i = 0; i < requirements.Count; i++)
         {
-            if (requirements[i] is not (CentralPolicyRequirement or CallerRequirement or ScopeRequirement))
+            if (!IsOurs(requirements[i]))
             {
                 return false;
             }
@@ -65,9 +65,9 @@ internal sealed class SecureCommsAuthorizationHandler(CentralPolicyCheck central
 
     private void Decide(AuthorizationHandlerContext context, IAuthorizationRequirement requirement)
     {
-        if (requirement is not (CentralPolicyRequirement or CallerRequirement or ScopeRequirement))
+        if (!IsOurs(requirement))
         {
-            return; // not ours: another handler decides it
+            return; // another handler decides it
         }
 
         if (Reason(context.User, context.Resource, requirement) is { } reason)
@@ -79,6 +79,9 @@ internal sealed class SecureCommsAuthorizationHandler(CentralPolicyCheck central
             context.Succeed(requirement);
         }
     }
+
+    private static bool IsOurs(IAuthorizationRequirement requirement) =>
+        requirement is CentralPolicyRequirement or CallerRequirement or ScopeRequirement;
 
     private string? Reason(ClaimsPrincipal user, object? resource, IAuthorizationRequirement requirement) => requirement switch
     {
