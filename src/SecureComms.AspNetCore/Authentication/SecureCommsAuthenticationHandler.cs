@@ -107,10 +107,12 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
             return AuthenticateResult.NoResult();
         }
 
+        // A connection can outlive its certificates: the verdict holds until the first certificate of the validated path
+        // expires (kept with the verdict, so no certificate is read per request).
         DateTimeOffset now = _s.TimeProvider.GetUtcNow();
-        if (result.IsValid && now > certificate.NotAfter.ToUniversalTime())
+        if (result.IsValid && now.UtcDateTime > (result.ValidUntil ?? certificate.NotAfter.ToUniversalTime()))
         {
-            result = SvidValidationResult.Fail(SvidValidationFailure.Expired, "the caller's certificate expired during the connection.", result.SpiffeId);
+            result = SvidValidationResult.Fail(SvidValidationFailure.Expired, "the caller's certificate or one of its CAs expired during the connection.", result.SpiffeId);
         }
 
         if (!result.IsValid)

@@ -222,19 +222,25 @@ internal sealed class PeerCertificateValidator
                 return SvidValidationResult.Fail(SvidValidationFailure.InvalidChain, $"'{id}' is itself a trust anchor of its bundle.", id);
             }
 
-            // Every certificate of the path must be within its validity now (the leaf was checked already).
+            // Every certificate of the path must be within its validity now (the leaf was checked already); the verdict
+            // holds until the first of them expires.
+            DateTime validUntil = certificate.NotAfter.ToUniversalTime();
             for (int i = 1; i < elements.Count; i++)
             {
-                SvidValidationResult? timeFailure = ValidateValidity(elements[i].Certificate, id, i == elements.Count - 1 ? "the root CA" : "the intermediate CA", now);
+                X509Certificate2 authority = elements[i].Certificate;
+                SvidValidationResult? timeFailure = ValidateValidity(authority, id, i == elements.Count - 1 ? "the root CA" : "the intermediate CA", now);
                 if (timeFailure is not null)
                 {
                     return timeFailure;
                 }
+
+                DateTime authorityNotAfter = authority.NotAfter.ToUniversalTime();
+                validUntil = authorityNotAfter < validUntil ? authorityNotAfter : validUntil;
             }
 
             // Only a time problem may have made Build return false, and the walk above found none: be safe anyway.
             return built
-                ? SvidValidationResult.Success(id)
+                ? SvidValidationResult.Success(id, validUntil)
                 : SvidValidationResult.Fail(SvidValidationFailure.InvalidChain, $"the chain of '{id}' could not be built.", id);
         }
         finally

@@ -25,8 +25,19 @@ public sealed class SvidValidationResult
     /// <summary>A short human-readable explanation, safe to log.</summary>
     public string? Detail { get; }
 
+    /// <summary>
+    /// For a successful validation of a whole path: the earliest <c>NotAfter</c> of the leaf and the CAs above it (UTC),
+    /// after which this verdict no longer holds. A server re-checks it per request, since a connection can outlive any
+    /// certificate of its path; <see langword="null"/> when the result was not produced by a path validation.
+    /// </summary>
+    internal DateTime? ValidUntil { get; private init; }
+
     /// <summary>A successful result for <paramref name="spiffeId"/>.</summary>
     public static SvidValidationResult Success(SpiffeId spiffeId) => new(spiffeId, SvidValidationFailure.None, null);
+
+    /// <summary>A successful path validation whose certificates all remain valid until <paramref name="validUntilUtc"/>.</summary>
+    internal static SvidValidationResult Success(SpiffeId spiffeId, DateTime validUntilUtc) =>
+        new(spiffeId, SvidValidationFailure.None, null) { ValidUntil = validUntilUtc };
 
     /// <summary>A failed result.</summary>
     public static SvidValidationResult Fail(SvidValidationFailure failure, string detail, SpiffeId spiffeId = default)

@@ -264,6 +264,30 @@ public sealed class PeerCertificateValidatorTests
     }
 
     [TestMethod]
+    public void ValidPath_HoldsUntilItsFirstCertificateExpires()
+    {
+        // A leaf that expires before its CAs: the verdict holds until the leaf's NotAfter.
+        var clock = new FakeTimeProvider(Start);
+        WorkloadCertificate shortLeaf = s_intermediateA.IssueSvid(Orders, TimeSpan.FromMinutes(20));
+        SvidValidationResult leafFirst = Validator(clock).Validate(shortLeaf.Certificate, shortLeaf.Intermediates, PeerSide.Client);
+
+        // A leaf that outlives its CAs (a root of 30 minutes, an intermediate ending with it, a leaf of two hours): the
+        // verdict holds until the CAs expire, not until the leaf does.
+        using var shortLivedRoot = DevelopmentCertificateAuthority.Create(DomainA, clock, TimeSpan.FromMinutes(30));
+        using DevelopmentCertificateAuthority shortLivedIntermediate = shortLivedRoot.CreateIntermediate();
+        WorkloadCertificate longLeaf = shortLivedIntermediate.IssueSvid(Orders, TimeSpan.FromHours(2));
+        SvidValidationResult authorityFirst = new PeerCertificateValidator(new StaticTrustBundleSource(shortLivedRoot.CreateTrustBundle()), clock)
+            .Validate(longLeaf.Certificate, longLeaf.Intermediates, PeerSide.Client);
+
+        Assert.IsTrue(leafFirst.IsValid, leafFirst.ToString());
+        Assert.AreEqual(shortLeaf.Certificate.NotAfter.ToUniversalTime(), leafFirst.ValidUntil);
+        Assert.IsTrue(authorityFirst.IsValid, authorityFirst.ToString());
+        Assert.AreEqual(shortLivedIntermediate.Certificate.NotAfter.ToUniversalTime(), authorityFirst.ValidUntil);
+        Assert.IsTrue(authorityFirst.ValidUntil < longLeaf.Certificate.NotAfter.ToUniversalTime(), "the leaf outlives its CAs in this case");
+        Assert.AreEqual(DateTimeKind.Utc, authorityFirst.ValidUntil!.Value.Kind);
+    }
+
+    [TestMethod]
     public void ValidationAtTheInjectedClock_DoesNotUseTheSystemClock()
     {
         // The PKI lives in 2026 by the fake clock; the validator must judge it by that clock, not by the machine's.
