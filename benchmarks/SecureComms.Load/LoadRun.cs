@@ -65,6 +65,7 @@ internal static class LoadRun
         int gen2Before = GC.CollectionCount(2);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         ProcessUsage usageBefore = ProcessUsage.Read();
+        Console.Error.WriteLine($"measuring: {shape} | {mode}"); // progress, and the cue profile-load.sh starts perf on
         long started = Stopwatch.GetTimestamp();
         await drive(workers);
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;

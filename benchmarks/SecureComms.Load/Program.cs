@@ -15,14 +15,30 @@ using SecureComms.Testing;
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- [--duration 10] [--warmup 2] [--concurrency 32] [--out file.md]
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --only "plain client" --duration 30   (one mode, e.g. under dotnet-trace)
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --smoke     (1 s per run; exit 0 only if every run served requests without errors)
+//   benchmarks/profile-load.sh     (one load under perf per mode, then --attribute: where a request's CPU goes, by owner)
 // Saturated runs (fixed callers, as fast as they go) measure throughput; fixed-rate runs (--rate 1000 over
 // --rate-callers 16, as published mesh latency figures are measured) measure the latency a request's checks add.
+// --attribute <label> <perf script output> <CPU µs per request> ...: CPU per request by owner for each profiled run.
+int attribute = Array.IndexOf(args, "--attribute");
+if (attribute >= 0)
+{
+    var profiled = new List<(string, string, double)>();
+    for (int i = attribute + 1; i + 2 < args.Length; i += 3)
+    {
+        profiled.Add((args[i], args[i + 1], double.Parse(args[i + 2], CultureInfo.InvariantCulture)));
+    }
+
+    Console.WriteLine(CpuAttribution.Report(profiled));
+    return 0;
+}
+
 bool smoke = args.Contains("--smoke");
 TimeSpan duration = TimeSpan.FromSeconds(smoke ? 1 : Option("--duration", 10));
 TimeSpan warmup = TimeSpan.FromSeconds(smoke ? 0 : Option("--warmup", 2));
 int concurrency = (int)Option("--concurrency", 32);
 string? outFile = OptionText("--out");
 string? only = OptionText("--only"); // profiling: run only the modes whose name contains this text
+string? onlyLoad = OptionText("--only-load"); // and only the loads whose description contains this text
 int rounds = smoke ? 1 : (int)Option("--rounds", 3); // every mode once per round; the table gives medians and per-round ratios
 double rate = Option("--rate", 1000); // the fixed-rate latency runs: requests per second over --rate-callers callers
 int rateCallers = (int)Option("--rate-callers", 16);
@@ -178,7 +194,7 @@ return clean ? 0 : 1;
 
 async Task Run(string mode, string shape, int callers, TimeSpan warm, TimeSpan length, Func<CancellationToken, Task<bool>> call)
 {
-    if (only is null || mode.Contains(only, StringComparison.OrdinalIgnoreCase))
+    if (Selected(mode, shape))
     {
         results.Add(await LoadRun.RunAsync(mode, shape, callers, warm, length, call) with { Round = round });
     }
@@ -186,11 +202,15 @@ async Task Run(string mode, string shape, int callers, TimeSpan warm, TimeSpan l
 
 async Task RunAtRate(string mode, string shape, Func<CancellationToken, Task<bool>> call)
 {
-    if (only is null || mode.Contains(only, StringComparison.OrdinalIgnoreCase))
+    if (Selected(mode, shape))
     {
         results.Add(await LoadRun.RunAtRateAsync(mode, shape, rateCallers, smoke ? Math.Min(rate, 200) : rate, warmup, duration, call) with { Round = round });
     }
 }
+
+bool Selected(string mode, string shape) =>
+    (only is null || mode.Contains(only, StringComparison.OrdinalIgnoreCase))
+    && (onlyLoad is null || shape.Contains(onlyLoad, StringComparison.OrdinalIgnoreCase));
 
 static async Task<bool> SendAsync(HttpClient client, Version version, CancellationToken cancellationToken, bool closeConnection = false, string? bearer = null)
 {
