@@ -195,8 +195,7 @@ internal static partial class CpuAttribution
         module is "System.Private.CoreLib" or "System.Runtime" or "System.Collections" or "System.Collections.Concurrent" or "System.Linq" or "System.Memory"
             or "System.Threading" or "System.Threading.Channels" or "System.Security.Claims" or "System.Collections.Immutable" or "System.Diagnostics.DiagnosticSource"
             or "System.Private.Uri" or "System.Text.Encodings.Web" or "System.Threading.RateLimiting"
-        || module.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal)
-        || module == "Microsoft.Extensions.Primitives";
+        || module.StartsWith("Microsoft.Extensions.", StringComparison.Ordinal);
 
     [GeneratedRegex(@"\[([A-Za-z0-9_.]+)\] (?!.*\] )", RegexOptions.CultureInvariant)]
     private static partial Regex AssemblyBeforeType();

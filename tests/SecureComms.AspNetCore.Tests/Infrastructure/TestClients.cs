@@ -52,6 +52,23 @@ internal static class TestClients
         return new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(20) };
     }
 
+    /// <summary>
+    /// The same plain client presenting an SVID with its intermediates (a chain of more than one CA needs them in the
+    /// handshake), over HTTP/1.1 with keep-alive.
+    /// </summary>
+    public static HttpClient RawClient(WorkloadCertificate svid)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificateContext = SslStreamCertificateContext.Create(svid.Certificate, svid.Intermediates, offline: true),
+                RemoteCertificateValidationCallback = ServerTrustedByTestCa,
+            },
+        };
+        return new HttpClient(handler) { DefaultRequestVersion = System.Net.HttpVersion.Version11, Timeout = TimeSpan.FromSeconds(20) };
+    }
+
     internal static bool ServerTrustedByTestCa(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (certificate is not X509Certificate2 leaf)

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Security;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,9 +33,9 @@ public sealed class ConnectionOutlivesCertificateTests
 
         // Three callers with open connections: a certificate valid for 10 minutes; one valid for an hour under CAs that
         // expire in 10 minutes; one valid for an hour under the long-lived CA.
-        using HttpClient shortLived = KeptAliveClient(TestPki.Ca.IssueSvid(TestPki.Orders, TimeSpan.FromMinutes(10)));
-        using HttpClient shortLivedCas = KeptAliveClient(shortLivedIntermediate.IssueSvid(TestPki.Orders, TimeSpan.FromHours(1)));
-        using HttpClient longLived = KeptAliveClient(TestPki.Ca.IssueSvid(TestPki.Orders, TimeSpan.FromHours(1)));
+        using HttpClient shortLived = TestClients.RawClient(TestPki.Ca.IssueSvid(TestPki.Orders, TimeSpan.FromMinutes(10)));
+        using HttpClient shortLivedCas = TestClients.RawClient(shortLivedIntermediate.IssueSvid(TestPki.Orders, TimeSpan.FromHours(1)));
+        using HttpClient longLived = TestClients.RawClient(TestPki.Ca.IssueSvid(TestPki.Orders, TimeSpan.FromHours(1)));
         foreach (HttpClient caller in new[] { shortLived, shortLivedCas, longLived })
         {
             using HttpResponseMessage first = await caller.GetAsync(invoices);
@@ -58,20 +57,6 @@ public sealed class ConnectionOutlivesCertificateTests
         Assert.AreEqual(handshakes, validator.ValidationCount, "no new handshake: the requests went over the connections already open");
         Assert.IsTrue(billing.Logs.Contains(1202, "Expired (the caller's certificate or one of its CAs expired during the connection.)"), "the refusal is logged with its reason");
         Assert.IsTrue(billing.Logs.Contains(1400, "Expired"), "and audited as a denial with that reason");
-    }
-
-    /// <summary>HTTP/1.1 with keep-alive, presenting the SVID with its intermediates.</summary>
-    private static HttpClient KeptAliveClient(WorkloadCertificate certificate)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                ClientCertificateContext = SslStreamCertificateContext.Create(certificate.Certificate, certificate.Intermediates, offline: true),
-                RemoteCertificateValidationCallback = TestClients.ServerTrustedByTestCa,
-            },
-        };
-        return new HttpClient(handler) { DefaultRequestVersion = HttpVersion.Version11, Timeout = TimeSpan.FromSeconds(20) };
     }
 
     /// <summary>The system clock moved by <see cref="Shift"/>; only the server's notion of "now" changes.</summary>
