@@ -74,7 +74,8 @@ internal static class WorkloadSourceFactory
         }
         catch (TrustBundleException ex)
         {
-            throw new InvalidOperationException($"{SecureCommsOptions.SectionName}:TrustBundles: {ex.Message}", ex);
+            string key = ex.TrustDomain is { } domain ? $"TrustBundles:{domain.Name}:Path" : "TrustBundles";
+            throw new InvalidOperationException($"{SecureCommsOptions.SectionName}:{key}: {ex.Message}", ex);
         }
     }
 }

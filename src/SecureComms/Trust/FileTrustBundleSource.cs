@@ -72,7 +72,14 @@ internal sealed class FileTrustBundleSource : ITrustBundleSource, IDisposable
         var bundles = new List<TrustBundle>(_files.Length);
         foreach (TrustBundleFile file in _files)
         {
-            bundles.Add(TrustBundleLoader.Load(file.TrustDomain, file.Path, file.Format));
+            try
+            {
+                bundles.Add(TrustBundleLoader.Load(file.TrustDomain, file.Path, file.Format));
+            }
+            catch (TrustBundleException ex)
+            {
+                throw new TrustBundleException(ex.Message, ex.InnerException) { TrustDomain = file.TrustDomain };
+            }
         }
 
         return new TrustBundleSet(bundles);

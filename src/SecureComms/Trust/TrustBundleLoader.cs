@@ -311,17 +311,35 @@ internal static class TrustBundleLoader
         return authority;
     }
 
+    /// <summary>
+    /// A trust anchor must be a CA (basic constraints <c>cA=true</c>) whose extensions and public key decode: the DER of
+    /// a certificate can parse while an extension or the key inside it is corrupt, and that would otherwise surface
+    /// later as a bare "ASN1 corrupted data" naming neither file nor key.
+    /// </summary>
     private static void RequireAuthority(X509Certificate2 certificate, string what)
     {
-        foreach (X509Extension extension in certificate.Extensions)
+        bool authority = false;
+        try
         {
-            if (extension is X509BasicConstraintsExtension { CertificateAuthority: true })
+            foreach (X509Extension extension in certificate.Extensions)
             {
-                return;
+                if (extension is X509BasicConstraintsExtension { CertificateAuthority: true })
+                {
+                    authority = true;
+                }
             }
+
+            using AsymmetricAlgorithm? key = (AsymmetricAlgorithm?)certificate.GetECDsaPublicKey() ?? certificate.GetRSAPublicKey();
+        }
+        catch (CryptographicException ex)
+        {
+            throw new TrustBundleException($"{what} is corrupted: its extensions or public key cannot be decoded ({ex.Message.TrimEnd('.')}).", ex);
         }
 
-        throw new TrustBundleException($"{what} is not a CA certificate (basic constraints cA=true); a trust bundle holds only authorities.");
+        if (!authority)
+        {
+            throw new TrustBundleException($"{what} is not a CA certificate (basic constraints cA=true); a trust bundle holds only authorities.");
+        }
     }
 
     private static void DisposeAll(List<X509Certificate2> certificates)

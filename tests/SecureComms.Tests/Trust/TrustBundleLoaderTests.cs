@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 using SecureComms.Testing;
 using SecureComms.Tests.Fakes;
 
@@ -206,5 +208,72 @@ public sealed class TrustBundleLoaderTests
 
         StringAssert.StartsWith(error.Message, $"the SPIFFE bundle '{dir.File("bundle.json")}' is not valid JSON");
         Assert.DoesNotContain("MIIB", error.Message);
+    }
+
+    [TestMethod]
+    [DataRow(true, DisplayName = "corrupt basic constraints extension")]
+    [DataRow(false, DisplayName = "corrupt public key")]
+    public void ACorruptAuthorityInAPemBundle_IsRefused_NamingTheFileAndPosition(bool corruptExtension)
+    {
+        using var dir = new TempDirectory();
+        using X509Certificate2 corrupt = CorruptAuthority(corruptExtension);
+        File.WriteAllText(dir.File("bundle.pem"), Ca.Value.Certificate.ExportCertificatePem() + "\n" + corrupt.ExportCertificatePem() + "\n");
+
+        TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
+
+        StringAssert.StartsWith(error.Message, $"certificate 2 in the trust bundle '{dir.File("bundle.pem")}' is corrupted");
+    }
+
+    [TestMethod]
+    public void ACorruptAuthorityInASpiffeBundle_IsRefused_NamingTheKey()
+    {
+        using X509Certificate2 corrupt = CorruptAuthority(corruptExtension: true);
+        string json = $$"""{"keys": [{"use": "x509-svid", "kty": "EC", "x5c": ["{{X5c(corrupt)}}"]}]}""";
+
+        TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
+
+        StringAssert.StartsWith(error.Message, "key 1 of the SPIFFE bundle (in-memory SPIFFE bundle) is corrupted");
+    }
+
+    [TestMethod]
+    public void ACorruptAuthorityInAConfiguredBundleFile_StopsStartup_NamingTheKeyAndTheFile()
+    {
+        using var dir = new TempDirectory();
+        using X509Certificate2 corrupt = CorruptAuthority(corruptExtension: true);
+        File.WriteAllText(dir.File("bundle.pem"), corrupt.ExportCertificatePem());
+        DevelopmentCertificateAuthority.WriteCertificatePem(Ca.Value.IssueSvid(SpiffeId.Parse("spiffe://example.org/x")), dir.File("svid.pem"), dir.File("svid.key"));
+        var services = new ServiceCollection();
+        services.AddSecureCommsCore(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SecureComms:Certificate:CertificatePath"] = dir.File("svid.pem"),
+            ["SecureComms:Certificate:KeyPath"] = dir.File("svid.key"),
+            ["SecureComms:TrustBundles:example.org:Path"] = dir.File("bundle.pem"),
+        }).Build());
+        using ServiceProvider provider = services.BuildServiceProvider();
+
+        InvalidOperationException error = Assert.ThrowsExactly<InvalidOperationException>(() => provider.GetRequiredService<ITrustBundleSource>());
+
+        StringAssert.StartsWith(error.Message, "SecureComms:TrustBundles:example.org:Path: ");
+        StringAssert.Contains(error.Message, dir.File("bundle.pem"));
+        StringAssert.Contains(error.Message, "is corrupted");
+    }
+
+    /// <summary>
+    /// A CA certificate whose DER parses and whose signature is good, but whose basic constraints extension or public
+    /// key does not decode: what a damaged or badly generated bundle file holds.
+    /// </summary>
+    private static X509Certificate2 CorruptAuthority(bool corruptExtension)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var subject = new X500DistinguishedName("CN=Corrupt CA");
+        var good = new PublicKey(key);
+        CertificateRequest request = corruptExtension
+            ? new CertificateRequest(subject, key, HashAlgorithmName.SHA256)
+            : new CertificateRequest(subject, new PublicKey(good.Oid, good.EncodedParameters, new AsnEncodedData([0x04, 0x01, 0x02])), HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(corruptExtension
+            ? new X509Extension("2.5.29.19", [0x30, 0x05, 0x01], critical: true) // basic constraints cut short
+            : new X509BasicConstraintsExtension(true, false, 0, critical: true));
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        return request.Create(subject, X509SignatureGenerator.CreateForECDsa(key), now.AddMinutes(-5), now.AddDays(1), [1, 2, 3, 4]);
     }
 }
