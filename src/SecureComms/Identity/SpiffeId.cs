@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Serialization;
 
 namespace SecureComms;
 
@@ -8,6 +9,7 @@ namespace SecureComms;
 /// <c>.</c>, <c>-</c> and <c>_</c> with no empty, <c>.</c> or <c>..</c> segment and no trailing <c>/</c>, at most 2048
 /// bytes. Comparison is ordinal. The <c>default</c> value is empty and never valid.
 /// </summary>
+[JsonConverter(typeof(SpiffeIdJsonConverter))]
 public readonly struct SpiffeId : IEquatable<SpiffeId>
 {
     private readonly string? _value;

@@ -1,4 +1,5 @@
 using System.Diagnostics.CodeAnalysis;
+using System.Text.Json.Serialization;
 
 namespace SecureComms;
 
@@ -6,6 +7,7 @@ namespace SecureComms;
 /// A SPIFFE trust domain name such as <c>example.org</c> (SPIFFE-ID §2.1): lowercase letters, digits,
 /// <c>.</c>, <c>-</c> and <c>_</c>, at most 255 bytes. The <c>default</c> value is empty and never valid.
 /// </summary>
+[JsonConverter(typeof(TrustDomainJsonConverter))]
 public readonly struct TrustDomain : IEquatable<TrustDomain>
 {
     private readonly string? _name;
