@@ -19,9 +19,10 @@ namespace SecureComms;
 /// snapshot meanwhile); and on a token whose <c>kid</c> is not in the snapshot, at most once per
 /// <see cref="SecureCommsTokenValidationOptions.KeyRefreshMinInterval"/>, so that made-up key ids cannot make this
 /// service hammer the issuer. Only one fetch runs at a time: everyone who needs it awaits the same one.</para>
-/// <para>A failed fetch keeps the last good keys. With no keys yet, a failed fetch is retried on a later request, no
-/// sooner than <see cref="RetryAfterFailure"/> (or the minimum interval when that is shorter); requests meanwhile are
-/// refused with <see cref="IssuerKeysUnavailableException"/>.</para>
+/// <para>A failed fetch keeps the last good keys, and the scheduled refresh is tried again no sooner than the minimum
+/// interval. With no keys yet, a failed fetch is retried on a later request, no sooner than
+/// <see cref="RetryAfterFailure"/> (or the minimum interval when that is shorter); requests meanwhile are refused with
+/// <see cref="IssuerKeysUnavailableException"/>.</para>
 /// </remarks>
 internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectConfiguration>
 {
@@ -191,10 +192,12 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
         catch (Exception ex)
 #pragma warning restore CA1031
         {
+            // No request starts another fetch for a while (a refresh for an unknown kid has its own limit): with keys,
+            // for the minimum interval; without, for a few seconds, since nothing can be validated meanwhile.
             bool haveKeys = Volatile.Read(ref _current) is not null;
             lock (_gate)
             {
-                _noFetchBefore = haveKeys ? DateTimeOffset.MinValue : started + (RetryAfterFailure < _minInterval ? RetryAfterFailure : _minInterval);
+                _noFetchBefore = started + (haveKeys || _minInterval < RetryAfterFailure ? _minInterval : RetryAfterFailure);
             }
 
             TokenValidationLog.SigningKeysFetchFailed(_logger, haveKeys, ex.GetType().Name, ex.Message);

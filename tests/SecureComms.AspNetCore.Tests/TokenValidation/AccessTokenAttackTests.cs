@@ -99,7 +99,7 @@ public sealed class AccessTokenAttackTests
         yield return ["exp beyond the year 9999", (Func<string?>)(() => Raw($$"""{"iss":"{{s_issuer.Issuer}}","aud":"{{Audience}}","sub":"orders","exp":253402300800000,"cnf":{{Bound()}}}""")), "MalformedToken", true];
         yield return ["exp as a string", (Func<string?>)(() => Raw($$"""{"iss":"{{s_issuer.Issuer}}","aud":"{{Audience}}","sub":"orders","exp":"tomorrow","cnf":{{Bound()}}}""")), "MalformedToken", true];
         yield return ["cnf as a string holding the right object", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
-            "cnf":"{"x5t#S256":"{{s_orders.Sha256Thumbprint}}"}"
+            "cnf":"{\"x5t#S256\":\"{{s_orders.Sha256Thumbprint}}\"}"
             """))), "MalformedToken", true];
         yield return ["cnf as an array whose first element matches", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
             "cnf":[{{Bound()}}]
@@ -118,7 +118,7 @@ public sealed class AccessTokenAttackTests
         yield return ["cnf as a string with a lone surrogate", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":\"{\\ud800}\""))), "MalformedToken", true];
         yield return ["cnf null", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":null"))), "MalformedToken", true];
         yield return ["cnf with the member name escaped, holding a string", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
-            "cnf":"{"x5t#S256":"{{s_orders.Sha256Thumbprint}}"}"
+            "\u0063nf":"{\"x5t#S256\":\"{{s_orders.Sha256Thumbprint}}\"}"
             """))), "MalformedToken", true];
         yield return ["wrong issuer", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, issuer: "https://evil.example.org")), "WrongIssuer", true];
         yield return ["wrong audience", (Func<string?>)(() => s_issuer.Mint("https://payments.example.org", s_orders)), "WrongAudience", true];
