@@ -109,6 +109,35 @@ public sealed class SigningKeyRotationTests
             CallAsync(client, billing, issuer.Mint(Resource, orders, expires: expires, withNotBefore: false, signing: RandomKey())))));
     }
 
+    [TestMethod]
+    public async Task IssuerUnreachable_TokensAreRefusedAsIssuerKeysUnavailable_NeverA500_AndTheIssuerIsNotHammered()
+    {
+        WorkloadCertificate orders = TestPki.Issue(TestPki.Orders);
+        await using TestIssuer issuer = await TestIssuer.StartAsync(); // mints tokens; the service is pointed elsewhere
+        var closed = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        closed.Start();
+        int port = ((IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop(); // nothing listens there now
+        await using SecureServiceHost billing = await StartBillingAsync($"https://127.0.0.1:{port}");
+        IssuerSigningKeys keys = (IssuerSigningKeys)billing.App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptionsMonitor<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>>()
+            .Get(AccessTokenJwtBearerSetup.Scheme).ConfigurationManager!;
+        using HttpClient client = TestClients.RawClient(orders.Certificate);
+        var elapsed = System.Diagnostics.Stopwatch.StartNew();
+
+        HttpStatusCode[] statuses = new HttpStatusCode[20];
+        for (int i = 0; i < statuses.Length; i++)
+        {
+            statuses[i] = await CallAsync(client, billing, issuer.Mint(Resource, orders));
+        }
+
+        elapsed.Stop();
+        Assert.IsTrue(statuses.All(s => s == HttpStatusCode.Unauthorized), string.Join(", ", statuses));
+        Assert.IsTrue(billing.Logs.Contains(1400, "IssuerKeysUnavailable"), "refused with its own reason");
+        Assert.IsTrue(billing.Logs.Contains(1211, "could not fetch the issuer's signing keys"), "the failed fetch is logged");
+        int allowed = 1 + (int)(elapsed.Elapsed / IssuerSigningKeys.RetryAfterFailure);
+        Assert.IsLessThanOrEqualTo(allowed, keys.Fetches, $"{keys.Fetches} fetches for {statuses.Length} requests in {elapsed.Elapsed}: one per {IssuerSigningKeys.RetryAfterFailure} at most");
+    }
+
     private static async Task<SecureServiceHost> StartBillingAsync(string authority, TimeProvider? clock = null) =>
         await SecureServiceHost.StartAsync(
             app => app.MapGet("/invoices", (HttpContext ctx) => $"hello {ctx.GetCallerSpiffeId()}").RequireCaller("spiffe://example.org/orders"),
