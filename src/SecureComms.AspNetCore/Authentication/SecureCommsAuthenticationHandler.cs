@@ -167,7 +167,7 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
             return Refuse(id, AccessTokenFailure.From(token.Failure is AggregateException aggregate ? aggregate.InnerExceptions[0] : token.Failure));
         }
 
-        if (token.Principal!.Identities.Count() != 1 || ValidatedAccessToken.From(token.Principal.Identities.First()) is not { } validated)
+        if (token.Principal!.Identities.Count() != 1 || token.Properties?.GetParameter<ValidatedAccessToken>(AccessTokenJwtBearerSetup.ValidatedTokenProperty) is not { } validated)
         {
             return Refuse(id, AccessTokenFailure.Malformed);
         }

@@ -18,13 +18,20 @@ internal static class AccessTokenFailure
     internal const string NotCertificateBound = SecureCommsTelemetry.Reasons.TokenNotCertificateBound;
     internal const string BoundToAnotherCertificate = SecureCommsTelemetry.Reasons.TokenBoundToAnotherCertificate;
     internal const string Invalid = SecureCommsTelemetry.Reasons.InvalidToken;
+    internal const string WithoutExpiration = SecureCommsTelemetry.Reasons.TokenWithoutExpiration;
+    internal const string KeysUnavailable = SecureCommsTelemetry.Reasons.IssuerKeysUnavailable;
 
     /// <summary>How every user-context refusal description starts; the client's token handler does not renew its token for one.</summary>
     internal const string UserContextRefused = "The user context was refused: ";
 
-    /// <summary>Maps an IdentityModel validation exception to a reason; never echoes the token.</summary>
+    /// <summary>
+    /// Maps an IdentityModel validation exception to a reason; never echoes the token. Order matters where one type
+    /// derives from another (every lifetime exception is a <see cref="SecurityTokenInvalidLifetimeException"/>; an
+    /// unknown key is a <see cref="SecurityTokenInvalidSignatureException"/>).
+    /// </summary>
     internal static string From(Exception? exception) => exception switch
     {
+        SecurityTokenNoExpirationException => WithoutExpiration,
         SecurityTokenExpiredException => Expired,
         SecurityTokenNotYetValidException => NotYetValid,
         SecurityTokenInvalidIssuerException => WrongIssuer,
@@ -34,6 +41,7 @@ internal static class AccessTokenFailure
         SecurityTokenSignatureKeyNotFoundException => UnknownSigningKey,
         SecurityTokenInvalidSignatureException => BadSignature,
         SecurityTokenMalformedException or ArgumentException => Malformed,
+        IssuerKeysUnavailableException => KeysUnavailable,
         _ => Invalid,
     };
 
@@ -42,6 +50,8 @@ internal static class AccessTokenFailure
     {
         Missing => "An access token is required.",
         Expired => "The access token expired.",
+        WithoutExpiration => "The access token has no expiration time.",
+        KeysUnavailable => "The access token cannot be validated now: the issuer's signing keys are unavailable.",
         NotYetValid => "The access token is not valid yet.",
         WrongIssuer => "The access token was issued by an untrusted issuer.",
         WrongAudience => "The access token was issued for another audience.",

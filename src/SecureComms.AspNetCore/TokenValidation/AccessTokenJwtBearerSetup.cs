@@ -8,9 +8,10 @@ namespace SecureComms;
 
 /// <summary>
 /// Configures the internal JwtBearer scheme that SecureComms' authentication handler calls to validate access tokens:
-/// JwtBearer's metadata and JWKS handling (refresh on an unknown <c>kid</c>, at most once per
-/// <see cref="SecureCommsTokenValidationOptions.KeyRefreshMinInterval"/>), an algorithm allow-list, <c>typ</c>
-/// <c>at+jwt</c>, exact issuer and audience, lifetime from <see cref="TimeProvider"/> with a bounded skew.
+/// the issuer's metadata and JWKS from <see cref="IssuerSigningKeys"/> (on an unknown <c>kid</c> the keys are fetched
+/// again, at most once per <see cref="SecureCommsTokenValidationOptions.KeyRefreshMinInterval"/>, and the same token is
+/// validated again), an algorithm allow-list, <c>typ</c> <c>at+jwt</c>, exact issuer and audience, lifetime from
+/// <see cref="TimeProvider"/> with a bounded skew, and the <c>cnf</c> claim read as the token carries it.
 /// </summary>
 internal sealed class AccessTokenJwtBearerSetup(
     IOptions<SecureCommsTokenValidationOptions> tokenOptions,
@@ -20,6 +21,9 @@ internal sealed class AccessTokenJwtBearerSetup(
     ILoggerFactory loggerFactory) : IConfigureNamedOptions<JwtBearerOptions>
 {
     internal const string Scheme = "SecureComms.AccessToken";
+
+    /// <summary>The authentication property under which a validated token's <see cref="ValidatedAccessToken"/> travels to SecureComms' handler.</summary>
+    internal const string ValidatedTokenProperty = "SecureComms.ValidatedAccessToken";
 
     public void Configure(string? name, JwtBearerOptions options)
     {
@@ -35,6 +39,22 @@ internal sealed class AccessTokenJwtBearerSetup(
         options.RefreshOnIssuerKeyNotFound = true;
         options.RefreshInterval = settings.KeyRefreshMinInterval;
         options.TimeProvider = timeProvider;
+
+        // Our own key source rather than JwtBearer's ConfigurationManager (see IssuerSigningKeys). Its HTTP client is
+        // built at the first fetch, over the backchannel handler these options end up with, and with JwtBearer's limits.
+        var backchannel = new Lazy<HttpClient>(() => new HttpClient(options.BackchannelHttpHandler ?? new HttpClientHandler(), disposeHandler: false)
+        {
+            Timeout = options.BackchannelTimeout,
+            MaxResponseContentBufferSize = 1024 * 1024 * 10,
+        });
+        string metadataAddress = (options.Authority ?? string.Empty).TrimEnd('/') + "/.well-known/openid-configuration";
+        var keys = new IssuerSigningKeys(
+            () => (metadataAddress, backchannel.Value),
+            settings.KeyRefreshMinInterval,
+            timeProvider,
+            loggerFactory.CreateLogger("SecureComms.TokenValidation"));
+        options.MetadataAddress = metadataAddress;
+        options.ConfigurationManager = keys;
         options.BackchannelHttpHandler = new MtlsClientHandler(
             "token validation (metadata)",
             new SecureClientOptions(),
@@ -44,7 +64,18 @@ internal sealed class AccessTokenJwtBearerSetup(
             timeProvider,
             loggerFactory.CreateLogger("SecureComms.Client"));
         options.TokenHandlers.Clear();
-        options.TokenHandlers.Add(new JsonWebTokenHandler()); // validated tokens are remembered by ValidatedTokenCache
+        options.TokenHandlers.Add(new AccessTokenHandler(keys)); // validated tokens are remembered by ValidatedTokenCache
+        options.Events = new JwtBearerEvents
+        {
+            OnTokenValidated = CaptureValidatedToken,
+
+            // A failure JwtBearer did not expect (no keys yet, a cancelled request) is a refusal too: never rethrown as a 500.
+            OnAuthenticationFailed = static context =>
+            {
+                context.Fail(context.Exception);
+                return Task.CompletedTask;
+            },
+        };
         options.TokenValidationParameters = new TokenValidationParameters
         {
             ValidateIssuer = true,
@@ -64,7 +95,32 @@ internal sealed class AccessTokenJwtBearerSetup(
 
     public void Configure(JwtBearerOptions options) => Configure(Options.DefaultName, options);
 
-    /// <summary><c>exp</c> and <c>nbf</c> against <see cref="TimeProvider"/>, with the configured skew; the exception says which failed.</summary>
+    /// <summary>
+    /// The validated token's claims and <c>cnf</c> binding, read from the token itself (the JSON type of <c>cnf</c> is
+    /// not visible in the claims: a one-element array looks like an object there), for SecureComms' handler.
+    /// </summary>
+    private static Task CaptureValidatedToken(TokenValidatedContext context)
+    {
+        if (context.SecurityToken is JsonWebToken jwt
+            && context.Principal?.Identity is System.Security.Claims.ClaimsIdentity identity
+            && ValidatedAccessToken.From(identity, jwt) is { } validated)
+        {
+            context.Properties.SetParameter(ValidatedTokenProperty, validated);
+        }
+        else
+        {
+            context.Fail(new SecurityTokenMalformedException("The validated token could not be read."));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// <c>exp</c> and <c>nbf</c> against <see cref="TimeProvider"/>, with the configured skew; the exception says which
+    /// failed. IdentityModel also calls this after a failed key lookup, with <see cref="DateTime.MinValue"/> for a
+    /// missing <c>nbf</c> (RFC 9068 does not require one): the skew is applied to "now", never to the token's times,
+    /// so no arithmetic can leave the range of <see cref="DateTime"/>.
+    /// </summary>
     private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
     {
         DateTime now = timeProvider.GetUtcNow().UtcDateTime;
@@ -73,12 +129,12 @@ internal sealed class AccessTokenJwtBearerSetup(
             throw new SecurityTokenNoExpirationException("The token has no expiration time.");
         }
 
-        if (expires.Value.Add(parameters.ClockSkew) <= now)
+        if (expires.Value <= now - parameters.ClockSkew)
         {
             throw new SecurityTokenExpiredException("The token expired.") { Expires = expires.Value };
         }
 
-        if (notBefore is { } nbf && nbf - parameters.ClockSkew > now)
+        if (notBefore is { } nbf && nbf > now + parameters.ClockSkew)
         {
             throw new SecurityTokenNotYetValidException("The token is not valid yet.") { NotBefore = nbf };
         }

@@ -1,9 +1,11 @@
+using System.Buffers.Text;
 using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Security.Claims;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace SecureComms;
 
@@ -136,8 +138,11 @@ internal sealed class ValidatedAccessToken
     /// <summary>Whether the token's <c>cnf</c> claim is present but unreadable.</summary>
     public bool BindingMalformed { get; }
 
-    /// <summary>Captures a token JwtBearer has just validated; null when it has no usable <c>exp</c>.</summary>
-    public static ValidatedAccessToken? From(ClaimsIdentity validated)
+    /// <summary>
+    /// Captures a token JwtBearer has just validated; null when it has no usable <c>exp</c>. The <c>cnf</c> binding is
+    /// read from the token's own payload, where its JSON type is visible (RFC 7800 §3.1: an object, once).
+    /// </summary>
+    public static ValidatedAccessToken? From(ClaimsIdentity validated, JsonWebToken token)
     {
         if (validated.FindFirst("exp") is not { } exp
             || !long.TryParse(exp.Value, NumberStyles.None, CultureInfo.InvariantCulture, out long seconds)
@@ -147,7 +152,8 @@ internal sealed class ValidatedAccessToken
         }
 
         string? bound = null;
-        bool malformed = validated.FindFirst("cnf") is { } cnf && !CertificateBinding.TryReadThumbprint(cnf.Value, out bound);
+        bool malformed = !Base64Url.IsValid(token.EncodedPayload)
+            || !CertificateBinding.TryReadFromPayload(Base64Url.DecodeFromChars(token.EncodedPayload), out bound);
         var claims = new List<Claim>();
         foreach (Claim claim in validated.Claims)
         {

@@ -47,8 +47,10 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
     private readonly ConcurrentDictionary<string, DateTimeOffset> _seenAssertionIds = new(StringComparer.Ordinal);
     private readonly Lock _keysLock = new();
     private readonly List<SigningKey> _keys = [];
+    private readonly List<SigningKey> _retiredKeys = [];
     private WebApplication? _app;
     private int _tokenRequests;
+    private int _jwksRequests;
 
     private DevelopmentTokenServer(DevelopmentTokenServerOptions options)
     {
@@ -69,6 +71,9 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
 
     /// <summary>How many requests reached a token endpoint, failed ones included.</summary>
     public int TokenRequestCount => Volatile.Read(ref _tokenRequests);
+
+    /// <summary>How many times the JWKS was fetched.</summary>
+    public int JwksRequestCount => Volatile.Read(ref _jwksRequests);
 
     /// <summary>Key ids in the JWKS, oldest first; the last one signs new tokens.</summary>
     public IReadOnlyList<string> PublishedKeyIds
@@ -101,12 +106,25 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
     }
 
     /// <summary>Starts signing with a new key; earlier keys stay in the JWKS so outstanding tokens still verify.</summary>
-    public void RotateSigningKey()
+    public void RotateSigningKey() => RotateSigningKey(retirePreviousKeys: false);
+
+    /// <summary>
+    /// Starts signing with a new key (a new <c>kid</c>, published in the JWKS from now on). With
+    /// <paramref name="retirePreviousKeys"/> the earlier keys leave the JWKS at once, as after a key compromise: tokens
+    /// they signed stop verifying wherever the JWKS is read again.
+    /// </summary>
+    public void RotateSigningKey(bool retirePreviousKeys)
     {
         var ecdsa = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         string kid = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(9));
         lock (_keysLock)
         {
+            if (retirePreviousKeys)
+            {
+                _retiredKeys.AddRange(_keys); // disposed with the server: a token being signed may still hold one
+                _keys.Clear();
+            }
+
             _keys.Add(new SigningKey(kid, ecdsa, new ECDsaSecurityKey(ecdsa) { KeyId = kid }));
         }
     }
@@ -122,7 +140,7 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
 
         lock (_keysLock)
         {
-            foreach (SigningKey key in _keys)
+            foreach (SigningKey key in _keys.Concat(_retiredKeys))
             {
                 key.Ecdsa.Dispose();
             }
@@ -177,6 +195,7 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
 
     private IResult Jwks()
     {
+        Interlocked.Increment(ref _jwksRequests);
         var keys = new List<Dictionary<string, string>>();
         lock (_keysLock)
         {
@@ -461,8 +480,8 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         {
             Issuer = IssuerName,
             Audience = audience,
-            IssuedAt = now,
-            NotBefore = now,
+            IssuedAt = _options.IncludeIssuedAt ? now : null,
+            NotBefore = _options.IncludeNotBefore ? now : null,
             Expires = now + _options.TokenLifetime,
             TokenType = "at+jwt", // RFC 9068 §2.1
             Claims = claims,

@@ -18,6 +18,15 @@ public sealed class DevelopmentTokenServerOptions
     /// <summary>Lifetime of issued access tokens. Default 5 minutes.</summary>
     public TimeSpan TokenLifetime { get; init; } = TimeSpan.FromMinutes(5);
 
+    /// <summary>
+    /// Whether issued access tokens carry <c>nbf</c>. Default true. RFC 9068 §2.2 does not require it, and some servers
+    /// (node-oidc-provider) never send it: set false to test a resource server against such tokens.
+    /// </summary>
+    public bool IncludeNotBefore { get; init; } = true;
+
+    /// <summary>Whether issued access tokens carry <c>iat</c> (RFC 9068 §2.2 requires it; false tests tolerance). Default true.</summary>
+    public bool IncludeIssuedAt { get; init; } = true;
+
     /// <summary>Registered clients. Default none.</summary>
     public IList<DevelopmentClient> Clients { get; init; } = [];
 

@@ -16,8 +16,9 @@ internal static class CertificateBinding
         Base64Url.EncodeToString(SHA256.HashData(certificate.RawDataMemory.Span));
 
     /// <summary>
-    /// Reads <c>x5t#S256</c> from the JSON value of a <c>cnf</c> claim. Returns false when the claim is not a JSON
-    /// object; <paramref name="thumbprint"/> is null when the object carries no <c>x5t#S256</c> string.
+    /// Reads <c>x5t#S256</c> from the JSON text of a <c>cnf</c> claim. Returns false when the claim is not a JSON object
+    /// (RFC 7800 §3.1), or its <c>x5t#S256</c> is not one string (RFC 8705 §3.1); <paramref name="thumbprint"/> is null
+    /// when the object carries no <c>x5t#S256</c>. Never throws for bad input.
     /// </summary>
     internal static bool TryReadThumbprint(string cnfJson, out string? thumbprint)
     {
@@ -25,20 +26,96 @@ internal static class CertificateBinding
         try
         {
             using JsonDocument document = JsonDocument.Parse(cnfJson);
+            return TryReadThumbprint(document.RootElement, out thumbprint);
+        }
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        {
+            return false; // ArgumentException: text with a lone surrogate cannot be transcoded to UTF-8
+        }
+    }
+
+    /// <summary>
+    /// Reads the <c>cnf</c> member of a JWT payload (its UTF-8 JSON) as the token carries it, without trusting what a
+    /// claims view makes of it (a string holding JSON, or a one-element array, looks like an object there). Returns
+    /// false when <c>cnf</c> occurs more than once, is not a JSON object, or its <c>x5t#S256</c> is not one string;
+    /// true with a null <paramref name="thumbprint"/> when the payload has no <c>cnf</c> or it has no <c>x5t#S256</c>.
+    /// </summary>
+    internal static bool TryReadFromPayload(ReadOnlySpan<byte> payloadJson, out string? thumbprint)
+    {
+        thumbprint = null;
+        try
+        {
+            var reader = new Utf8JsonReader(payloadJson);
+            using JsonDocument document = JsonDocument.ParseValue(ref reader);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
                 return false;
             }
 
-            if (document.RootElement.TryGetProperty("x5t#S256", out JsonElement value) && value.ValueKind == JsonValueKind.String)
+            bool seen = false;
+            foreach (JsonProperty member in document.RootElement.EnumerateObject())
             {
-                thumbprint = value.GetString();
+                if (member.NameEquals("cnf"))
+                {
+                    if (seen || !TryReadThumbprint(member.Value, out thumbprint))
+                    {
+                        thumbprint = null;
+                        return false;
+                    }
+
+                    seen = true;
+                }
             }
 
             return true;
         }
-        catch (JsonException)
+        catch (Exception ex) when (ex is JsonException or ArgumentException)
         {
+            thumbprint = null;
+            return false;
+        }
+    }
+
+    private static bool TryReadThumbprint(JsonElement cnf, out string? thumbprint)
+    {
+        thumbprint = null;
+        if (cnf.ValueKind != JsonValueKind.Object)
+        {
+            return false; // RFC 7800 §3.1: cnf is a JSON object; a string or an array is refused, not re-read
+        }
+
+        bool seen = false;
+        foreach (JsonProperty member in cnf.EnumerateObject())
+        {
+            if (!member.NameEquals("x5t#S256"))
+            {
+                continue;
+            }
+
+            // RFC 8705 §3.1: a base64url string, once. An escaped lone surrogate is valid JSON but not a readable string.
+            if (seen || member.Value.ValueKind != JsonValueKind.String || !IsReadableString(member.Value, out string? value))
+            {
+                thumbprint = null;
+                return false;
+            }
+
+            thumbprint = value;
+            seen = true;
+        }
+
+        return true;
+    }
+
+    private static bool IsReadableString(JsonElement element, out string? value)
+    {
+        try
+        {
+            value = element.GetString();
+            return value is not null;
+        }
+        catch (InvalidOperationException)
+        {
+            value = null;
             return false;
         }
     }

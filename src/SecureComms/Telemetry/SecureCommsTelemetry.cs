@@ -189,6 +189,12 @@ public static class SecureCommsTelemetry
         /// <summary>The token was refused for another reason.</summary>
         public const string InvalidToken = "InvalidToken";
 
+        /// <summary>The access token has no <c>exp</c> (RFC 9068 §2.2 requires one).</summary>
+        public const string TokenWithoutExpiration = "TokenWithoutExpiration";
+
+        /// <summary>The issuer's signing keys could not be fetched and none are known yet, so no token can be validated.</summary>
+        public const string IssuerKeysUnavailable = "IssuerKeysUnavailable";
+
         /// <summary>A user context came, but this service accepts none (no <c>SecureComms:UserContext:TrustedGateways</c>).</summary>
         public const string UserContextNotAccepted = "UserContextNotAccepted";
 

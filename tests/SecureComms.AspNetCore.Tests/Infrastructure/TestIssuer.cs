@@ -1,5 +1,6 @@
 using System.Buffers.Text;
 using System.Security.Cryptography;
+using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.IdentityModel.JsonWebTokens;
@@ -65,7 +66,9 @@ internal sealed class TestIssuer : IAsyncDisposable
         DateTime? expires = null,
         DateTime? notBefore = null,
         string type = "at+jwt",
-        SigningCredentials? signing = null)
+        SigningCredentials? signing = null,
+        bool withNotBefore = true,
+        bool withExpiry = true)
     {
         DateTime now = DateTime.UtcNow;
         var claims = new Dictionary<string, object> { ["sub"] = "orders", ["client_id"] = "orders", ["jti"] = Guid.NewGuid().ToString("N") };
@@ -84,12 +87,30 @@ internal sealed class TestIssuer : IAsyncDisposable
             Issuer = issuer ?? Issuer,
             Audience = audience,
             IssuedAt = now,
-            NotBefore = notBefore ?? now.AddSeconds(-5),
-            Expires = expires ?? now.AddMinutes(5),
+            NotBefore = withNotBefore ? notBefore ?? now.AddSeconds(-5) : null,
+            Expires = withExpiry ? expires ?? now.AddMinutes(5) : null,
             TokenType = type,
             Claims = claims,
             SigningCredentials = signing ?? new SigningCredentials(Key, SecurityAlgorithms.EcdsaSha256),
         });
+    }
+
+    /// <summary>
+    /// A token whose payload is exactly <paramref name="payloadJson"/> (no serializer in between, so it can carry what
+    /// no serializer writes: a lone surrogate escape, a duplicate member), validly signed ES256 with the issuer's key.
+    /// </summary>
+    public string MintRaw(string payloadJson, string headerJson = """{"alg":"ES256","typ":"at+jwt","kid":"test-key-1"}""")
+    {
+        string signingInput = $"{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(headerJson))}.{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payloadJson))}";
+        byte[] signature = Key.ECDsa.SignData(Encoding.ASCII.GetBytes(signingInput), HashAlgorithmName.SHA256); // RFC 7518 §3.4: R || S
+        return $"{signingInput}.{Base64Url.EncodeToString(signature)}";
+    }
+
+    /// <summary>The members of a valid access token's payload for <paramref name="audience"/>, to which <paramref name="extraMembers"/> (raw JSON, after a comma) are appended.</summary>
+    public string Payload(string audience, string extraMembers)
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        return $$"""{"iss":"{{Issuer}}","aud":"{{audience}}","sub":"orders","client_id":"orders","scope":"invoices.read","iat":{{now}},"exp":{{now + 300}}{{(extraMembers.Length == 0 ? string.Empty : ",")}}{{extraMembers}}}""";
     }
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();

@@ -58,18 +58,4 @@ public sealed class ConnectionOutlivesCertificateTests
         Assert.IsTrue(billing.Logs.Contains(1202, "Expired (the caller's certificate or one of its CAs expired during the connection.)"), "the refusal is logged with its reason");
         Assert.IsTrue(billing.Logs.Contains(1400, "Expired"), "and audited as a denial with that reason");
     }
-
-    /// <summary>The system clock moved by <see cref="Shift"/>; only the server's notion of "now" changes.</summary>
-    private sealed class ShiftedClock : TimeProvider
-    {
-        private long _shiftTicks;
-
-        public TimeSpan Shift
-        {
-            get => TimeSpan.FromTicks(Interlocked.Read(ref _shiftTicks));
-            set => Interlocked.Exchange(ref _shiftTicks, value.Ticks);
-        }
-
-        public override DateTimeOffset GetUtcNow() => System.GetUtcNow() + Shift;
-    }
 }

@@ -84,9 +84,42 @@ public sealed class AccessTokenAttackTests
     {
         yield return ["no token", (Func<string?>)(() => null), "MissingToken", false];
         yield return ["garbage token", (Func<string?>)(() => "not-a-jwt"), "MalformedToken", true];
-        yield return ["alg none", (Func<string?>)(() => Unsigned(s_issuer.Mint(Audience, s_orders))), null, true];
-        yield return ["HS256 signed with the issuer's public key", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: KeyConfusion())), null, true];
+        yield return ["alg none", (Func<string?>)(() => Unsigned(s_issuer.Mint(Audience, s_orders))), "AlgorithmNotAllowed", true];
+        yield return ["alg none without a kid", (Func<string?>)(() => Unsigned(s_issuer.Mint(Audience, s_orders), """{"alg":"none","typ":"at+jwt"}""")), "AlgorithmNotAllowed", true];
+        yield return ["alg None (another spelling)", (Func<string?>)(() => Unsigned(s_issuer.Mint(Audience, s_orders), """{"alg":"None","typ":"at+jwt","kid":"test-key-1"}""")), "AlgorithmNotAllowed", true];
+        yield return ["HS256 signed with the issuer's public key", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: KeyConfusion())), "AlgorithmNotAllowed", true];
+        yield return ["ES512, an algorithm outside the allow-list, with the issuer's kid", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("test-key-1", ECCurve.NamedCurves.nistP521, SecurityAlgorithms.EcdsaSha512))), "AlgorithmNotAllowed", true];
+        yield return ["ES512 with an unknown kid (no key refresh for it)", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("random-es512", ECCurve.NamedCurves.nistP521, SecurityAlgorithms.EcdsaSha512))), "AlgorithmNotAllowed", true];
         yield return ["unknown kid", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("no-such-key"))), "UnknownSigningKey", true];
+        yield return ["unknown kid, no nbf (as node-oidc-provider issues them)", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("no-such-key"), withNotBefore: false)), "UnknownSigningKey", true];
+        yield return ["known kid, wrong key", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("test-key-1"))), "BadSignature", true];
+        yield return ["signature of another token", (Func<string?>)(() => Spliced(s_issuer.Mint(Audience, s_orders), s_issuer.Mint(Audience, s_analytics))), "BadSignature", true];
+        yield return ["no exp", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, withExpiry: false)), "TokenWithoutExpiration", true];
+        yield return ["no exp and no nbf", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, withExpiry: false, withNotBefore: false)), "TokenWithoutExpiration", true];
+        yield return ["exp beyond the year 9999", (Func<string?>)(() => Raw($$"""{"iss":"{{s_issuer.Issuer}}","aud":"{{Audience}}","sub":"orders","exp":253402300800000,"cnf":{{Bound()}}}""")), "MalformedToken", true];
+        yield return ["exp as a string", (Func<string?>)(() => Raw($$"""{"iss":"{{s_issuer.Issuer}}","aud":"{{Audience}}","sub":"orders","exp":"tomorrow","cnf":{{Bound()}}}""")), "MalformedToken", true];
+        yield return ["cnf as a string holding the right object", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            "cnf":"{\"x5t#S256\":\"{{s_orders.Sha256Thumbprint}}\"}"
+            """))), "MalformedToken", true];
+        yield return ["cnf as an array whose first element matches", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            "cnf":[{{Bound()}}]
+            """))), "MalformedToken", true];
+        yield return ["cnf twice, the second one matching", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            "cnf":{"x5t#S256":"AAAA"},"cnf":{{Bound()}}
+            """))), "MalformedToken", true];
+        yield return ["cnf with x5t#S256 as a number", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":{\"x5t#S256\":42}"))), "MalformedToken", true];
+        yield return ["cnf with x5t#S256 as an array holding the thumbprint", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            "cnf":{"x5t#S256":["{{s_orders.Sha256Thumbprint}}"]}
+            """))), "MalformedToken", true];
+        yield return ["cnf with x5t#S256 twice", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            "cnf":{"x5t#S256":"AAAA","x5t#S256":"{{s_orders.Sha256Thumbprint}}"}
+            """))), "MalformedToken", true];
+        yield return ["cnf with a lone surrogate in x5t#S256", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":{\"x5t#S256\":\"\\ud800\"}"))), "MalformedToken", true];
+        yield return ["cnf as a string with a lone surrogate", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":\"{\\ud800}\""))), "MalformedToken", true];
+        yield return ["cnf null", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":null"))), "MalformedToken", true];
+        yield return ["cnf with the member name escaped, holding a string", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            "\u0063nf":"{\"x5t#S256\":\"{{s_orders.Sha256Thumbprint}}\"}"
+            """))), "MalformedToken", true];
         yield return ["wrong issuer", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, issuer: "https://evil.example.org")), "WrongIssuer", true];
         yield return ["wrong audience", (Func<string?>)(() => s_issuer.Mint("https://payments.example.org", s_orders)), "WrongAudience", true];
         yield return ["expired", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, expires: DateTime.UtcNow.AddMinutes(-5), notBefore: DateTime.UtcNow.AddMinutes(-10))), "TokenExpired", true];
@@ -110,6 +143,11 @@ public sealed class AccessTokenAttackTests
         Assert.AreEqual(invalidToken, challenge.Contains("error=\"invalid_token\"", StringComparison.Ordinal), $"{attack}: {challenge}");
         Assert.AreEqual("application/problem+json", response.Content.Headers.ContentType?.MediaType, attack);
         Assert.AreEqual(handlerRunsBefore, Volatile.Read(ref s_handlerRuns), $"{attack}: the handler never ran");
+        if (invalidToken)
+        {
+            StringAssert.Contains(challenge, $"error_description=\"{AccessTokenFailure.Describe(reason!)}\"", $"{attack}: the description of its own reason");
+        }
+
         if (reason is not null)
         {
             Assert.IsTrue(
@@ -235,12 +273,19 @@ public sealed class AccessTokenAttackTests
         return response;
     }
 
-    private static string Unsigned(string jwt)
+    private static string Unsigned(string jwt, string header = """{"alg":"none","typ":"at+jwt","kid":"test-key-1"}""")
     {
         string[] parts = jwt.Split('.');
-        string header = Base64Url.EncodeToString(Encoding.UTF8.GetBytes("""{"alg":"none","typ":"at+jwt"}"""));
-        return $"{header}.{parts[1]}.";
+        return $"{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(header))}.{parts[1]}.";
     }
+
+    /// <summary>The header and payload of one token with the (valid) signature of another.</summary>
+    private static string Spliced(string jwt, string signatureOf) => jwt[..jwt.LastIndexOf('.')] + signatureOf[signatureOf.LastIndexOf('.')..];
+
+    private static string Raw(string payloadJson) => s_issuer.MintRaw(payloadJson);
+
+    /// <summary>The cnf object that binds a token to orders' certificate, as raw JSON.</summary>
+    private static string Bound() => $$"""{"x5t#S256":"{{s_orders.Sha256Thumbprint}}"}""";
 
     /// <summary>The classic key-confusion attack: HMAC with the issuer's public key as the secret.</summary>
     private static SigningCredentials KeyConfusion()
@@ -250,6 +295,8 @@ public sealed class AccessTokenAttackTests
         return new SigningCredentials(new SymmetricSecurityKey(publicKeyBytes) { KeyId = "test-key-1" }, SecurityAlgorithms.HmacSha256);
     }
 
-    private static SigningCredentials Foreign(string kid) =>
-        new(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = kid }, SecurityAlgorithms.EcdsaSha256);
+    private static SigningCredentials Foreign(string kid) => Foreign(kid, ECCurve.NamedCurves.nistP256, SecurityAlgorithms.EcdsaSha256);
+
+    private static SigningCredentials Foreign(string kid, ECCurve curve, string algorithm) =>
+        new(new ECDsaSecurityKey(ECDsa.Create(curve)) { KeyId = kid }, algorithm);
 }

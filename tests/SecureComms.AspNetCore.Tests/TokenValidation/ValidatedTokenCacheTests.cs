@@ -1,6 +1,9 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Claims;
+using System.Text;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 
 namespace SecureComms.AspNetCore.Tests.TokenValidation;
 
@@ -103,13 +106,14 @@ public sealed class ValidatedTokenCacheTests
     public void ValidatedToken_ReadsExpAndBinding_AndRefusesATokenWithoutExp()
     {
         ValidatedAccessToken bound = Token(Now.AddMinutes(5), """{"x5t#S256":"abc"}""");
-        ValidatedAccessToken malformed = Token(Now.AddMinutes(5), "not json");
+        ValidatedAccessToken malformed = Token(Now.AddMinutes(5), "\"not an object\"");
+        JsonWebToken withoutExp = Jwt("""{"sub":"orders"}""");
 
         Assert.AreEqual(Now.AddMinutes(5), bound.ExpiresAt);
         Assert.AreEqual("abc", bound.BoundThumbprint);
         Assert.IsFalse(bound.BindingMalformed);
         Assert.IsTrue(malformed.BindingMalformed);
-        Assert.IsNull(ValidatedAccessToken.From(new ClaimsIdentity([new Claim("sub", "orders")], "test")));
+        Assert.IsNull(ValidatedAccessToken.From(new ClaimsIdentity(withoutExp.Claims, "test"), withoutExp));
     }
 
     [TestMethod]
@@ -131,18 +135,13 @@ public sealed class ValidatedTokenCacheTests
         Assert.AreEqual("orders", second.Name, "sub is the name claim, as JwtBearer set it");
     }
 
-    private static ValidatedAccessToken Token(DateTimeOffset expires, string? cnf = null)
+    /// <summary>A token as JwtBearer hands it over: the payload with <paramref name="cnfJson"/> as its raw <c>cnf</c> member, and its claims.</summary>
+    private static ValidatedAccessToken Token(DateTimeOffset expires, string? cnfJson = null)
     {
-        var claims = new List<Claim>
-        {
-            new("sub", "orders"),
-            new("exp", expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture), ClaimValueTypes.Integer64),
-        };
-        if (cnf is not null)
-        {
-            claims.Add(new Claim("cnf", cnf, "JSON"));
-        }
-
-        return ValidatedAccessToken.From(new ClaimsIdentity(claims, "SecureComms.AccessToken", "sub", "role"))!;
+        JsonWebToken jwt = Jwt($$"""{"sub":"orders","exp":{{expires.ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture)}}{{(cnfJson is null ? string.Empty : ",\"cnf\":" + cnfJson)}}}""");
+        return ValidatedAccessToken.From(new ClaimsIdentity(jwt.Claims, "SecureComms.AccessToken", "sub", "role"), jwt)!;
     }
+
+    private static JsonWebToken Jwt(string payloadJson) =>
+        new($"{Base64Url.EncodeToString("""{"alg":"ES256","typ":"at+jwt"}"""u8)}.{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payloadJson))}.c2ln");
 }

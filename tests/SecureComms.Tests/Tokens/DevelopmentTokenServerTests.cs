@@ -113,6 +113,44 @@ public sealed class DevelopmentTokenServerTests
     }
 
     [TestMethod]
+    public async Task SigningKeyRotation_ThatRetiresTheOldKey_PublishesOnlyTheNewOne_AndOldTokensNoLongerVerify()
+    {
+        await using TokenTestBed bed = await TokenTestBed.StartAsync();
+        using CertificateBoundTokenProvider before = bed.Provider(bed.Options());
+        AccessToken oldToken = await before.GetTokenAsync(CancellationToken.None);
+        string firstKid = bed.Server.PublishedKeyIds[0];
+        int jwksFetches = bed.Server.JwksRequestCount;
+
+        bed.Server.RotateSigningKey(retirePreviousKeys: true);
+        using CertificateBoundTokenProvider after = bed.Provider(bed.Options());
+        AccessToken newToken = await after.GetTokenAsync(CancellationToken.None);
+
+        Assert.HasCount(1, bed.Server.PublishedKeyIds);
+        Assert.AreNotEqual(firstKid, bed.Server.PublishedKeyIds[0]);
+        Assert.AreEqual(bed.Server.PublishedKeyIds[0], new JsonWebToken(newToken.Value).Kid);
+        Assert.IsTrue((await ValidateAsync(bed, newToken.Value)).IsValid);
+        Assert.IsFalse((await ValidateAsync(bed, oldToken.Value)).IsValid, "the retired key is gone from the JWKS");
+        Assert.AreEqual(jwksFetches + 2, bed.Server.JwksRequestCount, "each JWKS fetch is counted");
+    }
+
+    [TestMethod]
+    [DataRow(true, true, DisplayName = "nbf and iat (default)")]
+    [DataRow(false, true, DisplayName = "no nbf, as node-oidc-provider issues them")]
+    [DataRow(false, false, DisplayName = "neither nbf nor iat")]
+    public async Task IssuedTokens_CarryNbfAndIat_OnlyWhenConfigured(bool includeNotBefore, bool includeIssuedAt)
+    {
+        await using TokenTestBed bed = await TokenTestBed.StartAsync(includeNotBefore: includeNotBefore, includeIssuedAt: includeIssuedAt);
+        using CertificateBoundTokenProvider provider = bed.Provider(bed.Options());
+
+        var token = new JsonWebToken((await provider.GetTokenAsync(CancellationToken.None)).Value);
+
+        Assert.AreEqual(includeNotBefore, token.TryGetPayloadValue("nbf", out long _));
+        Assert.AreEqual(includeIssuedAt, token.TryGetPayloadValue("iat", out long _));
+        Assert.IsTrue(token.TryGetPayloadValue("exp", out long _));
+        Assert.IsTrue((await ValidateAsync(bed, token.EncodedToken)).IsValid);
+    }
+
+    [TestMethod]
     public async Task Metadata_AdvertisesBoundTokensAndTheMtlsAlias()
     {
         await using TokenTestBed bed = await TokenTestBed.StartAsync();

@@ -29,7 +29,11 @@ internal sealed class TokenTestBed : IAsyncDisposable
 
     public TimeProvider Time { get; }
 
-    public static async Task<TokenTestBed> StartAsync(TimeProvider? time = null, Func<DevelopmentCertificateAuthority, WorkloadCertificate, IList<DevelopmentClient>>? clients = null)
+    public static async Task<TokenTestBed> StartAsync(
+        TimeProvider? time = null,
+        Func<DevelopmentCertificateAuthority, WorkloadCertificate, IList<DevelopmentClient>>? clients = null,
+        bool includeNotBefore = true,
+        bool includeIssuedAt = true)
     {
         time ??= TimeProvider.System;
         var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), time);
@@ -39,6 +43,8 @@ internal sealed class TokenTestBed : IAsyncDisposable
             ServerCertificate = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")),
             ClientTrust = ca.CreateTrustBundle(),
             TimeProvider = time,
+            IncludeNotBefore = includeNotBefore,
+            IncludeIssuedAt = includeIssuedAt,
             Clients = clients?.Invoke(ca, orders) ??
             [
                 new DevelopmentClient

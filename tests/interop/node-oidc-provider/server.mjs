@@ -1,6 +1,8 @@
 // Test-only RFC 8705 authorization server for SecureComms' interop tests: the real node-oidc-provider, on
 // 127.0.0.1 only, issuing certificate-bound JWT access tokens through the client credentials grant.
-// Usage: node server.mjs <config.json>; prints "LISTENING <port>" once ready.
+// Usage: node server.mjs <config.json>; prints "LISTENING <port>" once ready. A line "ROTATE" on stdin rotates the
+// signing key (a new kid, published first in the JWKS with the old one after it, as the provider's docs describe a
+// rotation) and prints "ROTATED <kid>" once new tokens are signed with it.
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { generateKeyPairSync } from 'node:crypto';
@@ -8,8 +10,12 @@ import Provider from 'oidc-provider';
 
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
-const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-const signingKey = { ...privateKey.export({ format: 'jwk' }), kid: 'interop-es256', alg: 'ES256', use: 'sig' };
+const newSigningKey = (kid) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return { ...privateKey.export({ format: 'jwk' }), kid, alg: 'ES256', use: 'sig' };
+};
+// The provider signs with the first key of its JWKS; a rotation puts a new key first and keeps the old one after it.
+let signingKeys = [newSigningKey('interop-es256')];
 
 const server = https.createServer({
   key: readFileSync(config.serverKeyPath),
@@ -23,7 +29,7 @@ const server = https.createServer({
 server.listen(config.port ?? 0, '127.0.0.1', () => {
   const { port } = server.address();
   const issuer = `https://127.0.0.1:${port}`;
-  const provider = new Provider(issuer, {
+  const newProvider = () => new Provider(issuer, {
     clients: config.clients.map((c) => ({
       grant_types: ['client_credentials'],
       response_types: [],
@@ -34,7 +40,7 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
     })),
     clientAuthMethods: ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'],
     scopes: config.scopes,
-    jwks: { keys: [signingKey] },
+    jwks: { keys: signingKeys },
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
@@ -67,9 +73,23 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
       },
     },
   });
-  provider.on('server_error', (ctx, err) => console.error(`server_error: ${err.message}`));
-  provider.on('grant.error', (ctx, err) => console.error(`grant.error: ${err.error ?? err.message} ${err.error_description ?? ''}`));
-  server.on('request', provider.callback());
+  const serve = () => {
+    const provider = newProvider();
+    provider.on('server_error', (ctx, err) => console.error(`server_error: ${err.message}`));
+    provider.on('grant.error', (ctx, err) => console.error(`grant.error: ${err.error ?? err.message} ${err.error_description ?? ''}`));
+    return provider.callback();
+  };
+  // Same issuer, same port, same clients: only the keys change (the provider's key store is fixed when it is built).
+  let handle = serve();
+  server.on('request', (req, res) => handle(req, res));
+  process.stdin.setEncoding('utf8');
+  process.stdin.on('data', (chunk) => {
+    if (!chunk.split('\n').some((line) => line.trim() === 'ROTATE')) return;
+    const kid = `interop-es256-${signingKeys.length + 1}`;
+    signingKeys = [newSigningKey(kid), ...signingKeys];
+    handle = serve();
+    console.log(`ROTATED ${kid}`);
+  });
   console.log(`LISTENING ${port}`);
 });
 

@@ -110,6 +110,26 @@ internal sealed class NodeOidcProvider : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Rotates the provider's signing key: a new <c>kid</c> first in its JWKS (so new tokens are signed with it), the
+    /// old key kept after it. Returns the new key id once the provider signs with it.
+    /// </summary>
+    public async Task<string> RotateSigningKeyAsync()
+    {
+        await _process.StandardInput.WriteLineAsync("ROTATE");
+        await _process.StandardInput.FlushAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await _process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("ROTATED ", StringComparison.Ordinal))
+            {
+                return line["ROTATED ".Length..];
+            }
+        }
+
+        throw new InvalidOperationException($"node-oidc-provider exited during the rotation: {Errors}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
