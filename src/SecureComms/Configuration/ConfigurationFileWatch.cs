@@ -92,8 +92,8 @@ internal sealed class ConfigurationFileWatch : IDisposable
             _failures[provider] = new Failure(token, path, error);
         }
 
-        ConfigurationLog.FileUnreadable(_logger, path, error);
         _metrics.ConfigurationReload(FileSection, applied: false);
+        ConfigurationLog.FileUnreadable(_logger, path, error);
     }
 
     private static string PathOf(FileConfigurationProvider provider)

@@ -163,8 +163,8 @@ internal sealed class LastGoodOptions<TCompiled> : ILastGoodOptions, IDisposable
                 }
 
                 _lastRejection = problems;
+                _metrics.ConfigurationReload(Section, applied: false); // counted before it is logged: whoever sees the event sees the count
                 _logRejected(_logger, problems);
-                _metrics.ConfigurationReload(Section, applied: false);
                 return;
             }
 

@@ -60,7 +60,7 @@ public sealed class ConfigurationReloadTests
         StringAssert.Contains(rejected.Message, "SecureComms:Authorization:Rules:0:Callers:0 'not a spiffe id'");
         Assert.AreEqual(1, ReloadWarnings(billing).Length, string.Join(Environment.NewLine, ReloadWarnings(billing)));
         Assert.AreEqual(1, Rejections(telemetry, "SecureComms:Authorization"), "one refused change counted");
-        Assert.IsTrue(billing.Logs.Contains(1411, "loaded an authorization policy of 1 rules"), "the good edit is reported");
+        await billing.Logs.WaitForAsync(e => e.EventId == 1411 && e.Message.Contains("policy of 1 rules", StringComparison.Ordinal), "the good edit reported (1411)");
     }
 
     [TestMethod]
