@@ -259,8 +259,6 @@ internal sealed class CompiledRule
     /// <summary>The scopes the rule requires, space-separated as in an RFC 6750 <c>scope</c> attribute.</summary>
     public string ScopeText { get; }
 
-    public bool Matches(in PolicyRequest request, string path) => Match(request, path) == RuleMatch.Matched;
-
     /// <summary>Whether the rule matches; scopes are checked last so that a miss on them alone can be told apart.</summary>
     public RuleMatch Match(in PolicyRequest request, string path)
     {
