@@ -164,12 +164,7 @@ public sealed class ConfigurationReloadTests
         HealthStatus healthy = (await health.CheckHealthAsync()).Status;
         using var telemetry = new TelemetryCapture(worker.Services.GetRequiredService<SecureCommsMetrics>().Meter);
         await using var flow = new RequestFlow(
-            ("billing /invoices", async () =>
-            {
-                using HttpClient client = clients.CreateClient("billing"); // reads the client's settings each time
-                using HttpResponseMessage response = await client.GetAsync(new Uri("/invoices", UriKind.Relative));
-                return response.StatusCode;
-            }),
+            ("billing /invoices", () => CallBillingAsync(clients)),
             ("health", async () => (await health.CheckHealthAsync()).Status == healthy ? HttpStatusCode.OK : HttpStatusCode.ServiceUnavailable));
         await flow.RoundsAsync(3);
 
@@ -267,6 +262,14 @@ public sealed class ConfigurationReloadTests
         string next = path + ".next";
         await File.WriteAllTextAsync(next, contents);
         File.Move(next, path, overwrite: true);
+    }
+
+    /// <summary>A new client each time: <c>CreateClient</c> reads the client's settings.</summary>
+    private static async Task<HttpStatusCode> CallBillingAsync(IHttpClientFactory clients)
+    {
+        using HttpClient client = clients.CreateClient("billing");
+        using HttpResponseMessage response = await client.GetAsync(new Uri("/invoices", UriKind.Relative));
+        return response.StatusCode;
     }
 
     private static string? NewClientHost(IHttpClientFactory clients)
