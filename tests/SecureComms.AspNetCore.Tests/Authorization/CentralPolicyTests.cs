@@ -284,11 +284,19 @@ public sealed class CentralPolicyTests
     [TestMethod]
     [DataRow("Callers:0", "spiffe://Example.org/x", DisplayName = "bad caller pattern")]
     [DataRow("Paths:0", "admin", DisplayName = "path without a slash")]
+    [DataRow("Scopes", "invoices read", DisplayName = "scope with a space")]
+    [DataRow("Scopes", "invoices\"read", DisplayName = "scope with a quote (would break the challenge)")]
+    [DataRow("Scopes", "factures.lecture\u00e9", DisplayName = "scope outside ASCII (not a header value)")]
     public void InvalidRule_IsReportedWithItsKey(string key, string value)
     {
         var rule = new CallerRuleOptions();
         rule.Callers.Add(key.StartsWith("Callers", StringComparison.Ordinal) ? value : "*");
         rule.Paths.Add(key.StartsWith("Paths", StringComparison.Ordinal) ? value : "/x");
+        if (key == "Scopes")
+        {
+            rule.Scopes.Add(value);
+        }
+
         var options = new SecureCommsAuthorizationOptions();
         options.Rules.Add(rule);
         var errors = new List<string>();

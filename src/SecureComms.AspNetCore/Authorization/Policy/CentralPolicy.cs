@@ -317,6 +317,19 @@ internal sealed class CompiledRule
         return RuleMatch.Matched;
     }
 
+    private static bool IsScopeToken(string scope)
+    {
+        foreach (char c in scope)
+        {
+            if (c is < '\x21' or > '\x7E' or '"' or '\\')
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     internal static CompiledRule? TryCreate(CallerRuleOptions rule, string key, int index, List<string>? errors)
     {
         int before = errors?.Count ?? 0;
@@ -375,9 +388,11 @@ internal sealed class CompiledRule
 
         foreach (string scope in rule.Scopes)
         {
-            if (string.IsNullOrWhiteSpace(scope) || scope.Contains(' ', StringComparison.Ordinal))
+            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). Anything else could never be granted, and
+            // would break the quoted scope of an insufficient_scope challenge (RFC 6750 §3).
+            if (string.IsNullOrEmpty(scope) || !IsScopeToken(scope))
             {
-                errors?.Add($"{key}:Scopes has an empty entry or one with a space ('{scope}').");
+                errors?.Add($"{key}:Scopes has '{scope}', which is not a scope token (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes).");
                 valid = false;
             }
         }
