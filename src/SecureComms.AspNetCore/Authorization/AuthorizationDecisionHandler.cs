@@ -5,7 +5,6 @@ using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
@@ -16,7 +15,7 @@ namespace SecureComms;
 /// </summary>
 internal sealed class AuthorizationDecisionHandler(
     SecureCommsMetrics metrics,
-    IOptionsMonitor<SecureCommsAuthorizationOptions> options,
+    CentralPolicyProvider policy,
     ILogger<AuthorizationDecisionHandler> logger) : IAuthorizationMiddlewareResultHandler
 {
     private readonly AuthorizationMiddlewareResultHandler _inner = new();
@@ -48,7 +47,7 @@ internal sealed class AuthorizationDecisionHandler(
         string? rule = decision?.Rule;
         metrics.AuthorizationDecision(allowed, reason);
 
-        bool logAllowed = allowed && options.CurrentValue.LogAllowedRequests && logger.IsEnabled(LogLevel.Information);
+        bool logAllowed = allowed && policy.Current.LogAllowedRequests && logger.IsEnabled(LogLevel.Information);
         Activity? span = SecureCommsActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.InboundDecision, ActivityKind.Internal);
         if (span is null && allowed && !logAllowed)
         {
@@ -104,20 +103,11 @@ internal sealed class AuthorizationDecisionHandler(
     }
 
     /// <summary>
-    /// The end user the request was made for: the verified user context's <c>sub</c>, else the access token's <c>sub</c>
-    /// when that is not the client itself (RFC 9068 §2.2: a client-credentials token's <c>sub</c> is the client's own id).
+    /// The end user the request was made for: the subject of a verified user context, and nothing else. An access
+    /// token's <c>sub</c> is not a user: for a client-credentials token servers put the client's id there (RFC 9068 §2.2)
+    /// or any other value of theirs (node-oidc-provider does), so showing it would name a user who is not there.
     /// </summary>
-    private static string? EndUser(ClaimsPrincipal principal)
-    {
-        if (principal.GetEndUser() is { } user)
-        {
-            return user.Subject; // from a verified user context
-        }
-
-        string? subject = principal.FindFirst("sub")?.Value;
-        string? client = principal.FindFirst("client_id")?.Value;
-        return subject is null || string.Equals(subject, client, StringComparison.Ordinal) ? null : subject;
-    }
+    private static string? EndUser(ClaimsPrincipal principal) => principal.GetEndUser()?.Subject;
 
     private static string DescribeFailure(HttpContext context, PolicyAuthorizationResult result)
     {

@@ -3,8 +3,9 @@ namespace SecureComms;
 /// <summary>
 /// The central policy (<c>SecureComms:Authorization</c>). Default deny: an endpoint with no authorization of its own
 /// answers only callers that an <see cref="PolicyAction.Allow"/> rule here allows and no <see cref="PolicyAction.Deny"/>
-/// rule refuses; nothing matched means 403. Reloaded on change: an invalid new policy is rejected with a logged error
-/// and the last good one stays in force; an invalid policy at start-up stops start-up.
+/// rule refuses; nothing matched means 403. Reloaded on change: an invalid new policy is refused with one warning
+/// (event 1410, naming every key to fix) and a <c>securecomms.configuration.reloads</c> count tagged <c>rejected</c>, and
+/// the last good one stays in force; an invalid policy at start-up stops start-up.
 /// </summary>
 public sealed class SecureCommsAuthorizationOptions
 {

@@ -70,6 +70,12 @@ internal sealed class CentralPolicyCheck(CentralPolicyProvider policy, ILogger<C
             return null;
         }
 
+        if (decision.MissingScopes is { } scopes)
+        {
+            // RFC 6750 §3.1: the decision handler answers insufficient_scope naming them, as for RequireScope.
+            http.Items[ScopeRequirement.MissingScopesItem] = scopes;
+        }
+
         return decision.Reason;
     }
 }

@@ -80,6 +80,13 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsAuthorizationOptions>, SecureCommsAuthorizationOptionsValidator>());
 
         services.AddSingleton<ServerTlsOptionsProvider>();
+
+        // The reloadable settings (central policy, rate limits): validated at start-up, then read by requests from their
+        // last good compiled form, so a bad edit is refused with a warning instead of throwing (LastGoodOptions).
+        services.TryAddSingleton(CentralPolicyProvider.Watch);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILastGoodOptions, LastGoodOptions<CentralPolicy>>(sp => sp.GetRequiredService<LastGoodOptions<CentralPolicy>>()));
+        services.TryAddSingleton(CallerRateLimiter.Watch);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILastGoodOptions, LastGoodOptions<CallerRateLimits>>(sp => sp.GetRequiredService<LastGoodOptions<CallerRateLimits>>()));
         services.TryAddSingleton<CallerRateLimiter>();
         services.TryAddSingleton<CentralPolicyProvider>();
         services.AddOptions<SecureCommsRateLimitOptions>().ValidateOnStart();
@@ -88,7 +95,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.AddOptions<Microsoft.AspNetCore.RateLimiting.RateLimiterOptions>()
             .Configure<CallerRateLimiter>((limiter, callers) =>
             {
-                limiter.GlobalLimiter = System.Threading.RateLimiting.PartitionedRateLimiter.Create<Microsoft.AspNetCore.Http.HttpContext, string>(callers.Partition);
+                limiter.GlobalLimiter = System.Threading.RateLimiting.PartitionedRateLimiter.Create<Microsoft.AspNetCore.Http.HttpContext, CallerPartition>(callers.Partition);
                 limiter.RejectionStatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status429TooManyRequests;
             });
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, CallerRateLimitStartupFilter>());

@@ -19,7 +19,8 @@ public sealed class CallerRateLimitOptions
 
 /// <summary>
 /// The per-caller rate limits of the central policy, bound from the same <c>SecureComms:Authorization</c> section
-/// (<c>SecureComms:Authorization:RateLimits</c>).
+/// (<c>SecureComms:Authorization:RateLimits</c>). Reloaded on change, a changed limit starting a new window at once; an
+/// invalid change is refused with one warning (event 1900) and the last good limits stay in force.
 /// </summary>
 public sealed class SecureCommsRateLimitOptions
 {

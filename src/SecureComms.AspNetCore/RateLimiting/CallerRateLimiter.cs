@@ -5,17 +5,18 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
 /// <summary>
 /// Per-caller rate limits with ASP.NET Core rate limiting, partitioned by the caller's SPIFFE ID. The partition key
-/// comes from the connection's handshake verdict, so it is known before routing and costs a lookup.
+/// comes from the connection's handshake verdict, so it is known before routing and costs a lookup. The limits are the
+/// last good ones (<see cref="LastGoodOptions{TCompiled}"/>): a bad edit is refused with a warning, never thrown at a
+/// request; a good edit takes effect at once, since a changed limit is a new partition.
 /// </summary>
-internal sealed class CallerRateLimiter(IOptionsMonitor<SecureCommsRateLimitOptions> options, ServerTlsOptionsProvider tls)
+internal sealed class CallerRateLimiter(LastGoodOptions<CallerRateLimits> limits, ServerTlsOptionsProvider tls)
 {
-    private (SecureCommsRateLimitOptions Source, (SpiffeIdAuthorizer Callers, CallerRateLimitOptions Limit)[] Limits)? _compiled;
+    internal const string Section = SecureCommsOptions.SectionName + ":Authorization:RateLimits";
 
     /// <summary>
     /// Whether a limit applies to this request's caller. Requests of callers without a limit (and every request when no
@@ -24,8 +25,8 @@ internal sealed class CallerRateLimiter(IOptionsMonitor<SecureCommsRateLimitOpti
     /// </summary>
     public bool AppliesTo(HttpContext context)
     {
-        (SpiffeIdAuthorizer Callers, CallerRateLimitOptions Limit)[] limits = Compiled();
-        if (limits.Length == 0)
+        CallerLimit[] current = limits.Current.Limits;
+        if (current.Length == 0)
         {
             return false;
         }
@@ -36,9 +37,9 @@ internal sealed class CallerRateLimiter(IOptionsMonitor<SecureCommsRateLimitOpti
             return false;
         }
 
-        foreach ((SpiffeIdAuthorizer callers, _) in limits)
+        foreach (CallerLimit limit in current)
         {
-            if (callers.IsAuthorized(result.SpiffeId))
+            if (limit.Callers.IsAuthorized(result.SpiffeId))
             {
                 return true;
             }
@@ -47,20 +48,22 @@ internal sealed class CallerRateLimiter(IOptionsMonitor<SecureCommsRateLimitOpti
         return false;
     }
 
-    public RateLimitPartition<string> Partition(HttpContext context)
+    public RateLimitPartition<CallerPartition> Partition(HttpContext context)
     {
         X509Certificate2? certificate = context.Connection.ClientCertificate;
         if (certificate is not null && tls.TryGetHandshakeResult(certificate, out SvidValidationResult? result) && result is { IsValid: true })
         {
-            foreach ((SpiffeIdAuthorizer callers, CallerRateLimitOptions limit) in Compiled())
+            foreach (CallerLimit limit in limits.Current.Limits)
             {
-                if (callers.IsAuthorized(result.SpiffeId))
+                if (limit.Callers.IsAuthorized(result.SpiffeId))
                 {
-                    string key = result.SpiffeId.ToString();
-                    return RateLimitPartition.GetFixedWindowLimiter(key, _ => new FixedWindowRateLimiterOptions
+                    // The limit's values are part of the key: an edited limit starts a new window at once, an unchanged
+                    // one keeps counting across reloads.
+                    var key = new CallerPartition(result.SpiffeId.ToString(), limit.PermitLimit, limit.Window);
+                    return RateLimitPartition.GetFixedWindowLimiter(key, static key => new FixedWindowRateLimiterOptions
                     {
-                        PermitLimit = limit.PermitLimit,
-                        Window = limit.Window,
+                        PermitLimit = key.PermitLimit,
+                        Window = key.Window,
                         QueueLimit = 0,
                         AutoReplenishment = true,
                     });
@@ -68,19 +71,30 @@ internal sealed class CallerRateLimiter(IOptionsMonitor<SecureCommsRateLimitOpti
             }
         }
 
-        return RateLimitPartition.GetNoLimiter(string.Empty);
+        return RateLimitPartition.GetNoLimiter(default(CallerPartition));
     }
 
-    private (SpiffeIdAuthorizer Callers, CallerRateLimitOptions Limit)[] Compiled()
-    {
-        SecureCommsRateLimitOptions current = options.CurrentValue;
-        if (_compiled is { } c && ReferenceEquals(c.Source, current))
-        {
-            return c.Limits;
-        }
+    /// <summary>Builds the last good holder of the limits bound from <c>SecureComms:Authorization:RateLimits</c>.</summary>
+    internal static LastGoodOptions<CallerRateLimits> Watch(IServiceProvider services) =>
+        LastGoodOptions<CallerRateLimits>.Create<SecureCommsRateLimitOptions>(services, Section, CallerRateLimits.Compile);
+}
 
-        var limits = new List<(SpiffeIdAuthorizer, CallerRateLimitOptions)>(current.RateLimits.Count);
-        foreach (CallerRateLimitOptions limit in current.RateLimits)
+/// <summary>A rate-limit partition: one caller under one limit.</summary>
+internal readonly record struct CallerPartition(string? Caller, int PermitLimit, TimeSpan Window);
+
+/// <summary>One compiled limit: the callers it applies to, and its budget.</summary>
+internal sealed record CallerLimit(SpiffeIdAuthorizer Callers, int PermitLimit, TimeSpan Window);
+
+/// <summary>The compiled rate limits, in configuration order (the first whose callers match applies).</summary>
+internal sealed class CallerRateLimits(CallerLimit[] limits)
+{
+    public CallerLimit[] Limits { get; } = limits;
+
+    /// <summary>Compiles validated options (<see cref="SecureCommsRateLimitOptionsValidator"/> reported any problem).</summary>
+    internal static CallerRateLimits Compile(SecureCommsRateLimitOptions options, List<string> errors)
+    {
+        var limits = new List<CallerLimit>(options.RateLimits.Count);
+        foreach (CallerRateLimitOptions limit in options.RateLimits)
         {
             var authorizers = new List<SpiffeIdAuthorizer>();
             foreach (string pattern in limit.Callers)
@@ -93,13 +107,11 @@ internal sealed class CallerRateLimiter(IOptionsMonitor<SecureCommsRateLimitOpti
 
             if (authorizers.Count > 0 && limit.PermitLimit > 0)
             {
-                limits.Add((SpiffeIdAuthorizer.AnyOf([.. authorizers]), limit));
+                limits.Add(new CallerLimit(SpiffeIdAuthorizer.AnyOf([.. authorizers]), limit.PermitLimit, limit.Window));
             }
         }
 
-        (SpiffeIdAuthorizer, CallerRateLimitOptions)[] compiled = [.. limits];
-        _compiled = (current, compiled);
-        return compiled;
+        return new CallerRateLimits([.. limits]);
     }
 }
 

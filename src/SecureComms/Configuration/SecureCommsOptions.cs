@@ -3,7 +3,11 @@ namespace SecureComms;
 /// <summary>
 /// Settings of SecureComms, bound from the <c>SecureComms</c> configuration section (environment variables use the
 /// <c>SecureComms__</c> prefix). Every setting is validated at start-up; a problem stops the host with a message
-/// naming the configuration key.
+/// naming the configuration key. Of these, <see cref="Clients"/> and <see cref="Health"/> follow configuration changes
+/// (a client's <c>BaseAddress</c> for clients created from then on, its connection settings for handlers built from then
+/// on, which <c>IHttpClientFactory</c> does every two minutes by default; its <c>Token</c> settings stay as at its first
+/// use); an invalid change is refused with one warning (event 1900) and the last good settings stay in force. The
+/// others are read at start-up, and a client removed from configuration stays until a restart.
 /// </summary>
 public sealed class SecureCommsOptions
 {

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
@@ -42,7 +41,8 @@ public static class SecureCommsHttpClientBuilderExtensions
         builder.AddHttpMessageHandler(sp => UserContextHandler.Create(sp, name));
         builder.ConfigureHttpClient((sp, client) =>
         {
-            SecureClientOptions options = sp.GetRequiredService<IOptionsMonitor<SecureCommsOptions>>().CurrentValue.Clients[name];
+            // The last good settings: a bad edit of the configuration never makes CreateClient throw.
+            SecureClientOptions options = sp.GetRequiredService<LastGoodOptions<SecureCommsOptions>>().Current.Clients[name];
             if (options.BaseAddress is not null && client.BaseAddress is null)
             {
                 client.BaseAddress = options.BaseAddress;
@@ -53,7 +53,7 @@ public static class SecureCommsHttpClientBuilderExtensions
 
     private static MtlsClientHandler CreateHandler(IServiceProvider services, string name)
     {
-        SecureClientOptions options = services.GetRequiredService<IOptionsMonitor<SecureCommsOptions>>().CurrentValue.Clients[name];
+        SecureClientOptions options = services.GetRequiredService<LastGoodOptions<SecureCommsOptions>>().Current.Clients[name];
         SpiffeIdAuthorizer expectedServer = options.ExpectedServerAuthorizer
             ?? SpiffeIdAuthorizer.Parse(options.ExpectedServer ?? throw new InvalidOperationException($"SecureComms:Clients:{name}:ExpectedServer is required."));
         return new MtlsClientHandler(

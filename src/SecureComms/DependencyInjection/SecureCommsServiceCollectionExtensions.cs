@@ -59,13 +59,21 @@ public static class SecureCommsServiceCollectionExtensions
             return builder;
         }
 
-        services.AddSingleton(new SecureCommsCoreMarker());
+        var marker = new SecureCommsCoreMarker();
+        services.AddSingleton(marker);
+
+        // Validated at start-up (all problems at once, start-up fails). Requests, connections and tokens read the last
+        // good snapshot, never IOptionsMonitor.CurrentValue: a bad edit is refused with a warning instead of throwing.
         services.AddOptions<SecureCommsOptions>().ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsOptions>, SecureCommsOptionsValidator>());
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddMetrics();
         services.TryAddSingleton<SecureCommsMetrics>();
+        services.TryAddSingleton(sp => new ConfigurationFileWatch(
+            marker.BoundConfigurations.OfType<IConfiguration>(), sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>(), sp.GetRequiredService<SecureCommsMetrics>()));
+        services.TryAddSingleton(CreateSettings);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ILastGoodOptions, LastGoodOptions<SecureCommsOptions>>(sp => sp.GetRequiredService<LastGoodOptions<SecureCommsOptions>>()));
         services.TryAddSingleton<CertificateTelemetry>();
         services.AddHttpClient();
         services.TryAddSingleton<ICertificateSource>(sp => WorkloadSourceFactory.CreateCertificateSource(sp));
@@ -104,6 +112,34 @@ public static class SecureCommsServiceCollectionExtensions
         builder.Services.Replace(ServiceDescriptor.Singleton(source));
         builder.Services.Configure<SecureCommsOptions>(o => o.HasCustomTrustBundleSource = true);
         return builder;
+    }
+
+    /// <summary>
+    /// The last good <see cref="SecureCommsOptions"/> (clients, health): what a reload may change takes effect for new
+    /// handlers and clients, and a bad edit is refused. A client configured at start-up cannot disappear on a reload: its
+    /// named <c>HttpClient</c> is registered once, so removing it needs a restart.
+    /// </summary>
+    private static LastGoodOptions<SecureCommsOptions> CreateSettings(IServiceProvider services)
+    {
+        HashSet<string>? clients = null;
+        return LastGoodOptions<SecureCommsOptions>.Create<SecureCommsOptions>(services, SecureCommsOptions.SectionName, (options, errors) =>
+        {
+            if (clients is null)
+            {
+                clients = new HashSet<string>(options.Clients.Keys, StringComparer.Ordinal);
+                return options;
+            }
+
+            foreach (string name in clients)
+            {
+                if (!options.Clients.ContainsKey(name))
+                {
+                    errors.Add($"{SecureCommsOptions.SectionName}:Clients:{name} was removed: clients are registered at start-up, so removing one takes a restart.");
+                }
+            }
+
+            return options;
+        });
     }
 
     /// <summary>Whether <paramref name="configuration"/> was already bound by an earlier call.</summary>

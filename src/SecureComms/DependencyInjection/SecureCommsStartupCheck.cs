@@ -15,6 +15,13 @@ internal sealed class SecureCommsStartupCheck(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         _ = options.Value; // runs the options validators first, so configuration errors are reported before file errors
+
+        // Builds every reloadable setting's last good snapshot now: it watches for changes from the start, and nothing
+        // on a request path builds one after a bad edit.
+        foreach (ILastGoodOptions _ in services.GetServices<ILastGoodOptions>())
+        {
+        }
+
         _ = WorkloadSourceFactory.Resolve<ICertificateSource>(services).Current;
         _ = WorkloadSourceFactory.Resolve<ITrustBundleSource>(services).Current;
         _ = services.GetRequiredService<CertificateTelemetry>(); // expiry gauges and rotation counting from now on

@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Primitives;
 
 namespace SecureComms;
@@ -15,7 +14,7 @@ internal sealed class CertificateExpiryMonitor : IDisposable
     private static readonly TimeSpan MaxTimerDelay = TimeSpan.FromDays(1);
 
     private readonly ICertificateSource _certificates;
-    private readonly IOptionsMonitor<SecureCommsOptions> _options;
+    private readonly LastGoodOptions<SecureCommsOptions> _options;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly Lock _lock = new();
@@ -25,7 +24,7 @@ internal sealed class CertificateExpiryMonitor : IDisposable
     private string? _expiredThumbprint;
     private bool _disposed;
 
-    public CertificateExpiryMonitor(ICertificateSource certificates, IOptionsMonitor<SecureCommsOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
+    public CertificateExpiryMonitor(ICertificateSource certificates, LastGoodOptions<SecureCommsOptions> options, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _certificates = certificates;
@@ -61,7 +60,7 @@ internal sealed class CertificateExpiryMonitor : IDisposable
 
             WorkloadCertificate certificate = _certificates.Current;
             DateTimeOffset now = _timeProvider.GetUtcNow();
-            DateTimeOffset overdueFrom = CertificateExpiry.RenewalOverdueFrom(certificate, _options.CurrentValue.Health.CertificateExpiryWarning);
+            DateTimeOffset overdueFrom = CertificateExpiry.RenewalOverdueFrom(certificate, _options.Current.Health.CertificateExpiryWarning);
             DateTimeOffset next;
             if (now >= certificate.NotAfter)
             {

@@ -1,12 +1,11 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
 /// <summary>The workload's own certificate, see <see cref="SecureCommsHealthChecks.Certificate"/>.</summary>
-internal sealed class CertificateHealthCheck(ICertificateSource certificates, IOptionsMonitor<SecureCommsOptions> options, TimeProvider timeProvider) : IHealthCheck
+internal sealed class CertificateHealthCheck(ICertificateSource certificates, LastGoodOptions<SecureCommsOptions> options, TimeProvider timeProvider) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(Check());
@@ -42,7 +41,7 @@ internal sealed class CertificateHealthCheck(ICertificateSource certificates, IO
             return HealthCheckResult.Unhealthy($"The workload certificate {certificate.SpiffeId} is not valid before {certificate.NotBefore:O}.", data: data);
         }
 
-        if (now >= CertificateExpiry.RenewalOverdueFrom(certificate, options.CurrentValue.Health.CertificateExpiryWarning))
+        if (now >= CertificateExpiry.RenewalOverdueFrom(certificate, options.Current.Health.CertificateExpiryWarning))
         {
             return HealthCheckResult.Degraded(
                 $"The workload certificate {certificate.SpiffeId} expires at {certificate.NotAfter:O} ({CertificateExpiry.Describe(certificate.NotAfter - now)} left) and has not been rotated.",

@@ -1,6 +1,5 @@
 using System.Globalization;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
@@ -9,7 +8,7 @@ namespace SecureComms;
 /// <see cref="SecureCommsHealthChecks.TokenEndpoints"/>. It never calls a token endpoint itself: a probe must not
 /// spend tokens or trip the circuit breaker.
 /// </summary>
-internal sealed class TokenEndpointHealthCheck(TokenProviderRegistry registry, IOptionsMonitor<SecureCommsOptions> options, TimeProvider timeProvider) : IHealthCheck
+internal sealed class TokenEndpointHealthCheck(TokenProviderRegistry registry, LastGoodOptions<SecureCommsOptions> options, TimeProvider timeProvider) : IHealthCheck
 {
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
         Task.FromResult(Check());
@@ -17,7 +16,7 @@ internal sealed class TokenEndpointHealthCheck(TokenProviderRegistry registry, I
     internal HealthCheckResult Check()
     {
         var data = new Dictionary<string, object>(StringComparer.Ordinal);
-        foreach ((string name, SecureClientOptions client) in options.CurrentValue.Clients)
+        foreach ((string name, SecureClientOptions client) in options.Current.Clients)
         {
             if (client.Token is not null)
             {

@@ -17,6 +17,7 @@ internal sealed class SecureCommsMetrics
     private readonly Counter<long> _tokenAcquisitions;
     private readonly Histogram<double> _tokenDuration;
     private readonly Counter<long> _rotations;
+    private readonly Counter<long> _configurationReloads;
 
     public SecureCommsMetrics(IMeterFactory meterFactory)
     {
@@ -32,6 +33,8 @@ internal sealed class SecureCommsMetrics
             SecureCommsTelemetry.Instruments.TokenAcquisitionDuration, "s", "Duration of token requests to the authorization server, by result.");
         _rotations = Meter.CreateCounter<long>(
             SecureCommsTelemetry.Instruments.CertificateRotations, "{rotation}", "Rotations of the workload's own certificate, by result.");
+        _configurationReloads = Meter.CreateCounter<long>(
+            SecureCommsTelemetry.Instruments.ConfigurationReloads, "{reload}", "Configuration reloads, by section and result (success or rejected).");
     }
 
     /// <summary>The <c>SecureComms</c> meter, shared with the expiry gauges.</summary>
@@ -66,6 +69,13 @@ internal sealed class SecureCommsMetrics
 
     public void CertificateRotation(bool succeeded) =>
         _rotations.Add(1, new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Result, succeeded ? SecureCommsTelemetry.Results.Success : SecureCommsTelemetry.Results.Failed));
+
+    /// <summary>Counts one reload of <paramref name="section"/> that took effect, or one refused change.</summary>
+    public void ConfigurationReload(string section, bool applied) =>
+        _configurationReloads.Add(
+            1,
+            new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.ConfigurationSection, section),
+            new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Result, applied ? SecureCommsTelemetry.Results.Success : SecureCommsTelemetry.Results.Rejected));
 
     /// <summary>The tag value of a peer side: the role of the peer whose certificate was checked.</summary>
     internal static string SideName(PeerSide side) => side == PeerSide.Client ? "client" : "server";

@@ -50,6 +50,13 @@ public static class SecureCommsTelemetry
 
         /// <summary>Gauge (seconds) until the first CA of each trust bundle expires, tagged with the trust domain.</summary>
         public const string TrustBundleTimeToExpiry = "securecomms.trust_bundle.time_to_expiry";
+
+        /// <summary>
+        /// Counter of configuration reloads, tagged with <see cref="Tags.ConfigurationSection"/> and
+        /// <see cref="Tags.Result"/> (<see cref="Results.Success"/> or <see cref="Results.Rejected"/>). A rejected change
+        /// is counted once however often the file watcher reports it; the last good settings stay in force.
+        /// </summary>
+        public const string ConfigurationReloads = "securecomms.configuration.reloads";
     }
 
     /// <summary>Tag (attribute) keys on spans and metrics.</summary>
@@ -81,6 +88,12 @@ public static class SecureCommsTelemetry
 
         /// <summary>The end user's subject, when a user identity travels with the call. Spans only.</summary>
         public const string EndUserId = "enduser.id";
+
+        /// <summary>
+        /// The reloaded configuration section (<c>SecureComms</c>, <c>SecureComms:Authorization</c>,
+        /// <c>SecureComms:Authorization:RateLimits</c>), or <c>file</c> for a configuration file that could not be read.
+        /// </summary>
+        public const string ConfigurationSection = "securecomms.configuration.section";
 
         /// <summary>OpenTelemetry <c>error.type</c>: the OAuth error or failure class.</summary>
         public const string ErrorType = "error.type";
@@ -116,8 +129,11 @@ public static class SecureCommsTelemetry
         /// <summary>No token could be obtained.</summary>
         public const string Failed = "failed";
 
-        /// <summary>A rotation that took effect.</summary>
+        /// <summary>A rotation or configuration reload that took effect.</summary>
         public const string Success = "success";
+
+        /// <summary>A configuration change that was refused: the last good settings stay in force.</summary>
+        public const string Rejected = "rejected";
     }
 
     /// <summary>

@@ -1,59 +1,61 @@
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
 /// <summary>
 /// One long-lived <see cref="CertificateBoundTokenProvider"/> per outbound client, so the token cache survives the
-/// handler recycling of <c>IHttpClientFactory</c>.
+/// handler recycling of <c>IHttpClientFactory</c>. A provider keeps the token settings it was created with (its cache
+/// and circuit breaker belong to them); they come from the last good configuration, never a throwing options read.
 /// </summary>
 internal sealed class TokenProviderRegistry(
-    IOptionsMonitor<SecureCommsOptions> options,
+    LastGoodOptions<SecureCommsOptions> options,
     ICertificateSource certificates,
     PeerCertificateValidator validator,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
     SecureCommsMetrics metrics) : IDisposable
 {
-    private readonly ConcurrentDictionary<string, Lazy<CertificateBoundTokenProvider?>> _providers = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Entry?>> _providers = new(StringComparer.Ordinal);
 
     /// <summary>The token handler of <paramref name="clientName"/>; a pass-through when the client has no token settings.</summary>
     public DelegatingHandler CreateHandler(string clientName)
     {
-        CertificateBoundTokenProvider? provider = GetProvider(clientName);
-        if (provider is null)
+        if (GetEntry(clientName) is not { } entry)
         {
             return new PassThroughHandler();
         }
 
-        return options.CurrentValue.Clients[clientName].Token!.GrantType == TokenGrantType.TokenExchange
-            ? new CertificateBoundTokenHandler(provider, exchange: true)
-            : new CertificateBoundTokenHandler(provider);
+        // The grant type the provider was created with, so that handler and provider always agree.
+        return entry.Exchange
+            ? new CertificateBoundTokenHandler(entry.Provider, exchange: true)
+            : new CertificateBoundTokenHandler(entry.Provider);
     }
 
     /// <summary>The provider of <paramref name="clientName"/>, or null when it has no token settings.</summary>
-    public CertificateBoundTokenProvider? GetProvider(string clientName) =>
-        _providers.GetOrAdd(clientName, name => new Lazy<CertificateBoundTokenProvider?>(() => Create(name))).Value;
+    public CertificateBoundTokenProvider? GetProvider(string clientName) => GetEntry(clientName)?.Provider;
+
+    private Entry? GetEntry(string clientName) =>
+        _providers.GetOrAdd(clientName, name => new Lazy<Entry?>(() => Create(name))).Value;
 
     /// <summary>The providers created so far (clients with token settings that have been used), by client name.</summary>
     public IEnumerable<KeyValuePair<string, CertificateBoundTokenProvider>> CreatedProviders
     {
         get
         {
-            foreach (KeyValuePair<string, Lazy<CertificateBoundTokenProvider?>> pair in _providers)
+            foreach (KeyValuePair<string, Lazy<Entry?>> pair in _providers)
             {
-                if (pair.Value.IsValueCreated && pair.Value.Value is { } provider)
+                if (pair.Value.IsValueCreated && pair.Value.Value is { } entry)
                 {
-                    yield return new KeyValuePair<string, CertificateBoundTokenProvider>(pair.Key, provider);
+                    yield return new KeyValuePair<string, CertificateBoundTokenProvider>(pair.Key, entry.Provider);
                 }
             }
         }
     }
 
-    private CertificateBoundTokenProvider? Create(string clientName)
+    private Entry? Create(string clientName)
     {
-        if (!options.CurrentValue.Clients.TryGetValue(clientName, out SecureClientOptions? client) || client.Token is null)
+        if (!options.Current.Clients.TryGetValue(clientName, out SecureClientOptions? client) || client.Token is null)
         {
             return null;
         }
@@ -71,17 +73,19 @@ internal sealed class TokenProviderRegistry(
             loggerFactory.CreateLogger("SecureComms.Client"),
             metrics);
         var endpoint = new TokenEndpointClient(clientName, token, transport, timeProvider, logger);
-        return new CertificateBoundTokenProvider(clientName, token, certificates, endpoint, timeProvider, logger, metrics);
+        return new Entry(new CertificateBoundTokenProvider(clientName, token, certificates, endpoint, timeProvider, logger, metrics), token.GrantType == TokenGrantType.TokenExchange);
     }
 
     public void Dispose()
     {
-        foreach (Lazy<CertificateBoundTokenProvider?> provider in _providers.Values)
+        foreach (Lazy<Entry?> entry in _providers.Values)
         {
-            if (provider.IsValueCreated)
+            if (entry.IsValueCreated)
             {
-                provider.Value?.Dispose();
+                entry.Value?.Provider.Dispose();
             }
         }
     }
+
+    private sealed record Entry(CertificateBoundTokenProvider Provider, bool Exchange);
 }

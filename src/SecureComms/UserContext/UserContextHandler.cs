@@ -1,6 +1,5 @@
 using System.Security.Claims;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
@@ -28,7 +27,7 @@ internal sealed class UserContextHandler : DelegatingHandler
     /// <summary>The handler of client <paramref name="name"/>: a pass-through when it sends no user context.</summary>
     public static DelegatingHandler Create(IServiceProvider services, string name)
     {
-        SecureClientOptions client = services.GetRequiredService<IOptionsMonitor<SecureCommsOptions>>().CurrentValue.Clients[name];
+        SecureClientOptions client = services.GetRequiredService<LastGoodOptions<SecureCommsOptions>>().Current.Clients[name];
         if (client.UserContext is not { Mode: not UserContextMode.None } options)
         {
             return new PassThroughHandler();

@@ -21,7 +21,7 @@ namespace SecureComms.AspNetCore.Tests.Authorization;
 [TestClass]
 public sealed class PolicyEvaluatorShortcutTests
 {
-    private static readonly string[] Paths = ["/reports/daily", "/admin/users", "/orders-only", "/scoped"];
+    private static readonly string[] Paths = ["/reports/daily", "/admin/users", "/orders-only", "/scoped", "/exports/daily"];
 
     private static Task<SecureServiceHost> StartAsync(Action<IServiceCollection>? services = null) =>
         SecureServiceHost.StartAsync(
@@ -31,6 +31,7 @@ public sealed class PolicyEvaluatorShortcutTests
                 app.MapGet("/admin/users", () => "users");
                 app.MapGet("/orders-only", () => "orders").RequireCaller("spiffe://example.org/orders");
                 app.MapGet("/scoped", () => "scoped").RequireCaller("spiffe://example.org/orders").RequireScope("invoices.read");
+                app.MapGet("/exports/daily", () => "export"); // a central rule that requires a scope
             },
             new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
             TestPki.Bundles(),
@@ -40,6 +41,10 @@ public sealed class PolicyEvaluatorShortcutTests
                 ["SecureComms:Authorization:Rules:0:Callers:0"] = "spiffe://example.org/orders",
                 ["SecureComms:Authorization:Rules:0:Callers:1"] = "spiffe://example.org/analytics",
                 ["SecureComms:Authorization:Rules:0:Paths:0"] = "/reports/*",
+                ["SecureComms:Authorization:Rules:1:Name"] = "exports",
+                ["SecureComms:Authorization:Rules:1:Callers:0"] = "spiffe://example.org/orders",
+                ["SecureComms:Authorization:Rules:1:Paths:0"] = "/exports/*",
+                ["SecureComms:Authorization:Rules:1:Scopes:0"] = "exports.read",
             },
             services);
 
@@ -62,12 +67,17 @@ public sealed class PolicyEvaluatorShortcutTests
                 (HttpStatusCode status, string? challenge) viaShortcut = await GetAsync(shortcut, caller, path);
                 (HttpStatusCode status, string? challenge) viaFramework = await GetAsync(framework, caller, path);
                 Assert.AreEqual(viaFramework, viaShortcut, $"{caller} {path}");
+                if (caller == TestPki.Orders && path == "/exports/daily")
+                {
+                    StringAssert.Contains(viaShortcut.challenge, "error=\"insufficient_scope\", scope=\"exports.read\"", "a rule failing on scopes alone");
+                }
             }
         }
 
-        // The same denials with the same reasons (audit event 1400), in the same order: orders to /admin/users and
-        // /scoped (no scope), analytics to /admin/users, /orders-only and /scoped.
-        Assert.AreEqual(5, Denials(framework).Length, string.Join(Environment.NewLine, Denials(framework)));
+        // The same denials with the same reasons (audit event 1400), in the same order: orders to /admin/users,
+        // /scoped and /exports/daily (no scope), analytics to /admin/users, /orders-only, /scoped and /exports/daily.
+        Assert.AreEqual(7, Denials(framework).Length, string.Join(Environment.NewLine, Denials(framework)));
+        Assert.AreEqual(2, Denials(shortcut).Count(d => d.Contains("InsufficientScope, rule exports", StringComparison.Ordinal) || d.Contains("/exports/daily: NoMatchingRule", StringComparison.Ordinal)));
         CollectionAssert.AreEqual(Denials(framework), Denials(shortcut));
         Assert.IsTrue(framework.Logs.Entries.Any(e => e.Category.StartsWith("Microsoft.AspNetCore.Authorization", StringComparison.Ordinal)), "the framework path writes its authorization log");
         Assert.IsFalse(shortcut.Logs.Entries.Any(e => e.Category.StartsWith("Microsoft.AspNetCore.Authorization", StringComparison.Ordinal)), "the shortcut did not go through the framework's authorization service");

@@ -15,6 +15,29 @@ internal sealed class LogCapture : ILoggerProvider
     public bool Contains(int eventId, string text) =>
         _entries.Any(e => e.EventId == eventId && e.Message.Contains(text, StringComparison.Ordinal));
 
+    /// <summary>
+    /// Waits until an event matching <paramref name="match"/> is logged (checking every 20 ms, failing after
+    /// <paramref name="seconds"/>), for signals that arrive on another thread such as a configuration reload.
+    /// </summary>
+    public async Task<LogEntry> WaitForAsync(Func<LogEntry, bool> match, string what, int seconds = 20)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            if (_entries.FirstOrDefault(match) is { } entry)
+            {
+                return entry;
+            }
+
+            if (watch.Elapsed > TimeSpan.FromSeconds(seconds))
+            {
+                Assert.Fail($"not logged within {seconds} s: {what}");
+            }
+
+            await Task.Delay(20);
+        }
+    }
+
     public void Dispose()
     {
     }

@@ -24,14 +24,16 @@ internal sealed class SecureServiceHost : IAsyncDisposable
 
     /// <summary>
     /// Starts a service. <paramref name="certificate"/> and <paramref name="bundles"/> supply identity and trust in
-    /// code; pass null for either to use what <paramref name="settings"/> configures (files).
+    /// code; pass null for either to use what <paramref name="settings"/> configures (files). <paramref name="configuration"/>
+    /// adds further sources after the settings (say, a real JSON file that reloads on change).
     /// </summary>
     public static async Task<SecureServiceHost> StartAsync(
         Action<WebApplication> map,
         ICertificateSource? certificate,
         ITrustBundleSource? bundles,
         IDictionary<string, string?>? settings = null,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        Action<IConfigurationBuilder>? configuration = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel();
@@ -45,6 +47,7 @@ internal sealed class SecureServiceHost : IAsyncDisposable
         }
 
         builder.Configuration.AddInMemoryCollection(config);
+        configuration?.Invoke(builder.Configuration);
         var logs = new LogCapture();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(logs);

@@ -57,7 +57,10 @@ internal sealed class TestIssuer : IAsyncDisposable
         return issuer;
     }
 
-    /// <summary>Mints a token; by default a valid RFC 9068 access token for <paramref name="audience"/> bound to <paramref name="boundTo"/>.</summary>
+    /// <summary>
+    /// Mints a token; by default a valid RFC 9068 access token for <paramref name="audience"/> bound to
+    /// <paramref name="boundTo"/>, whose <c>sub</c> is its <c>client_id</c> (<paramref name="subject"/> changes that).
+    /// </summary>
     public string Mint(
         string audience,
         WorkloadCertificate? boundTo,
@@ -68,10 +71,11 @@ internal sealed class TestIssuer : IAsyncDisposable
         string type = "at+jwt",
         SigningCredentials? signing = null,
         bool withNotBefore = true,
-        bool withExpiry = true)
+        bool withExpiry = true,
+        string subject = "orders")
     {
         DateTime now = DateTime.UtcNow;
-        var claims = new Dictionary<string, object> { ["sub"] = "orders", ["client_id"] = "orders", ["jti"] = Guid.NewGuid().ToString("N") };
+        var claims = new Dictionary<string, object> { ["sub"] = subject, ["client_id"] = "orders", ["jti"] = Guid.NewGuid().ToString("N") };
         if (scope is not null)
         {
             claims["scope"] = scope;

@@ -8,7 +8,10 @@ namespace SecureComms;
 /// only the rules that can match: exact SPIFFE IDs by dictionary, ID prefixes by walking the caller's own path
 /// prefixes, trust-domain-wide rules by trust domain, and <c>*</c> rules. Among the matching rules a
 /// <see cref="PolicyAction.Deny"/> wins over any <see cref="PolicyAction.Allow"/>; <see cref="PolicyAction.Audit"/>
-/// rules never decide; nothing matched means deny. Paths are canonicalised first and ambiguous ones are refused.
+/// rules never decide; nothing matched means deny. Paths are canonicalised first and ambiguous ones are refused. When no
+/// rule allows but an Allow rule matched the caller, method, path, claims and user and only the token's scopes fell short,
+/// the denial is <see cref="PolicyDecision.InsufficientScope"/> naming that rule's scopes (RFC 6750 §3.1), so that the
+/// caller learns which scopes to ask for; of several such rules, the one listed first in configuration.
 /// </summary>
 internal sealed class CentralPolicy
 {
@@ -23,6 +26,7 @@ internal sealed class CentralPolicy
         FrozenDictionary<string, CompiledRule[]> byTrustDomain,
         CompiledRule[] forAnyCaller,
         bool dryRun,
+        bool logAllowedRequests,
         int ruleCount)
     {
         _byExactId = byExactId;
@@ -30,10 +34,14 @@ internal sealed class CentralPolicy
         _byTrustDomain = byTrustDomain;
         _forAnyCaller = forAnyCaller;
         DryRun = dryRun;
+        LogAllowedRequests = logAllowedRequests;
         RuleCount = ruleCount;
     }
 
     public bool DryRun { get; }
+
+    /// <summary><see cref="SecureCommsAuthorizationOptions.LogAllowedRequests"/> of the same (last good) configuration.</summary>
+    public bool LogAllowedRequests { get; }
 
     public int RuleCount { get; }
 
@@ -85,8 +93,13 @@ internal sealed class CentralPolicy
             return PolicyDecision.Create(false, PolicyDecision.DeniedByRule, state.Deny, state.Audits, DryRun);
         }
 
-        return state.Allow is not null
-            ? PolicyDecision.Create(true, PolicyDecision.AllowedByRule, state.Allow, state.Audits, DryRun)
+        if (state.Allow is not null)
+        {
+            return PolicyDecision.Create(true, PolicyDecision.AllowedByRule, state.Allow, state.Audits, DryRun);
+        }
+
+        return state.AllowButForScopes is { } scoped
+            ? PolicyDecision.InsufficientScopes(scoped.Name, scoped.ScopeText, state.Audits, DryRun)
             : PolicyDecision.Create(false, PolicyDecision.NoMatchingRule, null, state.Audits, DryRun);
     }
 
@@ -94,7 +107,19 @@ internal sealed class CentralPolicy
     {
         foreach (CompiledRule rule in rules)
         {
-            if (!rule.Matches(request, path))
+            RuleMatch match = rule.Match(request, path);
+            if (match == RuleMatch.ScopesMissing)
+            {
+                // Only an Allow rule can tell the caller which scopes would have let it in; the first listed wins.
+                if (rule.Action == PolicyAction.Allow && (state.AllowButForScopes is null || rule.Index < state.AllowButForScopes.Index))
+                {
+                    state.AllowButForScopes = rule;
+                }
+
+                continue;
+            }
+
+            if (match != RuleMatch.Matched)
             {
                 continue;
             }
@@ -172,7 +197,7 @@ internal sealed class CentralPolicy
             }
         }
 
-        return new CentralPolicy(Freeze(exact), Freeze(prefix), Freeze(domain), [.. any], options.DryRun, options.Rules.Count);
+        return new CentralPolicy(Freeze(exact), Freeze(prefix), Freeze(domain), [.. any], options.DryRun, options.LogAllowedRequests, options.Rules.Count);
     }
 
     private static FrozenDictionary<string, CompiledRule[]> Freeze(Dictionary<string, List<CompiledRule>> index) =>
@@ -182,8 +207,22 @@ internal sealed class CentralPolicy
     {
         public string? Allow;
         public string? Deny;
+        public CompiledRule? AllowButForScopes;
         public List<string>? Audits;
     }
+}
+
+/// <summary>How a rule matches a request.</summary>
+internal enum RuleMatch
+{
+    /// <summary>The caller, method, path, claims or user do not match.</summary>
+    None,
+
+    /// <summary>Everything matches, scopes included.</summary>
+    Matched,
+
+    /// <summary>Everything matches but the token lacks a scope the rule requires.</summary>
+    ScopesMissing,
 }
 
 /// <summary>One rule, compiled: its action, methods, path patterns and required scopes and claims.</summary>
@@ -196,8 +235,10 @@ internal sealed class CompiledRule
     private readonly bool _requireUser;
     private readonly KeyValuePair<string, string>[] _userClaims;
 
-    private CompiledRule(string name, PolicyAction action, FrozenSet<string>? methods, PathPattern[] paths, string[] scopes, KeyValuePair<string, string>[] claims, bool requireUser, KeyValuePair<string, string>[] userClaims)
+    private CompiledRule(string name, int index, PolicyAction action, FrozenSet<string>? methods, PathPattern[] paths, string[] scopes, KeyValuePair<string, string>[] claims, bool requireUser, KeyValuePair<string, string>[] userClaims)
     {
+        Index = index;
+        ScopeText = string.Join(' ', scopes);
         _requireUser = requireUser || userClaims.Length > 0;
         _userClaims = userClaims;
         Name = name;
@@ -212,11 +253,18 @@ internal sealed class CompiledRule
 
     public PolicyAction Action { get; }
 
-    public bool Matches(in PolicyRequest request, string path)
+    /// <summary>The rule's position in configuration (<c>Rules:{Index}</c>).</summary>
+    public int Index { get; }
+
+    /// <summary>The scopes the rule requires, space-separated as in an RFC 6750 <c>scope</c> attribute.</summary>
+    public string ScopeText { get; }
+
+    /// <summary>Whether the rule matches; scopes are checked last so that a miss on them alone can be told apart.</summary>
+    public RuleMatch Match(in PolicyRequest request, string path)
     {
         if (_methods is not null && !_methods.Contains(request.Method))
         {
-            return false;
+            return RuleMatch.None;
         }
 
         bool pathMatches = false;
@@ -231,22 +279,14 @@ internal sealed class CompiledRule
 
         if (!pathMatches)
         {
-            return false;
-        }
-
-        foreach (string scope in _scopes)
-        {
-            if (!ScopeRequirement.HasScope(request.User, scope))
-            {
-                return false;
-            }
+            return RuleMatch.None;
         }
 
         foreach ((string type, string value) in _claims)
         {
             if (!request.User.HasClaim(type, value))
             {
-                return false;
+                return RuleMatch.None;
             }
         }
 
@@ -254,15 +294,36 @@ internal sealed class CompiledRule
         {
             if (request.User.GetEndUser() is not { } user)
             {
-                return false;
+                return RuleMatch.None;
             }
 
             foreach ((string type, string value) in _userClaims)
             {
                 if (!user.HasClaim(type, value))
                 {
-                    return false;
+                    return RuleMatch.None;
                 }
+            }
+        }
+
+        foreach (string scope in _scopes)
+        {
+            if (!ScopeRequirement.HasScope(request.User, scope))
+            {
+                return RuleMatch.ScopesMissing;
+            }
+        }
+
+        return RuleMatch.Matched;
+    }
+
+    private static bool IsScopeToken(string scope)
+    {
+        foreach (char c in scope)
+        {
+            if (c is < '\x21' or > '\x7E' or '"' or '\\')
+            {
+                return false;
             }
         }
 
@@ -327,15 +388,17 @@ internal sealed class CompiledRule
 
         foreach (string scope in rule.Scopes)
         {
-            if (string.IsNullOrWhiteSpace(scope) || scope.Contains(' ', StringComparison.Ordinal))
+            // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ). Anything else could never be granted, and
+            // would break the quoted scope of an insufficient_scope challenge (RFC 6750 §3).
+            if (string.IsNullOrEmpty(scope) || !IsScopeToken(scope))
             {
-                errors?.Add($"{key}:Scopes has an empty entry or one with a space ('{scope}').");
+                errors?.Add($"{key}:Scopes has '{scope}', which is not a scope token (RFC 6749 §3.3: printable ASCII without spaces, quotes or backslashes).");
                 valid = false;
             }
         }
 
         return valid && (errors?.Count ?? 0) == before
-            ? new CompiledRule(rule.Name ?? $"rule-{index}", rule.Action, methods, [.. paths], [.. rule.Scopes], [.. rule.Claims], rule.RequireUser, [.. rule.UserClaims])
+            ? new CompiledRule(rule.Name ?? $"rule-{index}", index, rule.Action, methods, [.. paths], [.. rule.Scopes], [.. rule.Claims], rule.RequireUser, [.. rule.UserClaims])
             : null;
     }
 }

@@ -1,55 +1,37 @@
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace SecureComms;
 
 /// <summary>
-/// Holds the compiled central policy and reloads it when configuration changes. An invalid policy at start-up stops
-/// start-up (the options validator); an invalid policy on a later reload is rejected with an error log and the last
-/// good policy stays in force.
+/// The compiled central policy, kept by <see cref="LastGoodOptions{TCompiled}"/>: an invalid policy at start-up stops
+/// start-up (every problem listed with its key); an invalid change later is refused with warning event 1410 naming the
+/// keys and a <c>securecomms.configuration.reloads</c> count tagged <c>rejected</c>, and the last good policy stays in
+/// force. Requests read <see cref="Current"/>, which never throws.
 /// </summary>
-internal sealed class CentralPolicyProvider : IDisposable
+internal sealed class CentralPolicyProvider
 {
-    private readonly ILogger _logger;
-    private readonly IDisposable? _subscription;
-    private CentralPolicy _current;
+    internal const string Section = SecureCommsOptions.SectionName + ":Authorization";
 
-    public CentralPolicyProvider(IOptionsMonitor<SecureCommsAuthorizationOptions> options, ILogger<CentralPolicyProvider> logger)
-    {
-        _logger = logger;
-        var errors = new List<string>();
-        _current = CentralPolicy.Compile(options.CurrentValue, errors);
-        if (errors.Count > 0)
-        {
-            throw new OptionsValidationException(nameof(SecureCommsAuthorizationOptions), typeof(SecureCommsAuthorizationOptions), errors);
-        }
+    private readonly LastGoodOptions<CentralPolicy> _policy;
 
-        _subscription = options.OnChange(Reload);
-    }
+    public CentralPolicyProvider(LastGoodOptions<CentralPolicy> policy) => _policy = policy;
 
-    public CentralPolicy Current => Volatile.Read(ref _current);
+    public CentralPolicy Current => _policy.Current;
 
-    private void Reload(SecureCommsAuthorizationOptions options)
-    {
-        var errors = new List<string>();
-        CentralPolicy next = CentralPolicy.Compile(options, errors);
-        if (errors.Count > 0)
-        {
-            PolicyLog.ReloadRejected(_logger, string.Join(" ", errors));
-            return;
-        }
-
-        Volatile.Write(ref _current, next);
-        PolicyLog.Reloaded(_logger, next.RuleCount, next.DryRun);
-    }
-
-    public void Dispose() => _subscription?.Dispose();
+    /// <summary>Builds the last good holder of the policy bound from <c>SecureComms:Authorization</c>.</summary>
+    internal static LastGoodOptions<CentralPolicy> Watch(IServiceProvider services) =>
+        LastGoodOptions<CentralPolicy>.Create<SecureCommsAuthorizationOptions>(
+            services,
+            Section,
+            CentralPolicy.Compile,
+            PolicyLog.ReloadRejected,
+            static (logger, policy) => PolicyLog.Reloaded(logger, policy.RuleCount, policy.DryRun));
 }
 
 /// <summary>Central policy log events (event ids 1410–1419).</summary>
 internal static partial class PolicyLog
 {
-    [LoggerMessage(EventId = 1410, Level = LogLevel.Error, Message = "SecureComms rejected a changed authorization policy and keeps the last good one: {Problems}")]
+    [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "SecureComms rejected a changed authorization policy and keeps the last good one: {Problems}")]
     internal static partial void ReloadRejected(ILogger logger, string problems);
 
     [LoggerMessage(EventId = 1411, Level = LogLevel.Information, Message = "SecureComms loaded an authorization policy of {RuleCount} rules (dry run: {DryRun})")]

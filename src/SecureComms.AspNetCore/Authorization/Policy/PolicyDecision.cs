@@ -27,14 +27,16 @@ internal sealed class PolicyDecision
     internal const string NoMatchingRule = SecureCommsTelemetry.Reasons.NoMatchingRule;
     internal const string NonCanonicalPath = SecureCommsTelemetry.Reasons.NonCanonicalPath;
     internal const string NoCallerIdentity = SecureCommsTelemetry.Reasons.NoCallerIdentity;
+    internal const string InsufficientScope = SecureCommsTelemetry.Reasons.InsufficientScope;
 
     private static readonly string[] NoAudits = [];
     private static readonly PolicyDecision NoMatch = new(false, NoMatchingRule, null, NoAudits, false);
     private static readonly PolicyDecision NonCanonical = new(false, NonCanonicalPath, null, NoAudits, false);
     private static readonly PolicyDecision NoCaller = new(false, NoCallerIdentity, null, NoAudits, false);
 
-    private PolicyDecision(bool allowed, string reason, string? rule, IReadOnlyList<string> auditRules, bool dryRun)
+    private PolicyDecision(bool allowed, string reason, string? rule, IReadOnlyList<string> auditRules, bool dryRun, string? missingScopes = null)
     {
+        MissingScopes = missingScopes;
         Allowed = allowed;
         Reason = reason;
         Rule = rule;
@@ -45,7 +47,10 @@ internal sealed class PolicyDecision
     /// <summary>Whether the policy allows the request (in dry run: whether it would).</summary>
     public bool Allowed { get; }
 
-    /// <summary>Why: <see cref="AllowedByRule"/>, <see cref="DeniedByRule"/>, <see cref="NoMatchingRule"/>, <see cref="NonCanonicalPath"/> or <see cref="NoCallerIdentity"/>.</summary>
+    /// <summary>
+    /// Why: <see cref="AllowedByRule"/>, <see cref="DeniedByRule"/>, <see cref="NoMatchingRule"/>,
+    /// <see cref="InsufficientScope"/>, <see cref="NonCanonicalPath"/> or <see cref="NoCallerIdentity"/>.
+    /// </summary>
     public string Reason { get; }
 
     /// <summary>The name of the deciding rule, if one decided.</summary>
@@ -57,8 +62,15 @@ internal sealed class PolicyDecision
     /// <summary>Whether the policy is in dry-run mode: the decision is reported, not enforced.</summary>
     public bool DryRun { get; }
 
+    /// <summary>For <see cref="InsufficientScope"/>: the scopes of the rule that would have allowed, space-separated.</summary>
+    public string? MissingScopes { get; }
+
     internal static PolicyDecision Create(bool allowed, string reason, string? rule, List<string>? audits, bool dryRun) =>
         rule is null && audits is null && !dryRun
             ? reason == NonCanonicalPath ? NonCanonical : reason == NoCallerIdentity ? NoCaller : NoMatch
             : new PolicyDecision(allowed, reason, rule, audits is null ? NoAudits : audits, dryRun);
+
+    /// <summary>Denied because <paramref name="rule"/> would allow the request but the token lacks some of <paramref name="scopes"/>.</summary>
+    internal static PolicyDecision InsufficientScopes(string rule, string scopes, List<string>? audits, bool dryRun) =>
+        new(false, InsufficientScope, rule, audits is null ? NoAudits : audits, dryRun, scopes);
 }
