@@ -62,7 +62,8 @@ internal sealed class AccessTokenJwtBearerSetup(
             certificates,
             validator,
             timeProvider,
-            loggerFactory.CreateLogger("SecureComms.Client"));
+            loggerFactory.CreateLogger("SecureComms.Client"),
+            serverCaBundle: settings.ServerCaBundlePath is null ? null : ServerCaBundle.Load(SecureCommsOptions.SectionName + ":TokenValidation:ServerCaBundlePath", settings.ServerCaBundlePath));
         options.TokenHandlers.Clear();
         options.TokenHandlers.Add(new AccessTokenHandler(keys)); // validated tokens are remembered by ValidatedTokenCache
         options.Events = new JwtBearerEvents

@@ -40,6 +40,14 @@ public sealed class SecureCommsTokenValidationOptions
     /// <summary>SPIFFE ID pattern of the authorization server for the metadata/JWKS calls; without it the system trust store and host name are checked.</summary>
     public string? ExpectedServer { get; set; }
 
+    /// <summary>
+    /// For an authorization server whose certificate comes from an internal CA: a PEM file with that CA's
+    /// certificate(s); the metadata and JWKS calls then accept only a server certificate chaining to one of them that
+    /// names the host of <see cref="Authority"/>. A missing or unreadable file fails start-up. Cannot be combined with
+    /// <see cref="ExpectedServer"/>. Default none (system trust store).
+    /// </summary>
+    public string? ServerCaBundlePath { get; set; }
+
     /// <summary>How many validated tokens are remembered (keyed by a hash, never past <c>exp</c>); 0 disables. Default 10 000.</summary>
     public int ValidatedTokenCacheSize { get; set; } = 10_000;
 

@@ -48,6 +48,19 @@ internal sealed class SecureCommsTokenValidationOptionsValidator : IValidateOpti
             errors.Add($"{Key}ExpectedServer '{options.ExpectedServer}' is not a SPIFFE ID pattern: {error}");
         }
 
+        if (options.ServerCaBundlePath is not null)
+        {
+            if (options.ExpectedServer is not null)
+            {
+                errors.Add($"{Key}ServerCaBundlePath and {Key}ExpectedServer are both set: the authorization server is either a SPIFFE workload (ExpectedServer) or an HTTPS server with a certificate of an internal CA (ServerCaBundlePath).");
+            }
+
+            if (!ServerCaBundle.TryLoad(options.ServerCaBundlePath, out _, out string? bundleError))
+            {
+                errors.Add($"{Key}ServerCaBundlePath: {bundleError}");
+            }
+        }
+
         if (options.ValidatedTokenCacheSize < 0)
         {
             errors.Add($"{Key}ValidatedTokenCacheSize cannot be negative.");

@@ -11,7 +11,8 @@ internal static class CheckCommand
         Reads the SecureComms section and prints one finding per line: a severity (serious, warning, info), the
         configuration key, and why it matters. Among them: token binding or token type checks turned off, no token
         validation, allow-all authorization rules, dry-run left on, plaintext listeners and clients, a certificate
-        that is expired, long-lived or not a valid X.509-SVID for the configured bundle, a world-readable key.
+        that is expired, long-lived or not a valid X.509-SVID for the configured bundle, a world-readable key, and
+        the CA files (ServerCaBundlePath) that authorization servers of an internal CA are trusted by.
         Relative file paths are resolved against the folder of the appsettings file.
 
         Options:

@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Configuration;
 
 namespace SecureComms.DevCert;
@@ -21,6 +23,7 @@ internal sealed class ConfigurationChecker(string baseDirectory, TimeProvider ti
         }
 
         CheckTokenValidation(section.GetSection("TokenValidation"), findings);
+        CheckServerCaBundle(section.GetSection("TokenValidation"), findings);
         CheckAuthorization(section.GetSection("Authorization"), findings);
         CheckServer(section.GetSection("Server"), findings);
         CheckClients(section.GetSection("Clients"), findings);
@@ -134,7 +137,7 @@ internal sealed class ConfigurationChecker(string baseDirectory, TimeProvider ti
         }
     }
 
-    private static void CheckClients(IConfigurationSection clients, List<Finding> findings)
+    private void CheckClients(IConfigurationSection clients, List<Finding> findings)
     {
         foreach (IConfigurationSection client in clients.GetChildren())
         {
@@ -149,6 +152,7 @@ internal sealed class ConfigurationChecker(string baseDirectory, TimeProvider ti
             }
 
             IConfigurationSection token = client.GetSection("Token");
+            CheckServerCaBundle(token, findings);
             if (IsFalse(token["RequireBoundToken"]))
             {
                 findings.Add(new(Severity.Serious, token.Path + ":RequireBoundToken", "is false: access tokens not bound to this workload's certificate are sent (RFC 8705 §3); a leaked token is usable by anyone."));
@@ -265,6 +269,61 @@ internal sealed class ConfigurationChecker(string baseDirectory, TimeProvider ti
                 return;
             }
         }
+    }
+
+    /// <summary>
+    /// <c>ServerCaBundlePath</c> (token, metadata and JWKS calls to an authorization server with an internal CA's
+    /// certificate): the file must exist and hold PEM certificates that are valid now; the CAs it trusts are reported.
+    /// </summary>
+    private void CheckServerCaBundle(IConfigurationSection section, List<Finding> findings)
+    {
+        string? path = section["ServerCaBundlePath"];
+        if (path is null)
+        {
+            return;
+        }
+
+        string key = section.Path + ":ServerCaBundlePath";
+        if (!string.IsNullOrWhiteSpace(section["ExpectedServer"]))
+        {
+            findings.Add(new(Severity.Serious, key, "is set together with ExpectedServer: the authorization server is either a SPIFFE workload or an HTTPS server of an internal CA (start-up refuses it)."));
+        }
+
+        string fullPath = Resolve(path);
+        var certificates = new X509Certificate2Collection();
+        try
+        {
+            certificates.ImportFromPemFile(fullPath);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or CryptographicException)
+        {
+            findings.Add(new(Severity.Serious, key, $"'{fullPath}' cannot be used: {ex.Message} (start-up refuses it)."));
+            return;
+        }
+
+        if (certificates.Count == 0)
+        {
+            findings.Add(new(Severity.Serious, key, $"'{fullPath}' holds no PEM certificate (start-up refuses it)."));
+            return;
+        }
+
+        DateTimeOffset now = timeProvider.GetUtcNow();
+        var trusted = new List<string>();
+        foreach (X509Certificate2 certificate in certificates)
+        {
+            using (certificate)
+            {
+                var notAfter = new DateTimeOffset(certificate.NotAfter.ToUniversalTime());
+                if (notAfter < now)
+                {
+                    findings.Add(new(Severity.Serious, key, $"'{path}': the CA '{certificate.Subject}' expired at {Durations.FormatInstant(notAfter)}: no server certificate chains to it."));
+                }
+
+                trusted.Add($"'{certificate.Subject}' until {Durations.FormatInstant(notAfter)}");
+            }
+        }
+
+        findings.Add(new(Severity.Info, key, $"'{path}': the authorization server is trusted if its certificate chains to {string.Join(", ", trusted)} and names the host of its URL (not the system store)."));
     }
 
     private string Resolve(string path) => Path.GetFullPath(Path.Combine(baseDirectory, path));

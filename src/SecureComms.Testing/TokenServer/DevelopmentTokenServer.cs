@@ -157,7 +157,7 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         {
             OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
             {
-                ServerCertificateContext = _options.ServerCertificate.SslContext,
+                ServerCertificateContext = _options.TlsCertificate ?? _options.ServerCertificate.SslContext,
                 ClientCertificateRequired = true,
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
@@ -175,7 +175,7 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         _app.MapPost(TokenPath, (Delegate)HandleTokenRequestAsync);
         _app.MapPost(MtlsTokenPath, (Delegate)HandleTokenRequestAsync);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
-        Issuer = new Uri(_app.Urls.First());
+        Issuer = new UriBuilder(_app.Urls.First()) { Host = _options.HostName }.Uri;
         TokenServerLog.Started(_logger, IssuerName);
     }
 
@@ -232,6 +232,11 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
             return Results.StatusCode((int)failure.Status);
         }
 
+        if (_options.BeforeTokenResponse is { } gate)
+        {
+            await gate(context.RequestAborted).ConfigureAwait(false);
+        }
+
         if (!context.Request.HasFormContentType)
         {
             return Error("invalid_request", "the request must be application/x-www-form-urlencoded.");
@@ -264,6 +269,11 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         }
 
         string[] requestedScopes = form["scope"].ToString().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (client.DropsUnknownScopes)
+        {
+            requestedScopes = [.. requestedScopes.Where(client.AllowedScopes.Contains)]; // RFC 6749 §3.3: granted less, said in scope
+        }
+
         foreach (string scope in requestedScopes)
         {
             if (!client.AllowedScopes.Contains(scope))
@@ -302,7 +312,7 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
             response["issued_token_type"] = AccessTokenType; // RFC 8693 §2.2.1
         }
 
-        if (requestedScopes.Length > 0)
+        if (requestedScopes.Length > 0 || client.DropsUnknownScopes)
         {
             response["scope"] = string.Join(' ', requestedScopes);
         }

@@ -1,3 +1,4 @@
+using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Logging;
 
@@ -33,6 +34,21 @@ public sealed class DevelopmentTokenServerOptions
     /// <summary>Port on 127.0.0.1; 0 (default) picks a free one.</summary>
     public int Port { get; init; }
 
+    /// <summary>
+    /// A TLS certificate presented instead of <see cref="ServerCertificate"/>, e.g. one issued by an internal CA for a
+    /// host name (not an SVID), to test clients that trust such a server by a CA file. Default none.
+    /// </summary>
+    public SslStreamCertificateContext? TlsCertificate { get; init; }
+
+    /// <summary>The host name in the issuer and endpoint URLs (the server listens on 127.0.0.1 whatever it is). Default <c>127.0.0.1</c>.</summary>
+    public string HostName { get; init; } = "127.0.0.1";
+
+    /// <summary>
+    /// Awaited before each token request is answered (after <see cref="DevelopmentTokenServer.EnqueueFailures"/>): lets a
+    /// test hold the server, e.g. on a <see cref="TaskCompletionSource"/>, to see what clients do meanwhile. Default none.
+    /// </summary>
+    public Func<CancellationToken, Task>? BeforeTokenResponse { get; init; }
+
     /// <summary>Where the server logs (requests refused and why). Default: nowhere.</summary>
     public ILoggerFactory? LoggerFactory { get; init; }
 }
@@ -57,6 +73,12 @@ public sealed class DevelopmentClient
 
     /// <summary>Scopes the client may be granted. Default none.</summary>
     public IList<string> AllowedScopes { get; init; } = [];
+
+    /// <summary>
+    /// Requested scopes outside <see cref="AllowedScopes"/> are left out of the token and of the response's
+    /// <c>scope</c> (RFC 6749 §3.3) instead of refused with <c>invalid_scope</c>, as node-oidc-provider does. Default false.
+    /// </summary>
+    public bool DropsUnknownScopes { get; init; }
 
     /// <summary>Resource indicators (RFC 8707) / audiences the client may get tokens for; the first is the default.</summary>
     public IList<string> AllowedResources { get; init; } = [];

@@ -16,4 +16,7 @@ internal static partial class ClientLog
 
     [LoggerMessage(EventId = 1303, Level = LogLevel.Information, Message = "SecureComms client {ClientName} switched to a new connection pool for rotated certificate {SpiffeId} (valid until {NotAfter})")]
     internal static partial void PoolRotated(ILogger logger, string clientName, SpiffeId spiffeId, DateTimeOffset notAfter);
+
+    [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "SecureComms client {ClientName} rejected the server certificate: {Reason}")]
+    internal static partial void ServerCertificateRefused(ILogger logger, string clientName, string reason);
 }

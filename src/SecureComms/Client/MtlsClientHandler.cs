@@ -11,13 +11,17 @@ namespace SecureComms;
 /// The primary handler of a SecureComms <c>HttpClient</c>: presents the workload SVID, accepts only a server whose
 /// SVID chains to the bundle of its trust domain and satisfies the expected-server authorizer (the SPIFFE ID replaces
 /// host-name matching), speaks TLS 1.2/1.3 only and refuses plaintext addresses. Without an expected server (only for
-/// an authorization server outside the trust domain) the platform's ordinary checks apply: system trust and host name.
+/// an authorization server outside the trust domain) a server certificate is checked like any HTTPS server's: chain and
+/// host name, against the system trust store or, when given, only the CAs of a configured PEM bundle (an internal CA).
 /// </summary>
 /// <remarks>
 /// Each certificate gets its own <see cref="SocketsHttpHandler"/> whose <see cref="SslClientAuthenticationOptions.ClientCertificateContext"/>
 /// is fixed: that is what lets the platform cache the TLS context and resume sessions on Linux (a selection callback
 /// would defeat it). When the source rotates, the next request switches to a new pool; the old pool drains for
-/// <see cref="SecureClientOptions.RotationDrainTime"/> and is then disposed.
+/// <see cref="SecureClientOptions.RotationDrainTime"/> after its last request and is then disposed. A request that
+/// carries a certificate-bound token names the token's certificate (<see cref="BoundCertificate"/>) and goes out on that
+/// certificate's pool, so a token is only ever presented with the certificate it is bound to (RFC 8705 §3), also while
+/// an earlier certificate and its token are still in use after a rotation (make before break).
 /// </remarks>
 internal sealed class MtlsClientHandler : HttpMessageHandler
 {
@@ -30,10 +34,20 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
     private readonly ILogger _logger;
     private readonly SecureCommsMetrics? _metrics;
     private readonly ConcurrentDictionary<string, ServerConnection> _servers = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<string, string> _rejections = new(StringComparer.OrdinalIgnoreCase);
+    private readonly X509Certificate2Collection? _serverCaBundle;
+    private readonly bool _readsBoundCertificate;
     private readonly Lock _swapLock = new();
     private readonly List<ITimer> _drainTimers = [];
     private ConnectionPool? _current;
+    private ConnectionPool? _previous;
     private bool _disposed;
+
+    /// <summary>
+    /// Set by the token handler on every request it adds a token to: the certificate that token is bound to, which the
+    /// connection must present.
+    /// </summary>
+    internal static readonly HttpRequestOptionsKey<WorkloadCertificate> BoundCertificate = new("SecureComms.BoundCertificate");
 
     public MtlsClientHandler(
         string clientName,
@@ -43,10 +57,13 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
         PeerCertificateValidator validator,
         TimeProvider timeProvider,
         ILogger logger,
-        SecureCommsMetrics? metrics = null)
+        SecureCommsMetrics? metrics = null,
+        X509Certificate2Collection? serverCaBundle = null)
     {
         _clientName = clientName;
         _metrics = metrics;
+        _serverCaBundle = serverCaBundle;
+        _readsBoundCertificate = options.Token is not null; // only token clients name a certificate per request
         _options = options;
         _expectedServer = expectedServer;
         _certificates = certificates;
@@ -70,7 +87,10 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
                 $"SecureComms client '{_clientName}' refuses the address '{uri}': only absolute https:// addresses are allowed, plaintext is never sent.");
         }
 
-        ConnectionPool pool = GetPool();
+        WorkloadCertificate certificate = _readsBoundCertificate && request.Options.TryGetValue(BoundCertificate, out WorkloadCertificate? bound)
+            ? bound
+            : _certificates.Current;
+        ConnectionPool pool = GetPool(certificate);
         Activity? span = SecureCommsActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.OutboundCall, ActivityKind.Internal);
         return span is null ? pool.Invoker.SendAsync(request, cancellationToken) : SendTracedAsync(pool, request, span, cancellationToken);
     }
@@ -130,29 +150,55 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
     protected override HttpResponseMessage Send(HttpRequestMessage request, CancellationToken cancellationToken) =>
         SendAsync(request, cancellationToken).GetAwaiter().GetResult();
 
-    private ConnectionPool GetPool()
+    private ConnectionPool GetPool(WorkloadCertificate certificate)
     {
-        WorkloadCertificate certificate = _certificates.Current;
         ConnectionPool? pool = Volatile.Read(ref _current);
-        if (pool is not null && ReferenceEquals(pool.Certificate, certificate))
-        {
-            return pool;
-        }
+        return pool is not null && ReferenceEquals(pool.Certificate, certificate) ? pool : GetPoolSlow(certificate);
+    }
 
+    /// <summary>
+    /// A pool presenting <paramref name="certificate"/>: the current one, the previous one (kept while a token bound to
+    /// it is still sent), or a new one. A certificate newer than the current pool's becomes current; an older one is
+    /// served as the previous pool. Replaced pools drain and are disposed.
+    /// </summary>
+    private ConnectionPool GetPoolSlow(WorkloadCertificate certificate)
+    {
         lock (_swapLock)
         {
-            pool = _current;
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ConnectionPool? pool = _current;
             if (pool is not null && ReferenceEquals(pool.Certificate, certificate))
             {
                 return pool;
             }
 
-            var fresh = new ConnectionPool(certificate, CreateSocketsHandler(certificate));
+            long now = _timeProvider.GetTimestamp();
+            if (_previous is { Disposed: false } previous && ReferenceEquals(previous.Certificate, certificate))
+            {
+                previous.LastUsed = now;
+                return previous;
+            }
+
+            var fresh = new ConnectionPool(certificate, CreateSocketsHandler(certificate)) { LastUsed = now };
             PoolsCreated++;
+            WorkloadCertificate sourceCurrent = _certificates.Current;
+            if (pool is not null && !ReferenceEquals(certificate, sourceCurrent)
+                && (ReferenceEquals(pool.Certificate, sourceCurrent) || certificate.NotBefore < pool.Certificate.NotBefore))
+            {
+                // An earlier certificate whose bound token is still in use while the new one's is requested.
+                Retire(_previous);
+                _previous = fresh;
+                ScheduleDrain(fresh);
+                return fresh;
+            }
+
             Volatile.Write(ref _current, fresh);
             if (pool is not null)
             {
                 ClientLog.PoolRotated(_logger, _clientName, certificate.SpiffeId, certificate.NotAfter);
+                pool.LastUsed = now;
+                Retire(_previous);
+                _previous = pool;
                 ScheduleDrain(pool);
             }
 
@@ -160,11 +206,22 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
         }
     }
 
+    /// <summary>A previous pool replaced by another: no new request reaches it; it drains on its own timer.</summary>
+    private void Retire(ConnectionPool? pool)
+    {
+        if (pool is not null && !pool.DrainScheduled)
+        {
+            ScheduleDrain(pool);
+        }
+    }
+
+    /// <summary>Disposes <paramref name="old"/> once no request has picked it for <see cref="SecureClientOptions.RotationDrainTime"/>.</summary>
     private void ScheduleDrain(ConnectionPool old)
     {
+        old.DrainScheduled = true;
         if (_options.RotationDrainTime <= TimeSpan.Zero)
         {
-            old.Dispose();
+            DisposePool(old);
             return;
         }
 
@@ -172,9 +229,16 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
         timer = _timeProvider.CreateTimer(
             _ =>
             {
-                old.Dispose();
                 lock (_swapLock)
                 {
+                    TimeSpan idle = _timeProvider.GetElapsedTime(old.LastUsed);
+                    if (!_disposed && idle < _options.RotationDrainTime && ReferenceEquals(_previous, old))
+                    {
+                        timer?.Change(_options.RotationDrainTime - idle, Timeout.InfiniteTimeSpan); // still in use
+                        return;
+                    }
+
+                    DisposePool(old);
                     if (timer is not null)
                     {
                         _drainTimers.Remove(timer);
@@ -186,6 +250,15 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
             _options.RotationDrainTime,
             Timeout.InfiniteTimeSpan);
         _drainTimers.Add(timer);
+    }
+
+    private void DisposePool(ConnectionPool pool)
+    {
+        pool.Dispose();
+        if (ReferenceEquals(_previous, pool))
+        {
+            _previous = null;
+        }
     }
 
     private SocketsHttpHandler CreateSocketsHandler(WorkloadCertificate certificate) => new()
@@ -201,39 +274,129 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
 
             // SVIDs are short-lived and SPIFFE defines no revocation; the platform's own chain build is ignored
-            // (we build against the peer's trust-domain bundle), so keep it offline and off the system store.
+            // (we build against the peer's trust-domain bundle, or the configured CA file), so keep it offline and off
+            // the system store. Without either, the platform checks the system store and the host name as usual.
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
-            CertificateChainPolicy = _expectedServer is null ? null : OfflinePlatformChainPolicy.Create(),
-            RemoteCertificateValidationCallback = _expectedServer is null ? null : ValidateServerCertificate,
+            CertificateChainPolicy = _expectedServer is null && _serverCaBundle is null ? null : OfflinePlatformChainPolicy.Create(),
+            RemoteCertificateValidationCallback = ValidateServerCertificate,
         },
         PlaintextStreamFilter = RecordConnection,
     };
 
+    /// <summary>
+    /// Why the last TLS handshake with <paramref name="host"/> refused the server certificate, if it did (the check that
+    /// failed); the platform's exception only says that a validation callback refused it.
+    /// </summary>
+    internal string? LastServerCertificateRejection(string host) => _rejections.TryGetValue(host, out string? reason) ? reason : null;
+
     private bool ValidateServerCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
-        if (_expectedServer is null)
+        string host = (sender as SslStream)?.TargetHostName ?? string.Empty;
+        string? rejection = _expectedServer is not null
+            ? ValidateSvid(certificate, chain)
+            : _serverCaBundle is not null
+                ? ValidateAgainstCaBundle(certificate, chain, errors)
+                : DescribePlatformErrors(errors, chain);
+        if (rejection is null)
         {
-            return errors == SslPolicyErrors.None;
+            _rejections.TryRemove(host, out _);
+            return true;
         }
 
-        // Host-name errors are deliberately ignored: the server's SPIFFE ID replaces host-name matching.
+        _rejections[host] = rejection;
+        return false;
+    }
+
+    /// <summary>A SPIFFE server: its SVID chains to its trust domain's bundle and its ID is the expected one; host names are not used.</summary>
+    private string? ValidateSvid(X509Certificate? certificate, X509Chain? chain)
+    {
         SvidValidationResult result = _validator.Validate(certificate as X509Certificate2, chain?.ChainPolicy.ExtraStore, PeerSide.Server);
         if (!result.IsValid)
         {
             ClientLog.ServerCertificateRejected(_logger, _clientName, result.Failure, result.Detail ?? string.Empty);
             _metrics?.PeerCertificateRefused(result.Failure, PeerSide.Server);
-            return false;
+            return $"{result.Failure} ({result.Detail})";
         }
 
-        if (!_expectedServer.IsAuthorized(result.SpiffeId))
+        if (!_expectedServer!.IsAuthorized(result.SpiffeId))
         {
             ClientLog.UnexpectedServer(_logger, _clientName, result.SpiffeId, _expectedServer);
             _metrics?.PeerCertificateRefused(SvidValidationFailure.UnexpectedSpiffeId, PeerSide.Server);
-            return false;
+            return $"{SvidValidationFailure.UnexpectedSpiffeId} (the server is {result.SpiffeId}, expected {_expectedServer})";
         }
 
-        return true;
+        return null;
     }
+
+    /// <summary>
+    /// A server with a certificate of an internal CA: the chain is built against the configured CA file only (custom
+    /// root trust, the presented intermediates, offline, server-authentication EKU) and the platform's host-name check
+    /// must have passed, as for any HTTPS server.
+    /// </summary>
+    private string? ValidateAgainstCaBundle(X509Certificate? certificate, X509Chain? presented, SslPolicyErrors errors)
+    {
+        string? rejection;
+        if (certificate is not X509Certificate2 leaf || (errors & SslPolicyErrors.RemoteCertificateNotAvailable) != 0)
+        {
+            rejection = nameof(SslPolicyErrors.RemoteCertificateNotAvailable);
+        }
+        else if ((errors & SslPolicyErrors.RemoteCertificateNameMismatch) != 0)
+        {
+            rejection = $"{nameof(SslPolicyErrors.RemoteCertificateNameMismatch)} (the certificate does not name the host of the address)";
+        }
+        else
+        {
+            using var chain = new X509Chain();
+            X509ChainPolicy policy = chain.ChainPolicy;
+            policy.TrustMode = X509ChainTrustMode.CustomRootTrust; // the configured CA file only, never the system store
+            policy.CustomTrustStore.AddRange(_serverCaBundle!);
+            policy.RevocationMode = X509RevocationMode.NoCheck;
+            policy.DisableCertificateDownloads = true;
+            policy.VerificationTime = _timeProvider.GetUtcNow().UtcDateTime;
+            policy.ApplicationPolicy.Add(new System.Security.Cryptography.Oid(ServerAuthenticationOid));
+            if (presented is not null)
+            {
+                policy.ExtraStore.AddRange(presented.ChainPolicy.ExtraStore);
+            }
+
+            rejection = chain.Build(leaf) ? null : $"{nameof(SslPolicyErrors.RemoteCertificateChainErrors)} ({DescribeChainStatus(chain)}) against the configured CA file";
+        }
+
+        if (rejection is not null)
+        {
+            ClientLog.ServerCertificateRefused(_logger, _clientName, rejection);
+        }
+
+        return rejection;
+    }
+
+    /// <summary>An ordinary HTTPS server: the platform's verdict (system trust store, host name), kept with its reason.</summary>
+    private string? DescribePlatformErrors(SslPolicyErrors errors, X509Chain? chain)
+    {
+        if (errors == SslPolicyErrors.None)
+        {
+            return null;
+        }
+
+        string rejection = (errors & SslPolicyErrors.RemoteCertificateChainErrors) != 0 && chain is not null
+            ? $"{errors} ({DescribeChainStatus(chain)})"
+            : errors.ToString();
+        ClientLog.ServerCertificateRefused(_logger, _clientName, rejection);
+        return rejection;
+    }
+
+    private static string DescribeChainStatus(X509Chain chain)
+    {
+        X509ChainStatusFlags flags = X509ChainStatusFlags.NoError;
+        foreach (X509ChainStatus status in chain.ChainStatus)
+        {
+            flags |= status.Status;
+        }
+
+        return flags.ToString();
+    }
+
+    private const string ServerAuthenticationOid = "1.3.6.1.5.5.7.3.1";
 
     protected override void Dispose(bool disposing)
     {
@@ -249,6 +412,7 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
 
                 _drainTimers.Clear();
                 _current?.Dispose();
+                _previous?.Dispose();
             }
         }
 
@@ -263,6 +427,17 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
 
         public HttpMessageInvoker Invoker { get; } = new(handler, disposeHandler: true);
 
-        public void Dispose() => Invoker.Dispose();
+        /// <summary>Timestamp of the last request that picked this pool after it stopped being current (under the swap lock).</summary>
+        public long LastUsed { get; set; }
+
+        public bool DrainScheduled { get; set; }
+
+        public bool Disposed { get; private set; }
+
+        public void Dispose()
+        {
+            Disposed = true;
+            Invoker.Dispose();
+        }
     }
 }

@@ -280,6 +280,29 @@ internal sealed class SecureCommsOptionsValidator : IValidateOptions<SecureComms
             errors.Add($"{key}:ExpectedServer '{token.ExpectedServer}' is not a SPIFFE ID pattern: {error}");
         }
 
+        if (token.ServerCaBundlePath is not null)
+        {
+            if (token.ExpectedServer is not null)
+            {
+                errors.Add($"{key}:ServerCaBundlePath and {key}:ExpectedServer are both set: the authorization server is either a SPIFFE workload (ExpectedServer) or an HTTPS server with a certificate of an internal CA (ServerCaBundlePath).");
+            }
+
+            if (!ServerCaBundle.TryLoad(token.ServerCaBundlePath, out _, out string? bundleError))
+            {
+                errors.Add($"{key}:ServerCaBundlePath: {bundleError}");
+            }
+        }
+
+        if (!Enum.IsDefined(token.ScopeMismatch))
+        {
+            errors.Add($"{key}:ScopeMismatch must be Fail or Warn.");
+        }
+
+        if (token.FailureBackoff < TimeSpan.Zero || token.MaxFailureBackoff < token.FailureBackoff)
+        {
+            errors.Add($"{key}: FailureBackoff cannot be negative and MaxFailureBackoff must be at least FailureBackoff (they are {token.FailureBackoff} and {token.MaxFailureBackoff}).");
+        }
+
         if (token.RefreshBeforeExpiry is { } refresh && refresh < TimeSpan.Zero)
         {
             errors.Add($"{key}:RefreshBeforeExpiry cannot be negative.");

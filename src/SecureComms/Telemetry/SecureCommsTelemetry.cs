@@ -129,6 +129,9 @@ public static class SecureCommsTelemetry
         /// <summary>No token could be obtained.</summary>
         public const string Failed = "failed";
 
+        /// <summary>No token could be obtained and none was requested: a request failed moments ago (the failure back-off).</summary>
+        public const string BackedOff = "backed_off";
+
         /// <summary>A rotation or configuration reload that took effect.</summary>
         public const string Success = "success";
 

@@ -8,14 +8,15 @@ public sealed class AccessToken
 {
     private string? _authorizationHeaderValue;
 
-    internal AccessToken(string value, string tokenType, DateTimeOffset issuedAt, DateTimeOffset expiresAt, string? scope, string certificateThumbprint)
+    internal AccessToken(string value, string tokenType, DateTimeOffset issuedAt, DateTimeOffset expiresAt, string? scope, WorkloadCertificate certificate)
     {
+        Certificate = certificate;
         Value = value;
         TokenType = tokenType;
         IssuedAt = issuedAt;
         ExpiresAt = expiresAt;
         Scope = scope;
-        CertificateThumbprint = certificateThumbprint;
+        CertificateThumbprint = certificate.Sha256Thumbprint;
     }
 
     /// <summary>The token, to send as <c>Authorization: Bearer</c>. Secret: never log it.</summary>
@@ -35,6 +36,12 @@ public sealed class AccessToken
 
     /// <summary>Base64url SHA-256 of the certificate the token was requested with (the expected <c>cnf.x5t#S256</c>).</summary>
     public string CertificateThumbprint { get; }
+
+    /// <summary>
+    /// The certificate the token was requested with and is bound to: a request carrying this token must go out on a
+    /// connection presenting this certificate (RFC 8705 §3), which is how <see cref="MtlsClientHandler"/> picks its pool.
+    /// </summary>
+    internal WorkloadCertificate Certificate { get; }
 
     /// <summary>
     /// <c>Bearer {token}</c>, built once per token so that a request does not format (and allocate) its

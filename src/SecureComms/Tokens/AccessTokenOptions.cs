@@ -19,6 +19,16 @@ public enum TokenClientAuthentication
     PrivateKeyJwt,
 }
 
+/// <summary>What a SecureComms client does when the authorization server grants less scope than it asked for.</summary>
+public enum TokenScopeMismatch
+{
+    /// <summary>Refuse the token (error <c>scope_not_granted</c>): the calls it would authorize are bound to fail (the default).</summary>
+    Fail,
+
+    /// <summary>Log a warning and use the narrower token.</summary>
+    Warn,
+}
+
 /// <summary>Which OAuth 2.0 grant a SecureComms client uses to obtain its tokens.</summary>
 public enum TokenGrantType
 {
@@ -83,6 +93,34 @@ public sealed class AccessTokenOptions
     /// certificate is checked the ordinary way (system trust store and host name), as for any HTTPS server.
     /// </summary>
     public string? ExpectedServer { get; set; }
+
+    /// <summary>
+    /// For an authorization server whose certificate comes from an internal CA (neither an SVID nor one the system
+    /// trusts): a PEM file with that CA's certificate(s). Token, metadata and JWKS calls then accept a server
+    /// certificate only if it chains to one of them (<c>X509Chain</c> custom root trust, never the system store) and
+    /// names the host of the URL (DNS or IP SAN), as for any HTTPS server. Read once when the client is first used;
+    /// a missing or unreadable file fails start-up. Cannot be combined with <see cref="ExpectedServer"/>. Default none.
+    /// </summary>
+    public string? ServerCaBundlePath { get; set; }
+
+    /// <summary>
+    /// Whether a granted scope narrower than <see cref="Scope"/> is refused (<see cref="TokenScopeMismatch.Fail"/>, the
+    /// default) or only logged (<see cref="TokenScopeMismatch.Warn"/>). RFC 6749 §3.3 lets a server grant less than
+    /// requested and say so only in the response's <c>scope</c>; a response without <c>scope</c> means the requested
+    /// scope was granted (§5.1).
+    /// </summary>
+    public TokenScopeMismatch ScopeMismatch { get; set; }
+
+    /// <summary>
+    /// After a failed token request, how long no new request is sent for that token (same client, certificate and
+    /// subject token); calls in that time fail at once with the last error, or keep the still-valid cached token.
+    /// Doubles with each further consecutive failure up to <see cref="MaxFailureBackoff"/>; a success or a new
+    /// certificate starts again. <see cref="TimeSpan.Zero"/> turns the back-off off. Default 5 seconds.
+    /// </summary>
+    public TimeSpan FailureBackoff { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>The longest back-off after repeated failures (see <see cref="FailureBackoff"/>). Default 1 minute.</summary>
+    public TimeSpan MaxFailureBackoff { get; set; } = TimeSpan.FromMinutes(1);
 
     /// <summary>
     /// How long before expiry a token is renewed. Default: 60 seconds or 10 % of the token's lifetime, whichever is smaller.

@@ -63,11 +63,16 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
             null);
     }
 
-    /// <summary>The prebuilt header value, added as is: no header object and no formatting per request.</summary>
+    /// <summary>
+    /// The prebuilt header value, added as is: no header object and no formatting per request; and the certificate the
+    /// token is bound to, so that the primary handler sends it on a connection presenting that very certificate
+    /// (RFC 8705 §3), also while an earlier certificate and its token are still used after a rotation.
+    /// </summary>
     private static void SetAuthorization(HttpRequestMessage request, AccessToken token)
     {
         request.Headers.Remove("Authorization");
         request.Headers.TryAddWithoutValidation("Authorization", token.AuthorizationHeaderValue);
+        request.Options.Set(MtlsClientHandler.BoundCertificate, token.Certificate);
     }
 
     private static bool SaysInvalidToken(HttpResponseMessage response)

@@ -29,13 +29,16 @@ internal sealed class TokenEndpointClient : IDisposable
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
-    private readonly SemaphoreSlim _discoveryGate = new(1, 1);
+    private readonly MtlsClientHandler? _mtls;
+    private readonly Lock _discoveryLock = new();
+    private Task<Uri>? _discovery;
     private Uri? _tokenEndpoint;
 
     public TokenEndpointClient(string clientName, AccessTokenOptions options, HttpMessageHandler transport, TimeProvider timeProvider, ILogger logger)
     {
         _clientName = clientName;
         _options = options;
+        _mtls = transport as MtlsClientHandler;
         _http = new HttpMessageInvoker(transport, disposeHandler: true);
         _timeProvider = timeProvider;
         _logger = logger;
@@ -51,21 +54,45 @@ internal sealed class TokenEndpointClient : IDisposable
     internal const string TokenExchangeGrantType = "urn:ietf:params:oauth:grant-type:token-exchange";
     internal const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
 
-    internal async Task<Uri> GetTokenEndpointAsync(CancellationToken cancellationToken)
+    /// <summary>The configured token endpoint, or the one discovered so far; null until discovery succeeded.</summary>
+    internal Uri? KnownTokenEndpoint => Volatile.Read(ref _tokenEndpoint);
+
+    /// <summary>
+    /// The token endpoint: configured, or discovered from the authority's metadata once. Concurrent callers share one
+    /// discovery (single flight); a failed one is not cached, so the next caller tries again (the provider's back-off
+    /// decides when).
+    /// </summary>
+    internal Task<Uri> GetTokenEndpointAsync(CancellationToken cancellationToken)
     {
-        if (_tokenEndpoint is { } known)
+        if (Volatile.Read(ref _tokenEndpoint) is { } known)
         {
-            return known;
+            return Task.FromResult(known);
         }
 
-        await _discoveryGate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        Task<Uri> discovery;
+        lock (_discoveryLock)
+        {
+            discovery = _discovery ??= DiscoverOnceAsync();
+        }
+
+        return discovery.WaitAsync(cancellationToken);
+    }
+
+    private async Task<Uri> DiscoverOnceAsync()
+    {
+        await Task.Yield(); // never run the discovery under the caller's lock
         try
         {
-            return _tokenEndpoint ??= await DiscoverAsync(_options.Authority!, cancellationToken).ConfigureAwait(false);
+            Uri endpoint = await DiscoverAsync(_options.Authority!).ConfigureAwait(false);
+            Volatile.Write(ref _tokenEndpoint, endpoint);
+            return endpoint;
         }
         finally
         {
-            _discoveryGate.Release();
+            lock (_discoveryLock)
+            {
+                _discovery = null;
+            }
         }
     }
 
@@ -95,7 +122,7 @@ internal sealed class TokenEndpointClient : IDisposable
         }
         catch (HttpRequestException ex)
         {
-            throw new TokenAcquisitionException("server_unavailable", $"the token endpoint could not be reached ({ex.HttpRequestError}).", endpoint, ex);
+            throw new TokenAcquisitionException("server_unavailable", $"the token endpoint could not be reached ({DescribeConnectionFailure(ex, endpoint)}).", endpoint, ex);
         }
 
         using (response)
@@ -103,7 +130,9 @@ internal sealed class TokenEndpointClient : IDisposable
             byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
             if (response.StatusCode == HttpStatusCode.OK)
             {
-                return TokenResponseParser.ParseSuccess(body, endpoint, certificate, _timeProvider.GetUtcNow(), _options.MaxTokenLifetime, _options.RequireBoundToken);
+                AccessToken token = TokenResponseParser.ParseSuccess(body, endpoint, certificate, _timeProvider.GetUtcNow(), _options.MaxTokenLifetime, _options.RequireBoundToken);
+                CheckGrantedScope(token, endpoint);
+                return token;
             }
 
             if (IsTransient(response))
@@ -193,15 +222,81 @@ internal sealed class TokenEndpointClient : IDisposable
         return new JsonWebTokenHandler { SetDefaultTimesOnTokenCreation = false }.CreateToken(descriptor);
     }
 
-    private async Task<Uri> DiscoverAsync(Uri authority, CancellationToken cancellationToken)
+    /// <summary>
+    /// RFC 6749 §3.3: the server may grant less than requested, and then must say so in <c>scope</c>; without
+    /// <c>scope</c> the requested scope was granted (§5.1). Scope tokens are case-sensitive and unordered.
+    /// </summary>
+    private void CheckGrantedScope(AccessToken token, Uri endpoint)
+    {
+        if (string.IsNullOrWhiteSpace(_options.Scope) || token.Scope is null)
+        {
+            return;
+        }
+
+        string[] granted = token.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        List<string>? missing = null;
+        foreach (string requested in _options.Scope.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (Array.IndexOf(granted, requested) < 0)
+            {
+                (missing ??= []).Add(requested);
+            }
+        }
+
+        if (missing is null)
+        {
+            return;
+        }
+
+        string notGranted = string.Join(' ', missing);
+        if (_options.ScopeMismatch == TokenScopeMismatch.Warn)
+        {
+            TokenLog.ScopeNotGranted(_logger, _clientName, notGranted, token.Scope, endpoint);
+            return;
+        }
+
+        throw new TokenAcquisitionException(
+            "scope_not_granted",
+            $"the server granted '{token.Scope}' but not '{notGranted}' of the requested '{_options.Scope}' (RFC 6749 §3.3); register the scope for this client at the authorization server, or set Token:ScopeMismatch to Warn to use the narrower token.",
+            endpoint);
+    }
+
+    /// <summary>
+    /// RFC 8414 §3 metadata, then OpenID Discovery, through the same resilience pipeline as token requests (retries,
+    /// circuit breaker, per-attempt time-out). Every failure is <c>discovery_failed</c>, saying why.
+    /// </summary>
+    private async Task<Uri> DiscoverAsync(Uri authority)
     {
         foreach (string wellKnown in AuthorizationServerMetadata.WellKnownPaths)
         {
             Uri address = AuthorizationServerMetadata.MetadataAddress(authority, wellKnown);
+            HttpResponseMessage response;
             try
             {
-                using var request = new HttpRequestMessage(HttpMethod.Get, address);
-                using HttpResponseMessage response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+                response = await _pipeline.ExecuteAsync(
+                    async ct =>
+                    {
+                        using var request = new HttpRequestMessage(HttpMethod.Get, address);
+                        request.Headers.Accept.ParseAdd("application/json");
+                        return await _http.SendAsync(request, ct).ConfigureAwait(false);
+                    },
+                    CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (BrokenCircuitException ex)
+            {
+                throw new TokenAcquisitionException("discovery_failed", $"the metadata at {address} was not fetched: the authorization server failed repeatedly and calls are paused by the circuit breaker.", authority, ex);
+            }
+            catch (TimeoutRejectedException ex)
+            {
+                throw new TokenAcquisitionException("discovery_failed", $"the metadata at {address} could not be fetched: every attempt timed out.", authority, ex);
+            }
+            catch (HttpRequestException ex)
+            {
+                throw new TokenAcquisitionException("discovery_failed", $"the metadata at {address} could not be fetched ({DescribeConnectionFailure(ex, address)}).", authority, ex);
+            }
+
+            using (response)
+            {
                 if (response.StatusCode == HttpStatusCode.NotFound)
                 {
                     continue;
@@ -209,20 +304,43 @@ internal sealed class TokenEndpointClient : IDisposable
 
                 if (!response.IsSuccessStatusCode)
                 {
-                    throw new TokenAcquisitionException("discovery_failed", $"HTTP {(int)response.StatusCode} from {address}.", authority);
+                    throw new TokenAcquisitionException("discovery_failed", $"HTTP {(int)response.StatusCode} from {address}" + (IsTransient(response) ? $" after {_options.MaxRetries + 1} attempts." : "."), authority);
                 }
 
-                Uri endpoint = AuthorizationServerMetadata.ParseTokenEndpoint(await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false), authority);
+                Uri endpoint = AuthorizationServerMetadata.ParseTokenEndpoint(await response.Content.ReadAsByteArrayAsync(CancellationToken.None).ConfigureAwait(false), authority);
                 TokenLog.TokenEndpointDiscovered(_logger, _clientName, endpoint, authority);
                 return endpoint;
-            }
-            catch (HttpRequestException ex)
-            {
-                throw new TokenAcquisitionException("discovery_failed", $"the metadata at {address} could not be fetched ({ex.HttpRequestError}).", authority, ex);
             }
         }
 
         throw new TokenAcquisitionException("discovery_failed", "neither RFC 8414 nor OpenID metadata was found.", authority);
+    }
+
+    /// <summary>
+    /// The failure class, and for a failed TLS handshake the reason the server certificate was refused (the check
+    /// that refused it, e.g. <c>RemoteCertificateNameMismatch</c> or a chain status such as <c>PartialChain</c>), which
+    /// the platform otherwise leaves in an inner exception or drops when a validation callback said no.
+    /// </summary>
+    private string DescribeConnectionFailure(HttpRequestException ex, Uri address)
+    {
+        if (ex.HttpRequestError != HttpRequestError.SecureConnectionError)
+        {
+            return ex.HttpRequestError.ToString();
+        }
+
+        string? reason = _mtls?.LastServerCertificateRejection(address.IdnHost);
+        if (reason is null)
+        {
+            for (Exception? inner = ex.InnerException; inner is not null; inner = inner.InnerException)
+            {
+                if (inner is System.Security.Authentication.AuthenticationException authentication)
+                {
+                    reason = authentication.Message;
+                }
+            }
+        }
+
+        return reason is null ? "SecureConnectionError: the TLS handshake failed" : $"SecureConnectionError: {reason}";
     }
 
     private static bool IsTransient(HttpResponseMessage response) =>
@@ -273,6 +391,5 @@ internal sealed class TokenEndpointClient : IDisposable
     public void Dispose()
     {
         _http.Dispose();
-        _discoveryGate.Dispose();
     }
 }

@@ -71,7 +71,8 @@ internal sealed class TokenProviderRegistry(
             validator,
             timeProvider,
             loggerFactory.CreateLogger("SecureComms.Client"),
-            metrics);
+            metrics,
+            token.ServerCaBundlePath is null ? null : ServerCaBundle.Load($"{SecureCommsOptions.SectionName}:Clients:{clientName}:Token:ServerCaBundlePath", token.ServerCaBundlePath));
         var endpoint = new TokenEndpointClient(clientName, token, transport, timeProvider, logger);
         return new Entry(new CertificateBoundTokenProvider(clientName, token, certificates, endpoint, timeProvider, logger, metrics), token.GrantType == TokenGrantType.TokenExchange);
     }

@@ -63,7 +63,7 @@ internal static class TokenResponseParser
         }
 
         CheckBinding(accessToken, certificate, endpoint, requireBound);
-        return new AccessToken(accessToken, "Bearer", now, now.AddSeconds(expiresIn), scope, certificate.Sha256Thumbprint);
+        return new AccessToken(accessToken, "Bearer", now, now.AddSeconds(expiresIn), scope, certificate);
     }
 
     internal static TokenAcquisitionException ParseError(ReadOnlySpan<byte> json, int statusCode, Uri endpoint)

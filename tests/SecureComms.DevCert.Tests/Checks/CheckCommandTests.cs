@@ -55,6 +55,51 @@ public sealed partial class CheckCommandTests
     }
 
     [TestMethod]
+    [DataRow("Clients:billing:Token", "internal-ca.pem", "info SecureComms:Clients:billing:Token:ServerCaBundlePath 'internal-ca.pem': the authorization server is trusted if its certificate chains to 'O=SecureComms Development (not for production), CN=SecureComms Development Root CA' until ", 0, DisplayName = "outbound, a CA file: reported")]
+    [DataRow("TokenValidation", "internal-ca.pem", "info SecureComms:TokenValidation:ServerCaBundlePath 'internal-ca.pem': the authorization server is trusted if its certificate chains to", 0, DisplayName = "inbound, a CA file: reported")]
+    [DataRow("Clients:billing:Token", "missing.pem", "serious SecureComms:Clients:billing:Token:ServerCaBundlePath '", 1, DisplayName = "a missing file")]
+    [DataRow("Clients:billing:Token", "corrupt.pem", "serious SecureComms:Clients:billing:Token:ServerCaBundlePath '", 1, DisplayName = "a corrupt file")]
+    [DataRow("TokenValidation", "empty.pem", "serious SecureComms:TokenValidation:ServerCaBundlePath '", 1, DisplayName = "a file without a certificate")]
+    public void ServerCaBundlePath_IsReadAndReported(string section, string file, string expectedLine, int exitCode)
+    {
+        using var folder = new TemporaryFolder();
+        JsonObject settings = CleanSettings(folder);
+        using (var internalCa = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("internal.test")))
+        {
+            internalCa.WriteTrustBundlePem(folder.File("internal-ca.pem"));
+        }
+
+        File.WriteAllText(folder.File("corrupt.pem"), "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
+        File.WriteAllText(folder.File("empty.pem"), "no certificate here\n");
+        Set(settings, $"SecureComms:{section}:ServerCaBundlePath", JsonValue.Create(file));
+
+        DevCertRun run = Check(folder, settings);
+
+        Assert.AreEqual(exitCode, run.ExitCode, run.ToString());
+        Assert.HasCount(1, run.OutputLines, run.ToString());
+        Assert.StartsWith(expectedLine, run.OutputLines[0], run.ToString());
+    }
+
+    [TestMethod]
+    public void ServerCaBundlePath_WithExpectedServer_IsSerious()
+    {
+        using var folder = new TemporaryFolder();
+        JsonObject settings = CleanSettings(folder);
+        using (var internalCa = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("internal.test")))
+        {
+            internalCa.WriteTrustBundlePem(folder.File("internal-ca.pem"));
+        }
+
+        Set(settings, "SecureComms:Clients:billing:Token:ServerCaBundlePath", JsonValue.Create("internal-ca.pem"));
+        Set(settings, "SecureComms:Clients:billing:Token:ExpectedServer", JsonValue.Create("spiffe://example.org/auth"));
+
+        DevCertRun run = Check(folder, settings);
+
+        Assert.AreEqual(1, run.ExitCode, run.ToString());
+        Assert.Contains("serious SecureComms:Clients:billing:Token:ServerCaBundlePath is set together with ExpectedServer", run.Output);
+    }
+
+    [TestMethod]
     public void ProxyTrustedByAddress_OnAPlaintextListener_IsReported_NextToTheListener()
     {
         using var folder = new TemporaryFolder();

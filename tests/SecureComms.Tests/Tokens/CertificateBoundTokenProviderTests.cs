@@ -114,7 +114,7 @@ public sealed class CertificateBoundTokenProviderTests
     public async Task RepeatedServerFailures_OpenTheCircuit_AndLaterCallsDoNotReachTheServer()
     {
         await using TokenTestBed bed = await TokenTestBed.StartAsync();
-        using CertificateBoundTokenProvider provider = bed.Provider(bed.Options(o => { o.MaxRetries = 0; o.CircuitBreakerBreakDuration = TimeSpan.FromMinutes(1); }));
+        using CertificateBoundTokenProvider provider = bed.Provider(bed.Options(o => { o.MaxRetries = 0; o.CircuitBreakerBreakDuration = TimeSpan.FromMinutes(1); o.FailureBackoff = TimeSpan.Zero; }));
         bed.Server.EnqueueFailures(50, HttpStatusCode.ServiceUnavailable);
         var errors = new List<string>();
 
@@ -174,9 +174,11 @@ public sealed class CertificateBoundTokenProviderTests
 
         WorkloadCertificate rotated = bed.Ca.IssueSvid(TokenTestBed.Orders);
         bed.Certificates.Update(rotated);
-        AccessToken after = await provider.GetTokenAsync(CancellationToken.None);
+        AccessToken whileRequested = await provider.GetTokenAsync(CancellationToken.None);
+        AccessToken after = await WaitForNewTokenAsync(provider, before);
 
-        Assert.AreNotSame(before, after);
+        Assert.AreSame(before, whileRequested, "make before break: the previous pair carries on until the new token is ready");
+        Assert.AreSame(bed.Certificates.Current, after.Certificate);
         Assert.AreEqual(2, bed.Server.TokenRequestCount);
         Assert.AreEqual(rotated.Sha256Thumbprint, TokenTestBed.BoundThumbprint(after), "the new token's cnf names the new certificate");
         Assert.AreNotEqual(TokenTestBed.BoundThumbprint(before), TokenTestBed.BoundThumbprint(after));

@@ -1,6 +1,8 @@
 using System.Buffers.Text;
 using System.Text;
 using System.Text.Json;
+using System.Net.Security;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using SecureComms.Testing;
 using SecureComms.Tests.Fakes;
@@ -33,18 +35,24 @@ internal sealed class TokenTestBed : IAsyncDisposable
         TimeProvider? time = null,
         Func<DevelopmentCertificateAuthority, WorkloadCertificate, IList<DevelopmentClient>>? clients = null,
         bool includeNotBefore = true,
-        bool includeIssuedAt = true)
+        bool includeIssuedAt = true,
+        Action<TokenServerSetup>? server = null)
     {
+        var setup = new TokenServerSetup();
+        server?.Invoke(setup);
         time ??= TimeProvider.System;
         var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), time);
         WorkloadCertificate orders = ca.IssueSvid(Orders);
-        var server = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
+        var tokenServer = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
         {
             ServerCertificate = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")),
             ClientTrust = ca.CreateTrustBundle(),
             TimeProvider = time,
             IncludeNotBefore = includeNotBefore,
             IncludeIssuedAt = includeIssuedAt,
+            TlsCertificate = setup.TlsCertificate,
+            HostName = setup.HostName,
+            BeforeTokenResponse = setup.BeforeTokenResponse,
             Clients = clients?.Invoke(ca, orders) ??
             [
                 new DevelopmentClient
@@ -56,7 +64,7 @@ internal sealed class TokenTestBed : IAsyncDisposable
                 },
             ],
         });
-        return new TokenTestBed(ca, server, new InMemoryCertificateSource(orders), time);
+        return new TokenTestBed(ca, tokenServer, new InMemoryCertificateSource(orders), time);
     }
 
     public AccessTokenOptions Options(Action<AccessTokenOptions>? configure = null)
@@ -74,8 +82,9 @@ internal sealed class TokenTestBed : IAsyncDisposable
         return options;
     }
 
-    public CertificateBoundTokenProvider Provider(AccessTokenOptions options)
+    public CertificateBoundTokenProvider Provider(AccessTokenOptions options, ILogger? logger = null, SecureCommsMetrics? metrics = null)
     {
+        logger ??= NullLogger.Instance;
         var transport = new MtlsClientHandler(
             "orders (token endpoint)",
             new SecureClientOptions(),
@@ -83,8 +92,10 @@ internal sealed class TokenTestBed : IAsyncDisposable
             Certificates,
             new PeerCertificateValidator(new StaticTrustBundleSource(Ca.CreateTrustBundle()), Time),
             Time,
-            NullLogger.Instance);
-        return new CertificateBoundTokenProvider("orders", options, Certificates, new TokenEndpointClient("orders", options, transport, Time, NullLogger.Instance), Time, NullLogger.Instance);
+            logger,
+            metrics,
+            options.ServerCaBundlePath is null ? null : ServerCaBundle.Load("Token:ServerCaBundlePath", options.ServerCaBundlePath));
+        return new CertificateBoundTokenProvider("orders", options, Certificates, new TokenEndpointClient("orders", options, transport, Time, logger), Time, logger, metrics);
     }
 
     /// <summary>The <c>cnf.x5t#S256</c> claim of a JWT access token.</summary>
@@ -100,4 +111,17 @@ internal sealed class TokenTestBed : IAsyncDisposable
         await Server.DisposeAsync();
         Ca.Dispose();
     }
+}
+
+/// <summary>How the test bed's token server differs from the default SVID-serving one.</summary>
+internal sealed class TokenServerSetup
+{
+    /// <summary>A non-SVID TLS certificate to serve, e.g. from an internal CA.</summary>
+    public SslStreamCertificateContext? TlsCertificate { get; set; }
+
+    /// <summary>The host name in the issuer URL.</summary>
+    public string HostName { get; set; } = "127.0.0.1";
+
+    /// <summary>Awaited before each token response.</summary>
+    public Func<CancellationToken, Task>? BeforeTokenResponse { get; set; }
 }

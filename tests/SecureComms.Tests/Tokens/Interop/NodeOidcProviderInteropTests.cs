@@ -100,6 +100,43 @@ public sealed class NodeOidcProviderInteropTests
         Assert.AreEqual("invalid_client", error.Error);
     }
 
+    [TestMethod]
+    public async Task UnknownScope_SilentlyDroppedByNodeOidcProvider_IsRefusedAsScopeNotGranted()
+    {
+        NodeOidcProvider.RequireOrSkip();
+        using var dir = new TempDirectory();
+        using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        WorkloadCertificate orders = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"));
+        DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")), dir.File("server.pem"), dir.File("server.key"));
+        ca.WriteTrustBundlePem(dir.File("ca.pem"));
+        await using NodeOidcProvider provider = await NodeOidcProvider.StartAsync(
+            new
+            {
+                serverCertPath = dir.File("server.pem"),
+                serverKeyPath = dir.File("server.key"),
+                caPath = dir.File("ca.pem"),
+                resource = Resource,
+                scopes = new[] { "invoices.read" },
+                clients = new[] { Registration("orders", TokenClientAuthentication.TlsClientAuth, orders) },
+            },
+            dir.Path);
+        var options = new AccessTokenOptions
+        {
+            Authority = provider.Issuer,
+            ExpectedServer = "spiffe://example.org/token-server",
+            ClientId = "orders",
+            Scope = "invoices.read invoices.delete", // invoices.delete is unknown to the provider
+            Resource = new Uri(Resource),
+            MaxRetries = 0,
+        };
+        using CertificateBoundTokenProvider tokens = Provider("orders", options, new InMemoryCertificateSource(orders), ca);
+
+        TokenAcquisitionException error = await Assert.ThrowsExactlyAsync<TokenAcquisitionException>(() => tokens.GetTokenAsync(CancellationToken.None).AsTask());
+
+        Assert.AreEqual("scope_not_granted", error.Error, $"{error.Message} — provider said: {provider.Errors}");
+        StringAssert.Contains(error.Message, "but not 'invoices.delete'");
+    }
+
     /// <summary>A token provider talking to the provider over mTLS, trusting its SVID through the test CA's bundle.</summary>
     private static CertificateBoundTokenProvider Provider(string clientId, AccessTokenOptions options, InMemoryCertificateSource certificates, DevelopmentCertificateAuthority ca)
     {
