@@ -31,13 +31,17 @@ internal sealed class DemoService : IAsyncDisposable
     /// <summary>The workload's certificate source; the demo rotates it mid-run.</summary>
     public InMemoryCertificateSource Certificates { get; }
 
-    /// <summary>Starts a service configured the way a real one is: the SecureComms section plus the one-line registration.</summary>
+    /// <summary>
+    /// Starts a service configured the way a real one is: the SecureComms section plus the one-line registration, and
+    /// optionally a JSON settings file that reloads on change.
+    /// </summary>
     public static async Task<DemoService> StartAsync(
         string name,
         DevelopmentCertificateAuthority ca,
         IDictionary<string, string?> settings,
         Action<WebApplication> map,
-        Action<IServiceCollection>? services = null)
+        Action<IServiceCollection>? services = null,
+        string? settingsFile = null)
     {
         SpiffeId id = SpiffeId.FromPath(ca.TrustDomain, "/" + name);
         // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
@@ -51,6 +55,11 @@ internal sealed class DemoService : IAsyncDisposable
         {
             ["SecureComms:Server:Urls:0"] = "https://127.0.0.1:0",
         });
+        if (settingsFile is not null)
+        {
+            // A settings file an operator edits while traffic flows (the demo's central policy): reloaded on change.
+            builder.Configuration.AddJsonFile(settingsFile, optional: false, reloadOnChange: true);
+        }
 
         // The one line. The embedded development CA stands in for certificate and bundle files here;
         // the standalone samples read the same things from files named in appsettings.json.

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Security;
@@ -22,6 +23,7 @@ await using DevelopmentTokenServer tokenServer = await DevelopmentTokenServer.St
 {
     ServerCertificate = DemoService.IssueServingSvid(ca, SpiffeId.Parse("spiffe://example.org/token-server")),
     ClientTrust = ca.CreateTrustBundle(),
+    IncludeNotBefore = false, // as node-oidc-provider issues them: RFC 9068 does not require nbf
     Clients =
     [
         new DevelopmentClient { ClientId = "orders", TlsClientAuthSanUri = SpiffeId.Parse("spiffe://example.org/orders"), AllowedScopes = ["invoices.read"], AllowedResources = [BillingResource] },
@@ -30,6 +32,17 @@ await using DevelopmentTokenServer tokenServer = await DevelopmentTokenServer.St
 });
 Console.WriteLine($"SecureComms demo: trust domain {ca.TrustDomain}, in-process development CA and token server (development only)");
 
+// Billing's central policy lives in a file an operator edits while traffic flows (reloaded on change): /my-invoices
+// needs both the orders workload and an end user with role buyer.
+string policyDirectory = Directory.CreateTempSubdirectory("securecomms-demo-").FullName;
+string policyFile = Path.Combine(policyDirectory, "billing-policy.json");
+const string GoodPolicy = """
+    { "SecureComms": { "Authorization": { "Rules": [
+      { "Name": "orders-for-buyers", "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/my-invoices" ], "UserClaims": { "role": "buyer" } }
+    ] } } }
+    """;
+await File.WriteAllTextAsync(policyFile, GoodPolicy);
+using var refusedEdits = new RefusedConfigurationEdits();
 await using DemoService billing = await DemoService.StartAsync(
     "billing",
     ca,
@@ -39,14 +52,9 @@ await using DemoService billing = await DemoService.StartAsync(
         ["SecureComms:TokenValidation:ExpectedServer"] = "spiffe://example.org/token-server",
         ["SecureComms:TokenValidation:Audience"] = BillingResource,
 
-        // End users: contexts minted by the gateway and forwarded by orders are accepted; /my-invoices needs both
-        // the orders workload and a user with role buyer (central policy).
+        // End users: contexts minted by the gateway and forwarded by orders are accepted.
         ["SecureComms:UserContext:TrustedGateways:0"] = "spiffe://example.org/gateway",
         ["SecureComms:UserContext:TrustedForwarders:0"] = "spiffe://example.org/orders",
-        ["SecureComms:Authorization:Rules:0:Name"] = "orders-for-buyers",
-        ["SecureComms:Authorization:Rules:0:Callers:0"] = "spiffe://example.org/orders",
-        ["SecureComms:Authorization:Rules:0:Paths:0"] = "/my-invoices",
-        ["SecureComms:Authorization:Rules:0:UserClaims:role"] = "buyer",
     },
     app =>
     {
@@ -56,7 +64,8 @@ await using DemoService billing = await DemoService.StartAsync(
         app.MapGet("/my-invoices", (HttpContext context) => context.User.GetEndUser() is { } user
             ? $"invoices of {user.Subject} for {context.GetCallerSpiffeId()}, via {string.Join(" → ", user.Actors.Select(a => a.Path.TrimStart('/')))}"
             : "no user");
-    });
+    },
+    settingsFile: policyFile);
 
 // Every caller gets a "billing" client with a certificate-bound token, configured like appsettings.json would.
 IDictionary<string, string?> CallsBilling(string clientId) => new Dictionary<string, string?>
@@ -130,6 +139,21 @@ var outcomes = new List<Outcome>
 orders.Certificates.Update(ca.IssueSvid(orders.SpiffeId)); // orders' certificate rotates mid-run
 outcomes.Add(await CallAsync("orders → billing after orders' certificate rotated", "200", () => orders.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative))));
 
+// The issuer rotates its signing key and withdraws the old one. Billing has never seen the new kid: it re-reads the
+// JWKS and validates the same request again, so the first token under the new key is accepted. (Orders' certificate
+// rotates once more so that its next token is a new one, signed with the new key.)
+tokenServer.RotateSigningKey(retirePreviousKeys: true);
+orders.Certificates.Update(ca.IssueSvid(orders.SpiffeId));
+outcomes.Add(await CallAsync("orders → billing, issuer rotated its signing key", "200", () => orders.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative))));
+
+// An operator saves a bad edit of billing's policy while calls flow: it is refused (one warning, one count of
+// securecomms.configuration.reloads{result=rejected}) and the last good policy keeps deciding.
+await File.WriteAllTextAsync(policyFile, GoodPolicy.Replace("spiffe://example.org/orders", "not a spiffe id", StringComparison.Ordinal));
+bool refused = await refusedEdits.WaitAsync(TimeSpan.FromSeconds(30));
+Outcome afterBadEdit = await CallAsync("a bad policy edit is refused; alice's call goes on", "200", () => gateway.CreateClient("orders").SendAsync(AsUser("alice", "buyer")));
+outcomes.Add(refused ? afterBadEdit : afterBadEdit with { AsExpected = false, Detail = "the bad edit was not reported as refused within 30 s; " + afterBadEdit.Detail });
+await File.WriteAllTextAsync(policyFile, GoodPolicy);
+
 Console.WriteLine($"{"scenario",-52} {"expected",-9} {"actual",-9} {"",-4} what happened");
 foreach (Outcome outcome in outcomes)
 {
@@ -144,6 +168,7 @@ if (keepRunning)
     await TryItByHand.RunUntilStoppedAsync(ca, billing.Address, tokenServer.TokenEndpoint, BillingResource, filesDirectory);
 }
 
+Directory.Delete(policyDirectory, recursive: true);
 return allAsExpected ? 0 : 1;
 
 static ClaimsPrincipal User(string name, string role) =>
@@ -190,6 +215,50 @@ static HttpClient NoCertificateClient(DevelopmentCertificateAuthority ca) => new
 });
 
 internal sealed record Outcome(string Scenario, string Expected, string Actual, bool AsExpected, string Detail);
+
+/// <summary>Completes when SecureComms counts a refused configuration change (the metric an operator would alert on).</summary>
+internal sealed class RefusedConfigurationEdits : IDisposable
+{
+    private readonly MeterListener _listener = new();
+    private readonly TaskCompletionSource _refused = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public RefusedConfigurationEdits()
+    {
+        _listener.InstrumentPublished = (instrument, listener) =>
+        {
+            if (instrument.Meter.Name == SecureCommsTelemetry.MeterName && instrument.Name == SecureCommsTelemetry.Instruments.ConfigurationReloads)
+            {
+                listener.EnableMeasurementEvents(instrument);
+            }
+        };
+        _listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
+        {
+            foreach (KeyValuePair<string, object?> tag in tags)
+            {
+                if (tag.Key == SecureCommsTelemetry.Tags.Result && Equals(tag.Value, SecureCommsTelemetry.Results.Rejected))
+                {
+                    _refused.TrySetResult();
+                }
+            }
+        });
+        _listener.Start();
+    }
+
+    public async Task<bool> WaitAsync(TimeSpan timeout)
+    {
+        try
+        {
+            await _refused.Task.WaitAsync(timeout);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    public void Dispose() => _listener.Dispose();
+}
 
 /// <summary>Copies the bearer token of each request: what an attacker who captured traffic or a log would hold.</summary>
 internal sealed class TokenSniffer : DelegatingHandler
