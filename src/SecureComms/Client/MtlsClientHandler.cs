@@ -188,7 +188,11 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
                 // An earlier certificate whose bound token is still in use while the new one's is requested.
                 Retire(_previous);
                 _previous = fresh;
-                ScheduleDrain(fresh);
+                if (_options.RotationDrainTime > TimeSpan.Zero)
+                {
+                    ScheduleDrain(fresh); // disposed once idle; without a drain time, at the next swap
+                }
+
                 return fresh;
             }
 

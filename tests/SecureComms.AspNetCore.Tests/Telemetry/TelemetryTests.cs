@@ -215,6 +215,7 @@ public sealed class TelemetryTests
         await world.Analytics.GetAsync(new Uri("/invoices", UriKind.Relative));
         world.TokenServer.EnqueueFailures(10, HttpStatusCode.BadGateway);
         world.OrdersCertificate.Update(TestPki.Issue(TestPki.Orders));
+        world.InvalidateOrdersToken(ordersToken); // no previous pair to carry on with (make before break): the call needs the new token
         await Assert.ThrowsExactlyAsync<TokenAcquisitionException>(() => world.Orders.GetAsync(new Uri("/invoices", UriKind.Relative)));
 
         string signature = ordersToken.Value.Split('.')[2];
@@ -355,6 +356,9 @@ public sealed class TelemetryTests
 
         public ValueTask<AccessToken> OrdersTokenAsync() =>
             _orders.GetRequiredService<TokenProviderRegistry>().GetProvider("billing")!.GetTokenAsync(CancellationToken.None);
+
+        public void InvalidateOrdersToken(AccessToken token) =>
+            _orders.GetRequiredService<TokenProviderRegistry>().GetProvider("billing")!.Invalidate(token);
 
         /// <summary>Analytics' own certificate, with a bearer token of someone else's.</summary>
         public HttpClient AnalyticsWithToken(string token)
