@@ -50,6 +50,7 @@ internal sealed class AccessTokenJwtBearerSetup(
         string metadataAddress = (options.Authority ?? string.Empty).TrimEnd('/') + "/.well-known/openid-configuration";
         var keys = new IssuerSigningKeys(
             () => (metadataAddress, backchannel.Value),
+            () => options.Configuration,
             settings.KeyRefreshMinInterval,
             timeProvider,
             loggerFactory.CreateLogger("SecureComms.TokenValidation"));

@@ -33,6 +33,7 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
     internal static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
 
     private readonly Func<(string Address, HttpClient Backchannel)> _endpoint;
+    private readonly Func<OpenIdConnectConfiguration?> _fixed;
     private readonly TimeSpan _minInterval;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -47,12 +48,22 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
     /// The metadata address and the HTTP client to fetch it with, read at the first fetch: JwtBearer builds its
     /// backchannel client after the options are configured.
     /// </param>
+    /// <param name="fixedConfiguration">
+    /// A configuration given in code (<c>JwtBearerOptions.Configuration</c>, as benchmarks and tests do): used as it is,
+    /// never fetched nor refreshed.
+    /// </param>
     /// <param name="minInterval">The least time between two refreshes caused by unknown key ids.</param>
     /// <param name="time">The clock for intervals.</param>
     /// <param name="logger">Where fetches and failures are logged (never key material).</param>
-    public IssuerSigningKeys(Func<(string Address, HttpClient Backchannel)> endpoint, TimeSpan minInterval, TimeProvider time, ILogger logger)
+    public IssuerSigningKeys(
+        Func<(string Address, HttpClient Backchannel)> endpoint,
+        Func<OpenIdConnectConfiguration?> fixedConfiguration,
+        TimeSpan minInterval,
+        TimeProvider time,
+        ILogger logger)
     {
         _endpoint = endpoint;
+        _fixed = fixedConfiguration;
         _minInterval = minInterval;
         _time = time;
         _logger = logger;
@@ -64,6 +75,11 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
     /// <summary>The configuration JwtBearer validates a request with: the current snapshot, or the first fetch.</summary>
     public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(CancellationToken cancel)
     {
+        if (_fixed() is { } given)
+        {
+            return given;
+        }
+
         Snapshot? current = Volatile.Read(ref _current);
         if (current is not null)
         {
@@ -97,6 +113,11 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
     /// </summary>
     public async ValueTask<OpenIdConnectConfiguration?> RefreshForUnknownKeyAsync(string? keyId, CancellationToken cancel)
     {
+        if (_fixed() is not null)
+        {
+            return null;
+        }
+
         Snapshot? current = Volatile.Read(ref _current);
         if (keyId is not null && current is not null && Holds(current.Configuration, keyId))
         {
