@@ -36,8 +36,7 @@ internal sealed class AccessTokenJwtBearerSetup(
         options.Authority = settings.Authority?.ToString();
         options.RequireHttpsMetadata = true;
         options.MapInboundClaims = false;
-        options.RefreshOnIssuerKeyNotFound = true;
-        options.RefreshInterval = settings.KeyRefreshMinInterval;
+        options.RefreshOnIssuerKeyNotFound = false; // AccessTokenHandler refreshes on an unknown kid, and validates the token again
         options.TimeProvider = timeProvider;
 
         // Our own key source rather than JwtBearer's ConfigurationManager (see IssuerSigningKeys). Its HTTP client is
