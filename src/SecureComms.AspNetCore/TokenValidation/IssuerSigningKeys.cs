@@ -124,24 +124,27 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
             return current.Configuration;
         }
 
-        Task<Snapshot?> fetch;
+        Task<Snapshot?>? fetch = null;
+        DateTimeOffset nextAllowed;
         lock (_gate)
         {
             DateTimeOffset now = _time.GetUtcNow();
+            nextAllowed = _lastUnknownKeyRefresh == DateTimeOffset.MinValue ? now : _lastUnknownKeyRefresh + _minInterval;
             if (_inFlight is { } running)
             {
                 fetch = running;
             }
-            else if (now - _lastUnknownKeyRefresh < _minInterval)
-            {
-                TokenValidationLog.KeyRefreshRateLimited(_logger, _lastUnknownKeyRefresh + _minInterval);
-                return null;
-            }
-            else
+            else if (now >= nextAllowed)
             {
                 _lastUnknownKeyRefresh = now;
                 fetch = StartFetchLocked(now);
             }
+        }
+
+        if (fetch is null)
+        {
+            TokenValidationLog.KeyRefreshRateLimited(_logger, nextAllowed);
+            return null;
         }
 
         Snapshot? refreshed = await fetch.WaitAsync(cancel).ConfigureAwait(false);
