@@ -27,7 +27,7 @@ internal sealed class AccessTokenHandler(IssuerSigningKeys keys) : JsonWebTokenH
         }
 
         // RFC 8725 §3.1: the algorithm is checked against an allow-list, never taken from the token.
-        if (algorithm is null || validationParameters.ValidAlgorithms is not { } allowed || !allowed.Contains(algorithm))
+        if (validationParameters.ValidAlgorithms is { } allowed && (string.IsNullOrEmpty(algorithm) || !allowed.Contains(algorithm, StringComparer.Ordinal)))
         {
             return new TokenValidationResult
             {

@@ -36,8 +36,7 @@ internal sealed class AccessTokenJwtBearerSetup(
         options.Authority = settings.Authority?.ToString();
         options.RequireHttpsMetadata = true;
         options.MapInboundClaims = false;
-        options.RefreshOnIssuerKeyNotFound = true;
-        options.RefreshInterval = settings.KeyRefreshMinInterval;
+        options.RefreshOnIssuerKeyNotFound = false; // AccessTokenHandler refreshes on an unknown kid, and validates the token again
         options.TimeProvider = timeProvider;
 
         // Our own key source rather than JwtBearer's ConfigurationManager (see IssuerSigningKeys). Its HTTP client is
@@ -50,6 +49,7 @@ internal sealed class AccessTokenJwtBearerSetup(
         string metadataAddress = (options.Authority ?? string.Empty).TrimEnd('/') + "/.well-known/openid-configuration";
         var keys = new IssuerSigningKeys(
             () => (metadataAddress, backchannel.Value),
+            () => options.Configuration,
             settings.KeyRefreshMinInterval,
             timeProvider,
             loggerFactory.CreateLogger("SecureComms.TokenValidation"));

@@ -33,6 +33,7 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
     internal static readonly TimeSpan RetryAfterFailure = TimeSpan.FromSeconds(5);
 
     private readonly Func<(string Address, HttpClient Backchannel)> _endpoint;
+    private readonly Func<OpenIdConnectConfiguration?> _fixed;
     private readonly TimeSpan _minInterval;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
@@ -47,12 +48,22 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
     /// The metadata address and the HTTP client to fetch it with, read at the first fetch: JwtBearer builds its
     /// backchannel client after the options are configured.
     /// </param>
+    /// <param name="fixedConfiguration">
+    /// A configuration given in code (<c>JwtBearerOptions.Configuration</c>, as benchmarks and tests do): used as it is,
+    /// never fetched nor refreshed.
+    /// </param>
     /// <param name="minInterval">The least time between two refreshes caused by unknown key ids.</param>
     /// <param name="time">The clock for intervals.</param>
     /// <param name="logger">Where fetches and failures are logged (never key material).</param>
-    public IssuerSigningKeys(Func<(string Address, HttpClient Backchannel)> endpoint, TimeSpan minInterval, TimeProvider time, ILogger logger)
+    public IssuerSigningKeys(
+        Func<(string Address, HttpClient Backchannel)> endpoint,
+        Func<OpenIdConnectConfiguration?> fixedConfiguration,
+        TimeSpan minInterval,
+        TimeProvider time,
+        ILogger logger)
     {
         _endpoint = endpoint;
+        _fixed = fixedConfiguration;
         _minInterval = minInterval;
         _time = time;
         _logger = logger;
@@ -64,6 +75,11 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
     /// <summary>The configuration JwtBearer validates a request with: the current snapshot, or the first fetch.</summary>
     public async Task<OpenIdConnectConfiguration> GetConfigurationAsync(CancellationToken cancel)
     {
+        if (_fixed() is { } given)
+        {
+            return given;
+        }
+
         Snapshot? current = Volatile.Read(ref _current);
         if (current is not null)
         {
@@ -97,30 +113,38 @@ internal sealed class IssuerSigningKeys : IConfigurationManager<OpenIdConnectCon
     /// </summary>
     public async ValueTask<OpenIdConnectConfiguration?> RefreshForUnknownKeyAsync(string? keyId, CancellationToken cancel)
     {
+        if (_fixed() is not null)
+        {
+            return null;
+        }
+
         Snapshot? current = Volatile.Read(ref _current);
         if (keyId is not null && current is not null && Holds(current.Configuration, keyId))
         {
             return current.Configuration;
         }
 
-        Task<Snapshot?> fetch;
+        Task<Snapshot?>? fetch = null;
+        DateTimeOffset nextAllowed;
         lock (_gate)
         {
             DateTimeOffset now = _time.GetUtcNow();
+            nextAllowed = _lastUnknownKeyRefresh == DateTimeOffset.MinValue ? now : _lastUnknownKeyRefresh + _minInterval;
             if (_inFlight is { } running)
             {
                 fetch = running;
             }
-            else if (now - _lastUnknownKeyRefresh < _minInterval)
-            {
-                TokenValidationLog.KeyRefreshRateLimited(_logger, _lastUnknownKeyRefresh + _minInterval);
-                return null;
-            }
-            else
+            else if (now >= nextAllowed)
             {
                 _lastUnknownKeyRefresh = now;
                 fetch = StartFetchLocked(now);
             }
+        }
+
+        if (fetch is null)
+        {
+            TokenValidationLog.KeyRefreshRateLimited(_logger, nextAllowed);
+            return null;
         }
 
         Snapshot? refreshed = await fetch.WaitAsync(cancel).ConfigureAwait(false);

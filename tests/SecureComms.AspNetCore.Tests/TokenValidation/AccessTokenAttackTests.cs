@@ -134,6 +134,7 @@ public sealed class AccessTokenAttackTests
     public async Task BadToken_Gets401_WithAnRfc6750Challenge_AndALoggedReason(string attack, Func<string?> token, string? reason, bool invalidToken)
     {
         int handlerRunsBefore = Volatile.Read(ref s_handlerRuns);
+        using var telemetry = new TelemetryCapture(s_billing.App.Services.GetRequiredService<SecureCommsMetrics>().Meter);
 
         HttpResponseMessage response = await CallAsync(s_orders, "/invoices", token());
 
@@ -156,6 +157,9 @@ public sealed class AccessTokenAttackTests
         }
 
         Assert.IsFalse(s_billing.Logs.Contains(1400, "denied (none)"), $"{attack}: the audit event names the caller whose token was refused");
+        Assert.IsTrue(
+            telemetry.Measurements(SecureCommsTelemetry.Instruments.AuthorizationDecisions).Any(m => m.Has(SecureCommsTelemetry.Tags.Reason, reason ?? AccessTokenFailure.Missing)),
+            $"{attack}: the decision metric carries the same reason");
     }
 
     [TestMethod]

@@ -15,8 +15,9 @@ namespace SecureComms.AspNetCore.Tests.TokenValidation;
 
 /// <summary>
 /// The issuer rotates its signing key while callers keep calling: the receiving side fetches the new key the first
-/// time a token signed with it arrives and validates that same token again, so no request is refused — with or
-/// without <c>nbf</c> in the tokens, with the old key kept or withdrawn. Made-up key ids cannot make it hammer the
+/// time a token signed with it arrives and validates that same token again, so no request with a token of the new key
+/// is refused — with or without <c>nbf</c> in the tokens, with the old key kept (then no request at all is refused) or
+/// withdrawn. Made-up key ids cannot make it hammer the
 /// issuer: at most one JWKS fetch per <c>KeyRefreshMinInterval</c>, however many arrive, however concurrently.
 /// </summary>
 [TestClass]
@@ -45,6 +46,7 @@ public sealed class SigningKeyRotationTests
         string firstKid = tokenServer.PublishedKeyIds[^1];
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(90)); // a bound, not a measurement
         var refused = new ConcurrentQueue<string>();
+        var refusedWithdrawnKey = new ConcurrentQueue<string>(); // tokens the withdrawn key signed just before the rotation
         int withOldKey = 0;
         int withNewKey = 0;
 
@@ -60,7 +62,7 @@ public sealed class SigningKeyRotationTests
                 bool oldKey = new JsonWebToken(token).Kid == firstKid;
                 if (response.StatusCode != HttpStatusCode.OK)
                 {
-                    refused.Enqueue($"{(oldKey ? "old" : "new")} key: {(int)response.StatusCode} {response.Headers.WwwAuthenticate}");
+                    (oldKey && withdrawOldKey ? refusedWithdrawnKey : refused).Enqueue($"{(oldKey ? "old" : "new")} key: {(int)response.StatusCode} {response.Headers.WwwAuthenticate}");
                 }
 
                 Interlocked.Increment(ref oldKey ? ref withOldKey : ref withNewKey);
@@ -77,6 +79,11 @@ public sealed class SigningKeyRotationTests
         Assert.AreNotEqual(firstKid, tokenServer.PublishedKeyIds[^1]);
         Assert.IsGreaterThanOrEqualTo(RequestsWithTheNewKey, withNewKey, "callers went on with tokens signed by the new key");
         Assert.IsEmpty(refused, $"{refused.Count} of {withOldKey + withNewKey} requests refused:\n{string.Join('\n', refused.Take(10))}");
+
+        // A withdrawn key's tokens stop verifying once the new JWKS is read: only a token it signed just before the
+        // rotation, presented after that, may be refused, and as a token of an unknown key.
+        Assert.IsLessThanOrEqualTo(CallersCount, refusedWithdrawnKey.Count, string.Join('\n', refusedWithdrawnKey));
+        Assert.IsTrue(refusedWithdrawnKey.IsEmpty || billing.Logs.Contains(1400, "UnknownSigningKey"), string.Join('\n', refusedWithdrawnKey));
         Assert.AreEqual(1, tokenServer.JwksRequestCount - fetchesBeforeRotation, "one JWKS fetch for the new key, shared by every caller that met it");
     }
 
