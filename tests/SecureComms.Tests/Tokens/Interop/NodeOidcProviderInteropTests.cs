@@ -27,20 +27,8 @@ public sealed class NodeOidcProviderInteropTests
         using var dir = new TempDirectory();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate orders = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"));
-        DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")), dir.File("server.pem"), dir.File("server.key"));
-        ca.WriteTrustBundlePem(dir.File("ca.pem"));
         string clientId = method.ToString().ToLowerInvariant();
-        await using NodeOidcProvider provider = await NodeOidcProvider.StartAsync(
-            new
-            {
-                serverCertPath = dir.File("server.pem"),
-                serverKeyPath = dir.File("server.key"),
-                caPath = dir.File("ca.pem"),
-                resource = Resource,
-                scopes = new[] { "invoices.read" },
-                clients = new[] { Registration(clientId, method, orders) },
-            },
-            dir.Path);
+        await using NodeOidcProvider provider = await StartProviderAsync(dir, ca, Registration(clientId, method, orders));
 
         var certificates = new InMemoryCertificateSource(orders);
         var options = new AccessTokenOptions
@@ -78,19 +66,7 @@ public sealed class NodeOidcProviderInteropTests
         using var dir = new TempDirectory();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate analytics = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/analytics"));
-        DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")), dir.File("server.pem"), dir.File("server.key"));
-        ca.WriteTrustBundlePem(dir.File("ca.pem"));
-        await using NodeOidcProvider provider = await NodeOidcProvider.StartAsync(
-            new
-            {
-                serverCertPath = dir.File("server.pem"),
-                serverKeyPath = dir.File("server.key"),
-                caPath = dir.File("ca.pem"),
-                resource = Resource,
-                scopes = new[] { "invoices.read" },
-                clients = new[] { Registration("orders", TokenClientAuthentication.TlsClientAuth, ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"))) },
-            },
-            dir.Path);
+        await using NodeOidcProvider provider = await StartProviderAsync(dir, ca, Registration("orders", TokenClientAuthentication.TlsClientAuth, ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"))));
         var certificates = new InMemoryCertificateSource(analytics); // analytics presents its own SVID for orders' client_id
         var options = new AccessTokenOptions { Authority = provider.Issuer, ExpectedServer = "spiffe://example.org/token-server", ClientId = "orders", Resource = new Uri(Resource), MaxRetries = 0 };
         using CertificateBoundTokenProvider tokens = Provider("orders", options, certificates, ca);
@@ -107,19 +83,7 @@ public sealed class NodeOidcProviderInteropTests
         using var dir = new TempDirectory();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate orders = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"));
-        DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")), dir.File("server.pem"), dir.File("server.key"));
-        ca.WriteTrustBundlePem(dir.File("ca.pem"));
-        await using NodeOidcProvider provider = await NodeOidcProvider.StartAsync(
-            new
-            {
-                serverCertPath = dir.File("server.pem"),
-                serverKeyPath = dir.File("server.key"),
-                caPath = dir.File("ca.pem"),
-                resource = Resource,
-                scopes = new[] { "invoices.read" },
-                clients = new[] { Registration("orders", TokenClientAuthentication.TlsClientAuth, orders) },
-            },
-            dir.Path);
+        await using NodeOidcProvider provider = await StartProviderAsync(dir, ca, Registration("orders", TokenClientAuthentication.TlsClientAuth, orders));
         var options = new AccessTokenOptions
         {
             Authority = provider.Issuer,
@@ -135,6 +99,24 @@ public sealed class NodeOidcProviderInteropTests
 
         Assert.AreEqual("scope_not_granted", error.Error, $"{error.Message} — provider said: {provider.Errors}");
         StringAssert.Contains(error.Message, "but not 'invoices.delete'");
+    }
+
+    /// <summary>Starts node-oidc-provider serving an SVID of the test CA, with one registered client.</summary>
+    private static Task<NodeOidcProvider> StartProviderAsync(TempDirectory dir, DevelopmentCertificateAuthority ca, Dictionary<string, object> client)
+    {
+        DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")), dir.File("server.pem"), dir.File("server.key"));
+        ca.WriteTrustBundlePem(dir.File("ca.pem"));
+        return NodeOidcProvider.StartAsync(
+            new
+            {
+                serverCertPath = dir.File("server.pem"),
+                serverKeyPath = dir.File("server.key"),
+                caPath = dir.File("ca.pem"),
+                resource = Resource,
+                scopes = new[] { "invoices.read" },
+                clients = new[] { client },
+            },
+            dir.Path);
     }
 
     /// <summary>A token provider talking to the provider over mTLS, trusting its SVID through the test CA's bundle.</summary>
