@@ -469,7 +469,7 @@ public sealed class DevelopmentCertificateAuthority : IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        WriteAtomically(path, TrustBundleLoader.ToSpiffeBundleJson(CreateTrustBundle(), refreshHint: refreshHint) + "\n", ownerOnly: false);
+        WriteAtomically(path, SpiffeBundleWriter.ToJson(CreateTrustBundle(), refreshHint: refreshHint) + "\n", ownerOnly: false);
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ public sealed class FileTrustBundleSourceTests
     {
         using var dir = new TempDirectory();
         Example.Value.WriteTrustBundlePem(dir.File("example.pem"));
-        File.WriteAllText(dir.File("partner.json"), TrustBundleLoader.ToSpiffeBundleJson(Partner.Value.CreateTrustBundle()));
+        File.WriteAllText(dir.File("partner.json"), SpiffeBundleWriter.ToJson(Partner.Value.CreateTrustBundle()));
         var logger = new ListLogger<FileTrustBundleSource>();
 
         using FileTrustBundleSource source = Open(
@@ -80,7 +80,7 @@ public sealed class FileTrustBundleSourceTests
     {
         using var dir = new TempDirectory();
         Example.Value.WriteTrustBundlePem(dir.File("example.pem"));
-        File.WriteAllText(dir.File("partner.json"), TrustBundleLoader.ToSpiffeBundleJson(Partner.Value.CreateTrustBundle()));
+        File.WriteAllText(dir.File("partner.json"), SpiffeBundleWriter.ToJson(Partner.Value.CreateTrustBundle()));
         var logger = new ListLogger<FileTrustBundleSource>();
         using FileTrustBundleSource source = Open(
             logger,
@@ -89,7 +89,7 @@ public sealed class FileTrustBundleSourceTests
         Task fired = Eventually.FiresAsync(source.GetChangeToken(), "bundle rotation");
 
         using var rotatedPartner = DevelopmentCertificateAuthority.Create(PartnerOrg);
-        WriteAtomically(dir.File("partner.json"), TrustBundleLoader.ToSpiffeBundleJson(rotatedPartner.CreateTrustBundle(), sequence: 2));
+        WriteAtomically(dir.File("partner.json"), SpiffeBundleWriter.ToJson(rotatedPartner.CreateTrustBundle(), sequence: 2));
 
         await fired;
         Assert.AreEqual(rotatedPartner.Certificate.Thumbprint, ThumbprintOf(source, PartnerOrg));
