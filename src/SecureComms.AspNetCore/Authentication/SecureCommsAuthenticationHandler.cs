@@ -13,7 +13,8 @@ namespace SecureComms;
 /// Authenticates the calling workload from the client certificate of the TLS connection and, when token validation
 /// is configured, its access token: signature, claims and the binding of the token to that same certificate
 /// (RFC 8705 §3). The certificate was validated as an X.509-SVID during the handshake; this handler looks that verdict
-/// up (no chain build per request) and re-checks expiry, since a connection can outlive its certificate.
+/// up (no chain build per request) and re-checks expiry, since a connection can outlive its certificate. A certificate
+/// forwarded by a trusted proxy takes the place of the connection's (<see cref="ForwardedCertificateAuthenticator"/>).
 /// </summary>
 /// <remarks>
 /// ASP.NET Core creates a handler per request. This one implements <see cref="IAuthenticationHandler"/> directly rather
@@ -73,32 +74,9 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
             result = _s.Validator.Validate(certificate, null, PeerSide.Client);
         }
 
-        string header = _s.Forwarding.EffectiveHeaderName;
-        if (Request.Headers.ContainsKey(header))
+        if (_s.ForwardedCertificates.Apply(Context, ref certificate, ref result) is { } refused)
         {
-            bool trusted = _s.Proxies is not null && (certificate is null
-                ? _s.Proxies.TrustsAddress(Context.Connection.RemoteIpAddress)
-                : result!.IsValid && _s.Proxies.TrustsIdentity(result.SpiffeId));
-            string peer = certificate is null ? Context.Connection.RemoteIpAddress?.ToString() ?? "(unknown)" : result!.SpiffeId.ToString();
-            if (!trusted)
-            {
-                ServerLog.ForwardedCertificateSpoofing(Logger, peer);
-            }
-            else
-            {
-                ForwardedCertificateResult forwarded = ForwardedCertificateParser.Parse(
-                    Map(_s.Forwarding.Format), Request.Headers[header], _s.Forwarding.Format == ForwardedCertificateHeaderFormat.ClientCert ? Request.Headers["Client-Cert-Chain"] : default(string?), _s.Forwarding.MaxHeaderLength);
-                if (forwarded.Certificate is null)
-                {
-                    ServerLog.ForwardedCertificateRejected(Logger, peer, forwarded.Failure ?? "NoCertificate");
-                    Context.Items[PeerFailureItem] = "ForwardedCertificate" + (forwarded.Failure ?? "NoCertificate");
-                    return AuthenticateResult.Fail($"forwarded certificate: {forwarded.Failure}");
-                }
-
-                // Validated exactly like a direct client certificate.
-                certificate = forwarded.Certificate;
-                result = _s.Validator.Validate(certificate, forwarded.Chain, PeerSide.Client);
-            }
+            return refused;
         }
 
         if (certificate is null || result is null)
@@ -254,13 +232,6 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
         return AuthenticateResult.Fail(failure);
     }
 
-    private static ForwardedCertificateFormat Map(ForwardedCertificateHeaderFormat format) => format switch
-    {
-        ForwardedCertificateHeaderFormat.EnvoyXfcc => ForwardedCertificateFormat.EnvoyXfcc,
-        ForwardedCertificateHeaderFormat.NginxEscapedPem => ForwardedCertificateFormat.NginxEscapedPem,
-        _ => ForwardedCertificateFormat.ClientCertHeader,
-    };
-
     private static AuthenticateResult Success(ClaimsPrincipal principal) =>
         AuthenticateResult.Success(new AuthenticationTicket(principal, SecureCommsDefaults.AuthenticationScheme));
 
@@ -310,10 +281,7 @@ internal sealed class SecureCommsAuthenticationServices(
 
     public SecureCommsTokenValidationOptions Tokens { get; } = tokens.Value;
 
-    public ForwardedCertificateOptions Forwarding { get; } = server.Value.ForwardedCertificates;
-
-    public TrustedProxies? Proxies { get; } =
-        TrustedProxies.TryCompile(server.Value.ForwardedCertificates.TrustedProxies, out TrustedProxies? proxies, [], string.Empty) && !proxies.IsEmpty ? proxies : null;
+    public ForwardedCertificateAuthenticator ForwardedCertificates { get; } = new(server.Value.ForwardedCertificates, validator, logger);
 
     public SecureCommsMetrics Metrics { get; } = metrics;
 

@@ -1,0 +1,90 @@
+using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Primitives;
+
+namespace SecureComms;
+
+/// <summary>
+/// Authenticates a request by the client certificate a TLS-terminating proxy forwarded in a header
+/// (<see cref="ForwardedCertificateOptions"/>). The header counts only when the immediate peer is a trusted proxy: by its
+/// SPIFFE ID on an mTLS connection, by its address on a plaintext one. From anyone else it is ignored and logged as a
+/// possible spoofing attempt. A forwarded certificate is validated exactly like a direct client certificate. Built once
+/// (the trusted proxies compiled once), used by <see cref="SecureCommsAuthenticationHandler"/> on every request.
+/// </summary>
+internal sealed class ForwardedCertificateAuthenticator
+{
+    private readonly string _headerName;
+    private readonly ForwardedCertificateHeaderFormat _format;
+    private readonly int _maxHeaderLength;
+    private readonly TrustedProxies? _proxies;
+    private readonly PeerCertificateValidator _validator;
+    private readonly ILogger _logger;
+
+    /// <param name="options">The forwarded-certificate settings (validated at start-up).</param>
+    /// <param name="validator">Validates the forwarded certificate as an X.509-SVID.</param>
+    /// <param name="logger">Receives the spoofing and refusal events (1204, 1205).</param>
+    public ForwardedCertificateAuthenticator(ForwardedCertificateOptions options, PeerCertificateValidator validator, ILogger logger)
+    {
+        _headerName = options.EffectiveHeaderName;
+        _format = options.Format;
+        _maxHeaderLength = options.MaxHeaderLength;
+        _proxies = TrustedProxies.TryCompile(options.TrustedProxies, out TrustedProxies? proxies, [], string.Empty) && !proxies.IsEmpty ? proxies : null;
+        _validator = validator;
+        _logger = logger;
+    }
+
+    /// <summary>
+    /// Applies the forwarded certificate header of <paramref name="context"/>'s request, if it has one. From a trusted
+    /// proxy, the forwarded certificate and its verdict replace <paramref name="certificate"/> and
+    /// <paramref name="result"/> (those of the proxy's own connection); from anyone else the header is ignored.
+    /// </summary>
+    /// <param name="context">The request.</param>
+    /// <param name="certificate">The connection's client certificate, if any; on return the certificate to authenticate.</param>
+    /// <param name="result">The verdict on <paramref name="certificate"/>; on return the verdict to authenticate by.</param>
+    /// <returns>
+    /// <see langword="null"/> to go on with <paramref name="certificate"/> and <paramref name="result"/>, or the failure
+    /// when a trusted proxy's header holds no usable certificate (its reason also set as
+    /// <see cref="SecureCommsAuthenticationHandler.PeerFailureItem"/>).
+    /// </returns>
+    public AuthenticateResult? Apply(HttpContext context, ref X509Certificate2? certificate, ref SvidValidationResult? result)
+    {
+        HttpRequest request = context.Request;
+        if (!request.Headers.TryGetValue(_headerName, out StringValues header))
+        {
+            return null;
+        }
+
+        bool trusted = _proxies is not null && (certificate is null
+            ? _proxies.TrustsAddress(context.Connection.RemoteIpAddress)
+            : result!.IsValid && _proxies.TrustsIdentity(result.SpiffeId));
+        string peer = certificate is null ? context.Connection.RemoteIpAddress?.ToString() ?? "(unknown)" : result!.SpiffeId.ToString();
+        if (!trusted)
+        {
+            ServerLog.ForwardedCertificateSpoofing(_logger, peer);
+            return null;
+        }
+
+        ForwardedCertificateResult forwarded = ForwardedCertificateParser.Parse(
+            Map(_format), header, _format == ForwardedCertificateHeaderFormat.ClientCert ? request.Headers["Client-Cert-Chain"] : default(string?), _maxHeaderLength);
+        if (forwarded.Certificate is null)
+        {
+            ServerLog.ForwardedCertificateRejected(_logger, peer, forwarded.Failure ?? "NoCertificate");
+            context.Items[SecureCommsAuthenticationHandler.PeerFailureItem] = "ForwardedCertificate" + (forwarded.Failure ?? "NoCertificate");
+            return AuthenticateResult.Fail($"forwarded certificate: {forwarded.Failure}");
+        }
+
+        // Validated exactly like a direct client certificate.
+        certificate = forwarded.Certificate;
+        result = _validator.Validate(certificate, forwarded.Chain, PeerSide.Client);
+        return null;
+    }
+
+    private static ForwardedCertificateFormat Map(ForwardedCertificateHeaderFormat format) => format switch
+    {
+        ForwardedCertificateHeaderFormat.EnvoyXfcc => ForwardedCertificateFormat.EnvoyXfcc,
+        ForwardedCertificateHeaderFormat.NginxEscapedPem => ForwardedCertificateFormat.NginxEscapedPem,
+        _ => ForwardedCertificateFormat.ClientCertHeader,
+    };
+}
