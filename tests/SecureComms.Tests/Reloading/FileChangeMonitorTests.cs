@@ -1,6 +1,6 @@
 using SecureComms.Tests.Fakes;
 
-namespace SecureComms.Tests.Certificates;
+namespace SecureComms.Tests.Reloading;
 
 /// <summary>
 /// The shared change detector, driven by a fake clock with directory watchers off, so every check below happens inside
