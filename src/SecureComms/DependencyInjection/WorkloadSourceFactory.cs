@@ -1,4 +1,3 @@
-using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -17,36 +16,14 @@ internal static class WorkloadSourceFactory
     internal static ICertificateSource CreateCertificateSource(IServiceProvider services)
     {
         SecureCommsOptions options = services.GetRequiredService<IOptions<SecureCommsOptions>>().Value;
-        WorkloadCertificateOptions certificate = options.Certificate;
-        TimeProvider time = services.GetRequiredService<TimeProvider>();
-        ILoggerFactory logs = services.GetRequiredService<ILoggerFactory>();
         const string Key = SecureCommsOptions.SectionName + ":Certificate";
-        ILogger logger = logs.CreateLogger("SecureComms.Certificates");
         try
         {
-            if (certificate.Pkcs12Path is { } pkcs12)
-            {
-                return new ReloadingCertificateSource(
-                    $"PKCS#12 file '{pkcs12}'", [pkcs12], () => CertificateLoaders.LoadPkcs12(pkcs12, certificate.Pkcs12Password), options.FilePollingInterval, time, logger, services.GetService<SecureCommsMetrics>());
-            }
-
-            if (certificate.StoreThumbprint is { } thumbprint)
-            {
-                StoreName name = Enum.Parse<StoreName>(certificate.StoreName, ignoreCase: true);
-                StoreLocation location = Enum.Parse<StoreLocation>(certificate.StoreLocation, ignoreCase: true);
-                return new ReloadingCertificateSource(
-                    $"store {location}/{name}", [], () => CertificateLoaders.LoadFromStore(name, location, thumbprint), options.FilePollingInterval, time, logger, services.GetService<SecureCommsMetrics>());
-            }
-
-            string certificatePath = certificate.CertificatePath!;
-            string keyPath = certificate.KeyPath!;
-            return new ReloadingCertificateSource(
-                $"PEM files '{certificatePath}' and '{keyPath}'",
-                [certificatePath, keyPath],
-                () => CertificateLoaders.LoadPem(certificatePath, keyPath, certificate.KeyPassword),
+            return ConfiguredCertificateSource.Create(
+                options.Certificate,
                 options.FilePollingInterval,
-                time,
-                logger,
+                services.GetRequiredService<TimeProvider>(),
+                services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureComms.Certificates"),
                 services.GetService<SecureCommsMetrics>());
         }
         catch (CertificateSourceException ex)

@@ -20,8 +20,8 @@ public sealed class CertificateRotationTests
     {
         using var dir = new TempDirectory();
         DevelopmentCertificateAuthority.WriteCertificatePem(Root.Value.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
-        var logger = new ListLogger<PemFileCertificateSource>();
-        using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
+        var logger = new ListLogger();
+        using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
         Task fired = Eventually.FiresAsync(source.GetChangeToken(), "rotation");
 
         WorkloadCertificate rotated = Root.Value.IssueSvid(Orders);
@@ -47,7 +47,7 @@ public sealed class CertificateRotationTests
         string v1 = volume.NewVersion();
         DevelopmentCertificateAuthority.WriteCertificatePem(Intermediate.Value.IssueSvid(Orders), Path.Combine(v1, "tls.crt"), Path.Combine(v1, "tls.key"));
         await volume.PublishAsync(v1);
-        using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(volume.PathOf("tls.crt"), volume.PathOf("tls.key"));
+        using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(volume.PathOf("tls.crt"), volume.PathOf("tls.key"));
         Task fired = Eventually.FiresAsync(source.GetChangeToken(), "symlink swap");
 
         WorkloadCertificate rotated = Intermediate.Value.IssueSvid(Orders);
@@ -71,8 +71,8 @@ public sealed class CertificateRotationTests
         using var dir = new TempDirectory();
         WorkloadCertificate good = Intermediate.Value.IssueSvid(Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(good, dir.File("svid.pem"), dir.File("svid.key"));
-        var logger = new ListLogger<PemFileCertificateSource>();
-        using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
+        var logger = new ListLogger();
+        using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
         bool fired = false;
         source.GetChangeToken().RegisterChangeCallback(_ => Volatile.Write(ref fired, true), null);
 
@@ -126,7 +126,7 @@ public sealed class CertificateRotationTests
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
         using var dir = new TempDirectory();
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
-        using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
+        using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
         WorkloadCertificate first = source.Current;
         bool fired = false;
         source.GetChangeToken().RegisterChangeCallback(_ => fired = true, null);
@@ -150,7 +150,7 @@ public sealed class CertificateRotationTests
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
         using var dir = new TempDirectory();
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
-        using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
+        using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
         WorkloadCertificate rotated = ca.IssueSvid(Orders);
 
         DevelopmentCertificateAuthority.WriteCertificatePem(rotated, dir.File("svid.pem"), dir.File("svid.key"));

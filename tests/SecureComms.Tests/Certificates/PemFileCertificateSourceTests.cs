@@ -5,7 +5,10 @@ using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
-/// <summary>Loading the workload SVID from PEM files at start-up: formats accepted, and failures that stop start-up.</summary>
+/// <summary>
+/// Loading the workload SVID from PEM files at start-up (<c>Certificate:CertificatePath</c> and <c>KeyPath</c>, through
+/// <see cref="ConfiguredCertificateSource"/> as <c>AddSecureComms</c> does): formats accepted, and failures that stop start-up.
+/// </summary>
 [TestClass]
 public sealed class PemFileCertificateSourceTests
 {
@@ -13,8 +16,9 @@ public sealed class PemFileCertificateSourceTests
     private static readonly Lazy<DevelopmentCertificateAuthority> Root = new(() => DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org")));
     private static readonly Lazy<DevelopmentCertificateAuthority> Intermediate = new(() => Root.Value.CreateIntermediate());
 
-    internal static PemFileCertificateSource Open(string cert, string key, ListLogger<PemFileCertificateSource>? logger = null, string? password = null, TimeProvider? time = null) =>
-        new(cert, key, password, TimeSpan.FromMilliseconds(100), time ?? TimeProvider.System, logger ?? new ListLogger<PemFileCertificateSource>());
+    internal static ReloadingCertificateSource Open(string cert, string key, ListLogger? logger = null, string? password = null, TimeProvider? time = null) =>
+        ConfiguredCertificateSource.Create(
+            new WorkloadCertificateOptions { CertificatePath = cert, KeyPath = key, KeyPassword = password }, TimeSpan.FromMilliseconds(100), time ?? TimeProvider.System, logger ?? new ListLogger());
 
     [TestMethod]
     public void ALeafWithItsIntermediate_LoadsWithAUsablePrivateKey_AndIsLogged()
@@ -22,9 +26,9 @@ public sealed class PemFileCertificateSourceTests
         using var dir = new TempDirectory();
         WorkloadCertificate issued = Intermediate.Value.IssueSvid(Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(issued, dir.File("svid.pem"), dir.File("svid.key"));
-        var logger = new ListLogger<PemFileCertificateSource>();
+        var logger = new ListLogger();
 
-        using PemFileCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
+        using ReloadingCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
 
         Assert.AreEqual(Orders, source.Current.SpiffeId);
         Assert.AreEqual(issued.Sha256Thumbprint, source.Current.Sha256Thumbprint);
@@ -48,7 +52,7 @@ public sealed class PemFileCertificateSourceTests
         WorkloadCertificate issued = Intermediate.Value.IssueSvid(Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(issued.Certificate, [.. issued.Intermediates, Root.Value.Certificate], dir.File("svid.pem"), dir.File("svid.key"));
 
-        using PemFileCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"));
+        using ReloadingCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"));
 
         Assert.HasCount(1, source.Current.Intermediates);
     }
@@ -64,7 +68,7 @@ public sealed class PemFileCertificateSourceTests
             File.WriteAllText(dir.File("svid.key"), key.ExportECPrivateKeyPem());
         }
 
-        using PemFileCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"));
+        using ReloadingCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"));
 
         Assert.AreEqual(issued.Sha256Thumbprint, source.Current.Sha256Thumbprint);
     }
@@ -76,7 +80,7 @@ public sealed class PemFileCertificateSourceTests
         WorkloadCertificate issued = Root.Value.IssueSvid(Orders);
         WriteEncrypted(issued, dir, "correct horse");
 
-        using PemFileCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"), password: "correct horse");
+        using ReloadingCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"), password: "correct horse");
 
         Assert.AreEqual(issued.Sha256Thumbprint, source.Current.Sha256Thumbprint);
         Assert.IsTrue(source.Current.Certificate.HasPrivateKey);
@@ -107,7 +111,7 @@ public sealed class PemFileCertificateSourceTests
             File.WriteAllText(dir.File("svid.key"), key.ExportRSAPrivateKeyPem());
         }
 
-        using PemFileCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"));
+        using ReloadingCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"));
 
         Assert.AreEqual(Orders, source.Current.SpiffeId);
         Assert.IsTrue(source.Current.Certificate.HasPrivateKey);

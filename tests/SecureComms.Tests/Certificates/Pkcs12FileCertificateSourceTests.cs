@@ -4,14 +4,17 @@ using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
-/// <summary>The workload SVID from a PKCS#12 file: leaf found by its key, intermediates kept, roots left out.</summary>
+/// <summary>
+/// The workload SVID from a PKCS#12 file (<c>Certificate:Pkcs12Path</c>, through <see cref="ConfiguredCertificateSource"/> as
+/// <c>AddSecureComms</c> does): leaf found by its key, intermediates kept, roots left out.
+/// </summary>
 [TestClass]
 public sealed class Pkcs12FileCertificateSourceTests
 {
     private static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
 
-    private static Pkcs12FileCertificateSource Open(string path, string? password, TimeProvider time, ListLogger<Pkcs12FileCertificateSource>? logger = null) =>
-        new(path, password, TimeSpan.FromMilliseconds(100), time, logger ?? new ListLogger<Pkcs12FileCertificateSource>());
+    private static ReloadingCertificateSource Open(string path, string? password, TimeProvider time, ListLogger? logger = null) =>
+        ConfiguredCertificateSource.Create(new WorkloadCertificateOptions { Pkcs12Path = path, Pkcs12Password = password }, TimeSpan.FromMilliseconds(100), time, logger ?? new ListLogger());
 
     private static void WritePkcs12(string path, DevelopmentCertificateAuthority root, DevelopmentCertificateAuthority intermediate, WorkloadCertificate leaf, string password)
     {
@@ -30,7 +33,7 @@ public sealed class Pkcs12FileCertificateSourceTests
         WorkloadCertificate issued = intermediate.IssueSvid(Orders);
         WritePkcs12(dir.File("svid.p12"), root, intermediate, issued, "secret");
 
-        using Pkcs12FileCertificateSource source = Open(dir.File("svid.p12"), "secret", TimeProvider.System);
+        using ReloadingCertificateSource source = Open(dir.File("svid.p12"), "secret", TimeProvider.System);
 
         Assert.AreEqual(issued.Sha256Thumbprint, source.Current.Sha256Thumbprint);
         Assert.IsTrue(source.Current.Certificate.HasPrivateKey);
@@ -81,8 +84,8 @@ public sealed class Pkcs12FileCertificateSourceTests
         using DevelopmentCertificateAuthority intermediate = root.CreateIntermediate();
         using var dir = new TempDirectory();
         WritePkcs12(dir.File("svid.p12"), root, intermediate, intermediate.IssueSvid(Orders), "secret");
-        var logger = new ListLogger<Pkcs12FileCertificateSource>();
-        using Pkcs12FileCertificateSource source = Open(dir.File("svid.p12"), "secret", clock, logger);
+        var logger = new ListLogger();
+        using ReloadingCertificateSource source = Open(dir.File("svid.p12"), "secret", clock, logger);
         bool fired = false;
         source.GetChangeToken().RegisterChangeCallback(_ => fired = true, null);
 

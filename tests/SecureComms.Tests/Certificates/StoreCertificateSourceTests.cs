@@ -4,14 +4,18 @@ using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
-/// <summary>The workload SVID from the current user's personal store, by SHA-1 thumbprint.</summary>
+/// <summary>
+/// The workload SVID from the current user's personal store, by SHA-1 thumbprint (<c>Certificate:StoreThumbprint</c>,
+/// through <see cref="ConfiguredCertificateSource"/> as <c>AddSecureComms</c> does).
+/// </summary>
 [TestClass]
 public sealed class StoreCertificateSourceTests
 {
     private static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
 
-    private static StoreCertificateSource Open(string thumbprint, TimeProvider time, ListLogger<StoreCertificateSource>? logger = null) =>
-        new(StoreName.My, StoreLocation.CurrentUser, thumbprint, TimeSpan.FromSeconds(1), time, logger ?? new ListLogger<StoreCertificateSource>());
+    private static ReloadingCertificateSource Open(string thumbprint, TimeProvider time, ListLogger? logger = null) =>
+        ConfiguredCertificateSource.Create(
+            new WorkloadCertificateOptions { StoreThumbprint = thumbprint, StoreName = "My", StoreLocation = "CurrentUser" }, TimeSpan.FromSeconds(1), time, logger ?? new ListLogger());
 
     [TestMethod]
     public void ACertificateInTheStore_IsFoundByThumbprint_EvenAsCopiedFromACertificateDialog()
@@ -23,12 +27,12 @@ public sealed class StoreCertificateSourceTests
         using var store = new X509Store(StoreName.My, StoreLocation.CurrentUser);
         store.Open(OpenFlags.ReadWrite);
         store.Add(persisted);
-        var logger = new ListLogger<StoreCertificateSource>();
+        var logger = new ListLogger();
         try
         {
             // Lowercase, spaced, with the invisible left-to-right mark Windows' dialog copies along.
             string copied = "\u200E" + string.Join(' ', persisted.Thumbprint.ToLowerInvariant().Chunk(2).Select(c => new string(c)));
-            using StoreCertificateSource source = Open(copied, clock, logger);
+            using ReloadingCertificateSource source = Open(copied, clock, logger);
 
             Assert.AreEqual(issued.Sha256Thumbprint, source.Current.Sha256Thumbprint);
             Assert.IsTrue(source.Current.Certificate.HasPrivateKey);
