@@ -1,24 +1,21 @@
+using System.CommandLine;
+using System.CommandLine.Help;
+using System.CommandLine.Invocation;
+using System.CommandLine.Parsing;
+
 namespace SecureComms.DevCert;
 
 /// <summary>
-/// The entry point of <c>securecomms-dev</c>, callable in-process: dispatches to a command and returns the exit code
-/// (<see cref="ExitCodes"/>). Never writes key material.
+/// The entry point of <c>securecomms-dev</c>, callable in-process: parses the command line with System.CommandLine,
+/// runs a command and returns the exit code (<see cref="ExitCodes"/>). Never writes key material.
 /// </summary>
 internal static class DevCertCommand
 {
-    public const string Usage = """
-        securecomms-dev: development certificates for SecureComms (local development only, never production)
+    /// <summary>The tool's command name, as installed (<c>ToolCommandName</c>) and shown in help.</summary>
+    public const string Name = "securecomms-dev";
 
-        Usage: securecomms-dev <command> [options]
-
-        Commands:
-          ca create   create a development CA for a trust domain (ca.pem, ca.key)
-          issue       issue an X.509-SVID for a SPIFFE ID to PEM files (<name>.pem, <name>.key)
-          bundle      export the CA's trust bundle as PEM and as a SPIFFE bundle (JWKS)
-          inspect     describe a certificate and say whether it is a valid X.509-SVID, with the reasons
-          check       list the insecure settings of a service's appsettings.json
-
-        Run 'securecomms-dev <command> --help' for a command's options.
+    private const string Description = """
+        Development certificates for SecureComms (local development only, never production).
 
         Example:
           securecomms-dev ca create --trust-domain example.org --out ./certs
@@ -43,43 +40,60 @@ internal static class DevCertCommand
         ArgumentNullException.ThrowIfNull(timeProvider);
         var context = new CommandContext(output, error, timeProvider);
 
-        if (args.Length == 0)
+        // No response files: an argument starting with '@' is a file name to inspect or check, as it always was.
+        var parser = new ParserConfiguration { ResponseFileTokenReplacer = null };
+        var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        Command root = Create(context, parser, invocation);
+        ParseResult parsed = root.Parse(args, parser);
+        if (parsed.Action is ParseErrorAction)
         {
-            error.WriteLine(Usage);
+            // Parse errors that --help did not clear: one line each, a pointer to the command's help, exit code 2.
+            foreach (ParseError parseError in parsed.Errors)
+            {
+                error.WriteLine($"error: {parseError.Message}");
+            }
+
+            error.WriteLine($"Run '{CommandPath(parsed.CommandResult)} --help' for usage.");
             return ExitCodes.Usage;
         }
 
-        string[] rest = args[1..];
-        switch (args[0])
+        return parsed.Invoke(invocation);
+    }
+
+    private static Command Create(CommandContext context, ParserConfiguration parser, InvocationConfiguration invocation)
+    {
+        var ca = new Command("ca", "The development CA: 'ca create' creates one for a trust domain (ca.pem, ca.key).")
         {
-            case "--help" or "-h" or "help":
-                output.WriteLine(Usage);
-                return ExitCodes.Ok;
-            case "ca":
-                if (rest.Length > 0 && rest[0] == "create")
-                {
-                    return CaCreateCommand.Run(rest[1..], context);
-                }
+            CaCreateCommand.Create(context),
+        };
+        var root = new Command(Name, Description)
+        {
+            new HelpOption(),
+            ca,
+            IssueCommand.Create(context),
+            BundleCommand.Create(context),
+            InspectCommand.Create(context),
+            CheckCommand.Create(context),
+        };
 
-                if (rest.Length == 0 || rest[0] is "--help" or "-h")
-                {
-                    output.WriteLine(CaCreateCommand.Usage);
-                    return rest.Length == 0 ? ExitCodes.Usage : ExitCodes.Ok;
-                }
+        // 'securecomms-dev help' showed the commands before System.CommandLine; it still does.
+        var help = new Command("help", "Show the commands.") { Hidden = true };
+        help.SetAction(_ => root.Parse(["--help"], parser).Invoke(invocation));
+        root.Add(help);
+        return root;
+    }
 
-                return context.UsageError($"unknown 'ca' command '{rest[0]}'; the only one is 'ca create'.", "ca create");
-            case "issue":
-                return IssueCommand.Run(rest, context);
-            case "bundle":
-                return BundleCommand.Run(rest, context);
-            case "inspect":
-                return InspectCommand.Run(rest, context);
-            case "check":
-                return CheckCommand.Run(rest, context);
-            default:
-                error.WriteLine($"error: unknown command '{args[0]}'.");
-                error.WriteLine("Run 'securecomms-dev --help' for the commands.");
-                return ExitCodes.Usage;
+    private static string CommandPath(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? result = command; result is not null; result = result.Parent)
+        {
+            if (result is CommandResult { Command: { } named })
+            {
+                names.Insert(0, named.Name);
+            }
         }
+
+        return string.Join(' ', names);
     }
 }

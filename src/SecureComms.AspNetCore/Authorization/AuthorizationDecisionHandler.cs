@@ -2,27 +2,42 @@ using System.Diagnostics;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 
 namespace SecureComms;
 
 /// <summary>
 /// Records every inbound authorization decision once — a <c>securecomms.authorize</c> span, the decisions counter
-/// and, for a denial, one audit event (caller, user, method, route template, reason, rule) — and then answers as
-/// ASP.NET Core does: 401 without a valid caller identity or token, 403 with one.
+/// and, for a denial, one audit event (caller, user, method, route template, reason, rule) — and answers the denials of
+/// the policies SecureComms authenticates as ASP.NET Core does: 401 without a valid caller identity or token (through the
+/// SecureComms scheme's challenge), 403 with one (a problem body written here). Everything else — a request allowed, a
+/// denial under a policy that names only the application's own authentication schemes — goes to the result handler the
+/// application registered (<c>IAuthorizationMiddlewareResultHandler</c>), or ASP.NET Core's when there is none. An
+/// application handler never sees a SecureComms denial, so it cannot turn one into a call of the endpoint.
 /// </summary>
 internal sealed class AuthorizationDecisionHandler(
     SecureCommsMetrics metrics,
     CentralPolicyProvider policy,
-    ILogger<AuthorizationDecisionHandler> logger) : IAuthorizationMiddlewareResultHandler
+    ILogger<AuthorizationDecisionHandler> logger,
+    IAuthorizationMiddlewareResultHandler application) : IAuthorizationMiddlewareResultHandler
 {
-    private readonly AuthorizationMiddlewareResultHandler _inner = new();
+    private readonly AuthorizationMiddlewareResultHandler _framework = new();
+    private readonly IAuthorizationMiddlewareResultHandler _inner = application;
 
     public Task HandleAsync(RequestDelegate next, HttpContext context, AuthorizationPolicy policy, PolicyAuthorizationResult authorizeResult)
     {
         Record(context, authorizeResult);
+        if (authorizeResult.Succeeded || !AuthenticatedBySecureComms(policy))
+        {
+            return _inner.HandleAsync(next, context, policy, authorizeResult);
+        }
+
         if (authorizeResult.Forbidden)
         {
             // 403 answers here rather than through the schemes' Forbid: one short problem body, and for a missing
@@ -36,7 +51,30 @@ internal sealed class AuthorizationDecisionHandler(
             return ProblemResponses.WriteAsync(context, StatusCodes.Status403Forbidden, "Forbidden", "The caller is not allowed to call this endpoint.");
         }
 
-        return _inner.HandleAsync(next, context, policy, authorizeResult);
+        return _framework.HandleAsync(next, context, policy, authorizeResult); // the challenge of the policy's schemes: 401
+    }
+
+    /// <summary>
+    /// Whether SecureComms answers this policy's denials: it names no scheme (SecureComms is the default one, set by
+    /// <c>AddSecureComms</c>) or names SecureComms among its schemes.
+    /// </summary>
+    private static bool AuthenticatedBySecureComms(AuthorizationPolicy policy)
+    {
+        IReadOnlyList<string> schemes = policy.AuthenticationSchemes;
+        if (schemes.Count == 0)
+        {
+            return true;
+        }
+
+        for (int i = 0; i < schemes.Count; i++)
+        {
+            if (string.Equals(schemes[i], SecureCommsDefaults.AuthenticationScheme, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private void Record(HttpContext context, PolicyAuthorizationResult result)
@@ -143,4 +181,111 @@ internal static partial class AuthorizationLog
 
     [LoggerMessage(EventId = 1401, Level = LogLevel.Information, Message = "SecureComms allowed {Caller} (user {User}) {Method} {Route}: {Reason}, rule {Rule}")]
     internal static partial void RequestAllowed(ILogger logger, SpiffeId caller, string user, string method, string route, string reason, string rule);
+}
+
+/// <summary>
+/// How SecureComms' result handler is put in front of the application's: the application's registration (made before
+/// <c>AddSecureComms</c>) moves under a private key, with its lifetime, and SecureComms' handler takes its place and
+/// calls it. A registration made after <c>AddSecureComms</c> would replace SecureComms' handler outright — the audit
+/// events and 403 answers would be gone without a word — so start-up refuses it (<see cref="AuthorizationResultHandlerCheck"/>).
+/// </summary>
+internal sealed class AuthorizationResultHandlerComposition
+{
+    private const string ApplicationKey = "SecureComms.ApplicationResultHandler";
+    private readonly IServiceCollection _services;
+    private readonly ServiceDescriptor _secureComms;
+
+    private AuthorizationResultHandlerComposition(IServiceCollection services, ServiceDescriptor secureComms)
+    {
+        _services = services;
+        _secureComms = secureComms;
+    }
+
+    /// <summary>Registers SecureComms' handler around the one the application registered so far, if any.</summary>
+    public static void Register(IServiceCollection services)
+    {
+        ServiceDescriptor? application = null;
+        for (int i = services.Count - 1; i >= 0; i--)
+        {
+            ServiceDescriptor descriptor = services[i];
+            if (descriptor.ServiceType == typeof(IAuthorizationMiddlewareResultHandler) && !descriptor.IsKeyedService)
+            {
+                application ??= descriptor; // the last one is what the application resolves
+                services.RemoveAt(i);
+            }
+        }
+
+        if (application is not null && application.ImplementationType == typeof(AuthorizationMiddlewareResultHandler))
+        {
+            application = null; // ASP.NET Core's own, registered by AddAuthorization: SecureComms uses its own instance
+        }
+
+        ServiceDescriptor secureComms;
+        if (application is null)
+        {
+            secureComms = ServiceDescriptor.Singleton<IAuthorizationMiddlewareResultHandler>(
+                sp => ActivatorUtilities.CreateInstance<AuthorizationDecisionHandler>(sp, new AuthorizationMiddlewareResultHandler()));
+        }
+        else
+        {
+            services.Add(AsKeyed(application));
+            secureComms = new ServiceDescriptor(
+                typeof(IAuthorizationMiddlewareResultHandler),
+                sp => ActivatorUtilities.CreateInstance<AuthorizationDecisionHandler>(sp, sp.GetRequiredKeyedService<IAuthorizationMiddlewareResultHandler>(ApplicationKey)),
+                application.Lifetime);
+        }
+
+        services.Add(secureComms);
+        services.AddSingleton(new AuthorizationResultHandlerComposition(services, secureComms));
+        services.TryAddEnumerable(ServiceDescriptor.Transient<IStartupFilter, AuthorizationResultHandlerCheck>());
+    }
+
+    /// <summary>The result handler registered after SecureComms', which would replace it, or null.</summary>
+    public string? RegisteredAfterSecureComms()
+    {
+        for (int i = _services.Count - 1; i >= 0; i--)
+        {
+            ServiceDescriptor descriptor = _services[i];
+            if (descriptor.ServiceType == typeof(IAuthorizationMiddlewareResultHandler) && !descriptor.IsKeyedService)
+            {
+                return ReferenceEquals(descriptor, _secureComms)
+                    ? null
+                    : (descriptor.ImplementationType ?? descriptor.ImplementationInstance?.GetType())?.FullName ?? "(a factory registration)";
+            }
+        }
+
+        return null;
+    }
+
+    private static ServiceDescriptor AsKeyed(ServiceDescriptor application)
+    {
+        if (application.ImplementationInstance is { } instance)
+        {
+            return new ServiceDescriptor(typeof(IAuthorizationMiddlewareResultHandler), ApplicationKey, instance);
+        }
+
+        if (application.ImplementationFactory is { } factory)
+        {
+            return new ServiceDescriptor(typeof(IAuthorizationMiddlewareResultHandler), ApplicationKey, (sp, _) => factory(sp), application.Lifetime);
+        }
+
+        return new ServiceDescriptor(typeof(IAuthorizationMiddlewareResultHandler), ApplicationKey, application.ImplementationType!, application.Lifetime);
+    }
+}
+
+/// <summary>Stops start-up when a result handler registered after <c>AddSecureComms</c> would replace SecureComms'.</summary>
+internal sealed class AuthorizationResultHandlerCheck(AuthorizationResultHandlerComposition composition) : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next)
+    {
+        if (composition.RegisteredAfterSecureComms() is { } replacement)
+        {
+            throw new InvalidOperationException(
+                $"The IAuthorizationMiddlewareResultHandler {replacement} was registered after AddSecureComms, so it would replace SecureComms' "
+                + "(which records every authorization decision and answers its denials). Register it before AddSecureComms: SecureComms then "
+                + "calls it for allowed requests and for the denials of policies that name only your own authentication schemes.");
+        }
+
+        return next;
+    }
 }

@@ -135,7 +135,9 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
             services.Replace(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Authorization.Policy.IPolicyEvaluator, SecureCommsPolicyEvaluator>());
         }
 
-        services.Replace(ServiceDescriptor.Singleton<Microsoft.AspNetCore.Authorization.IAuthorizationMiddlewareResultHandler, AuthorizationDecisionHandler>());
+        // In front of the application's own result handler (registered before this call), which it calls for what
+        // SecureComms does not answer itself.
+        AuthorizationResultHandlerComposition.Register(services);
         return builder;
     }
 }

@@ -1,3 +1,4 @@
+using System.Collections.Immutable;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Builder;
@@ -25,8 +26,8 @@ internal sealed class CallerRateLimiter(LastGoodOptions<CallerRateLimits> limits
     /// </summary>
     public bool AppliesTo(HttpContext context)
     {
-        CallerLimit[] current = limits.Current.Limits;
-        if (current.Length == 0)
+        ImmutableArray<CallerLimit> current = limits.Current.Limits;
+        if (current.IsEmpty)
         {
             return false;
         }
@@ -85,15 +86,19 @@ internal readonly record struct CallerPartition(string? Caller, int PermitLimit,
 /// <summary>One compiled limit: the callers it applies to, and its budget.</summary>
 internal sealed record CallerLimit(SpiffeIdAuthorizer Callers, int PermitLimit, TimeSpan Window);
 
-/// <summary>The compiled rate limits, in configuration order (the first whose callers match applies).</summary>
-internal sealed class CallerRateLimits(CallerLimit[] limits)
+/// <summary>
+/// The compiled rate limits, in configuration order (the first whose callers match applies): one immutable snapshot,
+/// built per accepted configuration and swapped by reference (<see cref="LastGoodOptions{TCompiled}"/>), so a request
+/// reads one consistent set of limits without a lock.
+/// </summary>
+internal sealed class CallerRateLimits(ImmutableArray<CallerLimit> limits)
 {
-    public CallerLimit[] Limits { get; } = limits;
+    public ImmutableArray<CallerLimit> Limits { get; } = limits;
 
     /// <summary>Compiles validated options (<see cref="SecureCommsRateLimitOptionsValidator"/> reported any problem).</summary>
     internal static CallerRateLimits Compile(SecureCommsRateLimitOptions options, List<string> errors)
     {
-        var limits = new List<CallerLimit>(options.RateLimits.Count);
+        ImmutableArray<CallerLimit>.Builder limits = ImmutableArray.CreateBuilder<CallerLimit>(options.RateLimits.Count);
         foreach (CallerRateLimitOptions limit in options.RateLimits)
         {
             var authorizers = new List<SpiffeIdAuthorizer>();
@@ -111,7 +116,7 @@ internal sealed class CallerRateLimits(CallerLimit[] limits)
             }
         }
 
-        return new CallerRateLimits([.. limits]);
+        return new CallerRateLimits(limits.DrainToImmutable());
     }
 }
 

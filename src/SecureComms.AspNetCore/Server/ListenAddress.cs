@@ -1,60 +1,89 @@
 using System.Diagnostics.CodeAnalysis;
-using System.Globalization;
 using System.Net;
+using Microsoft.AspNetCore.Http;
 
 namespace SecureComms;
 
-/// <summary>A parsed listener address: scheme, host kind and port.</summary>
+/// <summary>
+/// A listener address as SecureComms opens it: read by ASP.NET Core's own <see cref="BindingAddress.Parse"/> (the
+/// parser Kestrel uses for <c>ASPNETCORE_URLS</c>), then held to what SecureComms binds: http or https, an explicit
+/// port, and an IP address, <c>localhost</c> or a wildcard (<c>*</c>, <c>+</c>, <c>0.0.0.0</c>, <c>[::]</c>) as host.
+/// Host names other than <c>localhost</c>, Unix sockets, named pipes and path bases are refused, so a listener never
+/// binds to something other than what its address says.
+/// </summary>
 internal readonly record struct ListenAddress(bool IsHttps, IPAddress? Address, bool IsLocalhost, int Port)
 {
     internal static bool TryParse(string url, out ListenAddress address, [NotNullWhen(false)] out string? error)
     {
         address = default;
-        int schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
-        if (schemeEnd < 0)
+        BindingAddress parsed;
+        try
+        {
+            parsed = BindingAddress.Parse(url);
+        }
+        catch (FormatException)
         {
             error = "it is not an absolute URL such as https://0.0.0.0:8443.";
             return false;
         }
 
-        string scheme = url[..schemeEnd].ToLowerInvariant();
+        string scheme = parsed.Scheme.ToLowerInvariant();
         if (scheme is not ("http" or "https"))
         {
             error = $"the scheme '{scheme}' is neither https nor http.";
             return false;
         }
 
-        string rest = url[(schemeEnd + 3)..].TrimEnd('/');
-        int colon = rest.LastIndexOf(':');
-        if (colon < 0 || rest.EndsWith(']'))
+        if (parsed.IsUnixPipe || parsed.IsNamedPipe)
         {
-            error = "it names no port.";
+            error = "Unix sockets and named pipes are not SecureComms listeners; give an IP address and a port.";
             return false;
         }
 
-        string host = rest[..colon];
-        if (!int.TryParse(rest.AsSpan(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out int port) || port > 65535)
+        // BindingAddress falls back to 80/443 without a port, and takes "host:text" for a host when the port is not a
+        // number; SecureComms wants the port written out, so what follows the host must be ":" and the port.
+        string host = parsed.Host;
+        int hostEnd = parsed.Scheme.Length + Uri.SchemeDelimiter.Length + host.Length;
+        if (hostEnd >= url.Length || url[hostEnd] != ':')
         {
-            error = $"the port '{rest[(colon + 1)..]}' is not a number from 0 to 65535.";
+            int colon = host.LastIndexOf(':');
+            if (colon < 0 || host.EndsWith(']'))
+            {
+                error = "it names no port.";
+                return false;
+            }
+
+            error = $"the port '{host[(colon + 1)..]}' is not a number from 0 to 65535.";
+            return false;
+        }
+
+        ReadOnlySpan<char> port = url.AsSpan(hostEnd + 1);
+        int slash = port.IndexOf('/');
+        port = slash >= 0 ? port[..slash] : port;
+        if (port.IsEmpty || port.ContainsAnyExceptInRange('0', '9') || parsed.Port > IPEndPoint.MaxPort)
+        {
+            error = $"the port '{port}' is not a number from 0 to 65535.";
+            return false;
+        }
+
+        if (parsed.PathBase.Length > 0)
+        {
+            error = $"it has a path ('{parsed.PathBase}'); a listener address is scheme, host and port only.";
             return false;
         }
 
         bool https = scheme == "https";
-        if (host is "*" or "+" or "0.0.0.0")
+        if (host is "*" or "+")
         {
-            address = new ListenAddress(https, IPAddress.Any, false, port);
-        }
-        else if (host is "[::]")
-        {
-            address = new ListenAddress(https, IPAddress.IPv6Any, false, port);
+            address = new ListenAddress(https, IPAddress.Any, false, parsed.Port);
         }
         else if (string.Equals(host, "localhost", StringComparison.OrdinalIgnoreCase))
         {
-            address = new ListenAddress(https, null, true, port);
+            address = new ListenAddress(https, null, true, parsed.Port);
         }
-        else if (IPAddress.TryParse(host.Trim('[', ']'), out IPAddress? ip))
+        else if (IPAddress.TryParse(host.AsSpan().Trim(['[', ']']), out IPAddress? ip))
         {
-            address = new ListenAddress(https, ip, false, port);
+            address = new ListenAddress(https, ip, false, parsed.Port);
         }
         else
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 
 namespace SecureComms.DevCert;
@@ -6,54 +7,40 @@ namespace SecureComms.DevCert;
 /// <summary><c>issue</c>: an X.509-SVID for one SPIFFE ID, signed by a saved development CA, as PEM files.</summary>
 internal static class IssueCommand
 {
-    public const string Usage = """
-        Usage: securecomms-dev issue --ca <folder> --spiffe-id <id> --out <folder> [--name <name>] [--lifetime 24h] [--force]
-
+    private const string Description = """
         Issues an X.509-SVID (URI SAN = the SPIFFE ID, digitalSignature, clientAuth + serverAuth) and writes
           <folder>/<name>.pem   the SVID, then its intermediates  (SecureComms:Certificate:CertificatePath)
           <folder>/<name>.key   its private key, owner-only (0600) (SecureComms:Certificate:KeyPath)
-
-        Options:
-          --ca <folder>          the folder of 'ca create' (or its ca.pem, with ca.key beside it)
-          --spiffe-id <id>       the workload's SPIFFE ID, e.g. spiffe://example.org/orders
-          --out <folder>         where to write (created owner-only when missing)
-          --name <name>          file name without extension (default: the last segment of the ID's path)
-          --lifetime <duration>  how long the SVID is valid: 15m, 1h, 24h (default 24h; at most until the CA expires)
-          --force                replace existing files of that name
-          -h, --help             show this help
         """;
 
     private static readonly TimeSpan DefaultLifetime = TimeSpan.FromHours(24);
     private static readonly SearchValues<char> NameCharacters =
         SearchValues.Create("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-");
 
-    public static int Run(IReadOnlyList<string> args, CommandContext context)
+    /// <summary>The <c>issue</c> command.</summary>
+    public static Command Create(CommandContext context)
+    {
+        Option<string> ca = CommandLineOptions.Value("--ca", "folder", "the folder of 'ca create' (or its ca.pem, with ca.key beside it)", required: true);
+        Option<string> spiffeId = CommandLineOptions.Value("--spiffe-id", "id", "the workload's SPIFFE ID, e.g. spiffe://example.org/orders", required: true);
+        Option<string> output = CommandLineOptions.Value("--out", "folder", "where to write (created owner-only when missing)", required: true);
+        Option<string> name = CommandLineOptions.Value("--name", "name", "file name without extension (default: the last segment of the ID's path)");
+        Option<string> lifetime = CommandLineOptions.Value("--lifetime", "duration", "how long the SVID is valid: 15m, 1h, 24h (default 24h; at most until the CA expires)");
+        Option<bool> force = CommandLineOptions.Flag("--force", "replace existing files of that name");
+        var command = new Command("issue", Description) { ca, spiffeId, output, name, lifetime, force };
+        command.SetAction(parsed => Run(
+            context,
+            parsed.GetRequiredValue(ca),
+            parsed.GetRequiredValue(spiffeId),
+            parsed.GetRequiredValue(output),
+            parsed.GetValue(name),
+            parsed.GetValue(lifetime),
+            parsed.GetValue(force)));
+        return command;
+    }
+
+    private static int Run(CommandContext context, string ca, string idText, string output, string? nameText, string? lifetimeText, bool force)
     {
         const string Command = "issue";
-        if (!CommandArguments.TryParse(args, ["--ca", "--spiffe-id", "--out", "--name", "--lifetime"], ["--force"], out CommandArguments? parsed, out string? error))
-        {
-            return context.UsageError(error, Command);
-        }
-
-        if (parsed.WantsHelp)
-        {
-            context.Output.WriteLine(Usage);
-            return ExitCodes.Ok;
-        }
-
-        if (parsed.Positional.Count > 0)
-        {
-            return context.UsageError($"unexpected argument '{parsed.Positional[0]}'.", Command);
-        }
-
-        string? ca = parsed.Get("--ca");
-        string? idText = parsed.Get("--spiffe-id");
-        string? output = parsed.Get("--out");
-        if (ca is null || idText is null || output is null)
-        {
-            return context.UsageError("--ca, --spiffe-id and --out are required.", Command);
-        }
-
         if (!SpiffeId.TryParse(idText, out SpiffeId id, out string? idError))
         {
             return context.UsageError($"--spiffe-id '{idText}': {idError}", Command);
@@ -64,14 +51,14 @@ internal static class IssueCommand
             return context.UsageError($"--spiffe-id '{id}' names a trust domain; an SVID needs a workload path such as {id}/orders.", Command);
         }
 
-        string name = parsed.Get("--name") ?? id.Path[(id.Path.LastIndexOf('/') + 1)..];
+        string name = nameText ?? id.Path[(id.Path.LastIndexOf('/') + 1)..];
         if (name.Length == 0 || name[0] == '.' || name.AsSpan().ContainsAnyExcept(NameCharacters))
         {
             return context.UsageError($"--name '{name}' must be letters, digits, '.', '_' or '-' and not start with '.'.", Command);
         }
 
         TimeSpan lifetime = DefaultLifetime;
-        if (parsed.Get("--lifetime") is { } lifetimeText && !Durations.TryParse(lifetimeText, out lifetime))
+        if (lifetimeText is not null && !Durations.TryParse(lifetimeText, out lifetime))
         {
             return context.UsageError($"--lifetime '{lifetimeText}' is not a positive duration such as 1h or 24h.", Command);
         }
@@ -112,7 +99,7 @@ internal static class IssueCommand
                     Command);
             }
 
-            if (OutputFiles.RefuseExisting(context, parsed.Has("--force"), "the workload's current identity is replaced", certificatePath, keyPath))
+            if (OutputFiles.RefuseExisting(context, force, "the workload's current identity is replaced", certificatePath, keyPath))
             {
                 return ExitCodes.Failed;
             }

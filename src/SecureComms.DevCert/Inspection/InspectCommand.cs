@@ -1,3 +1,5 @@
+using System.CommandLine;
+
 namespace SecureComms.DevCert;
 
 /// <summary>
@@ -6,43 +8,30 @@ namespace SecureComms.DevCert;
 /// </summary>
 internal static class InspectCommand
 {
-    public const string Usage = """
-        Usage: securecomms-dev inspect <certificate.pem> [--bundle <bundle.pem|bundle.jwks.json>] [--side client|server|both]
-
+    private const string Description = """
         Prints the certificate's SPIFFE ID, subject, validity, key, key usage and extended key usage, then
         "valid X.509-SVID: yes" or "no" with the reasons, as SecureComms validates a peer in the TLS handshake.
         The file may hold intermediates after the leaf. Without --bundle only the leaf rules and validity are
         checked, not the chain.
-
-        Options:
-          --bundle <file>  the trust bundle of the certificate's trust domain (PEM or SPIFFE JWKS, detected)
-          --side <side>    check it as a caller's (client), a server's, or both (default both)
-          -h, --help       show this help
-
         Exit code: 0 valid, 1 not valid (or unreadable), 2 usage error.
         """;
 
-    public static int Run(IReadOnlyList<string> args, CommandContext context)
+    /// <summary>The <c>inspect</c> command.</summary>
+    public static Command Create(CommandContext context)
+    {
+        var certificate = new Argument<string>("certificate.pem") { Description = "the certificate file (PEM), leaf first" };
+        Option<string> bundle = CommandLineOptions.Value("--bundle", "file", "the trust bundle of the certificate's trust domain (PEM or SPIFFE JWKS, detected)");
+        Option<string> side = CommandLineOptions.Value("--side", "client|server|both", "check it as a caller's (client), a server's, or both (default both)");
+        var command = new Command("inspect", Description) { certificate, bundle, side };
+        command.SetAction(parsed => Run(context, parsed.GetRequiredValue(certificate), parsed.GetValue(bundle), parsed.GetValue(side)));
+        return command;
+    }
+
+    private static int Run(CommandContext context, string path, string? bundlePath, string? sideText)
     {
         const string Command = "inspect";
-        if (!CommandArguments.TryParse(args, ["--bundle", "--side"], [], out CommandArguments? parsed, out string? error))
-        {
-            return context.UsageError(error, Command);
-        }
-
-        if (parsed.WantsHelp)
-        {
-            context.Output.WriteLine(Usage);
-            return ExitCodes.Ok;
-        }
-
-        if (parsed.Positional.Count != 1)
-        {
-            return context.UsageError("give exactly one certificate file.", Command);
-        }
-
         PeerSide[] sides;
-        switch (parsed.Get("--side") ?? "both")
+        switch (sideText ?? "both")
         {
             case "client":
                 sides = [PeerSide.Client];
@@ -54,11 +43,9 @@ internal static class InspectCommand
                 sides = [PeerSide.Client, PeerSide.Server];
                 break;
             default:
-                return context.UsageError($"--side '{parsed.Get("--side")}' must be client, server or both.", Command);
+                return context.UsageError($"--side '{sideText}' must be client, server or both.", Command);
         }
 
-        string path = parsed.Positional[0];
-        string? bundlePath = parsed.Get("--bundle");
         CertificateFile file;
         try
         {

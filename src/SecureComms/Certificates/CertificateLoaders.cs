@@ -162,6 +162,13 @@ internal static class CertificateLoaders
     internal static string NormalizeThumbprint(string thumbprint) =>
         string.Concat(thumbprint.Where(c => !char.IsWhiteSpace(c) && c is not (':' or '\u200E' or '\u200F' or '\uFEFF'))).ToUpperInvariant();
 
+    /// <summary>
+    /// Pairs the leaf with the key block <see cref="PemReader"/> found (a complete block, so a key file caught
+    /// half-written is already refused) through <see cref="X509Certificate2.CreateFromPem(ReadOnlySpan{char}, ReadOnlySpan{char})"/>
+    /// or <see cref="X509Certificate2.CreateFromEncryptedPem"/>, which import the key for the certificate's algorithm and
+    /// refuse a key that is not the certificate's (the check of <c>CopyWithPrivateKey</c>). A
+    /// refusal is then explained: another algorithm, another key of the same algorithm, or an unreadable key.
+    /// </summary>
     private static X509Certificate2 AttachPrivateKey(X509Certificate2 leaf, string certificatePath, string keyPem, string keyPath, string? password)
     {
         if (!PemReader.TryFindPrivateKey(keyPem, out Range block, out bool encrypted, out string? error))
@@ -182,43 +189,56 @@ internal static class CertificateLoaders
         }
 
         ReadOnlySpan<char> pem = keyPem.AsSpan()[block];
-        using AsymmetricAlgorithm? key = TryImport(leafIsEc ? ECDsa.Create() : RSA.Create(), pem, encrypted, password, out Exception? importError);
-        if (key is null)
-        {
-            using AsymmetricAlgorithm? other = TryImport(leafIsEc ? RSA.Create() : ECDsa.Create(), pem, encrypted, password, out _);
-            if (other is not null)
-            {
-                throw new CertificateSourceException(
-                    $"the certificate in '{certificatePath}' does not match the private key in '{keyPath}' (the certificate has an {(leafIsEc ? "EC" : "RSA")} key, the key file an {(leafIsEc ? "RSA" : "EC")} key).");
-            }
-
-            string hint = encrypted ? " (is the key password right?)" : string.Empty;
-            throw new CertificateSourceException($"cannot read the private key in '{keyPath}'{hint}: {importError!.Message}", importError);
-        }
-
-        if (!SamePublicKey(leaf, key))
-        {
-            throw new CertificateSourceException($"the certificate in '{certificatePath}' does not match the private key in '{keyPath}'.");
-        }
-
-        using X509Certificate2 paired = key switch
-        {
-            ECDsa ec => leaf.CopyWithPrivateKey(ec),
-            RSA rsa => leaf.CopyWithPrivateKey(rsa),
-            _ => throw new CertificateSourceException($"the private key in '{keyPath}' is neither ECDSA nor RSA."),
-        };
-
-        // Re-import through PKCS#12 so the key is usable by SslStream on every platform (Windows rejects the
-        // ephemeral keys CopyWithPrivateKey produces). The bytes stay in memory and are wiped.
-        byte[] pkcs12 = paired.Export(X509ContentType.Pkcs12);
+        string leafPem = leaf.ExportCertificatePem();
+        X509Certificate2 paired;
         try
         {
-            return X509CertificateLoader.LoadPkcs12(pkcs12, null);
+            paired = encrypted
+                ? X509Certificate2.CreateFromEncryptedPem(leafPem, pem, password)
+                : X509Certificate2.CreateFromPem(leafPem, pem);
         }
-        finally
+        catch (Exception ex) when (ex is CryptographicException or ArgumentException)
         {
-            CryptographicOperations.ZeroMemory(pkcs12);
+            throw ExplainRefusedKey(certificatePath, keyPath, leafIsEc, pem, encrypted, password, ex);
         }
+
+        using (paired)
+        {
+            // Re-import through PKCS#12 so the key is usable by SslStream on every platform (Windows rejects the
+            // ephemeral keys CreateFromPem produces). The bytes stay in memory and are wiped.
+            byte[] pkcs12 = paired.Export(X509ContentType.Pkcs12);
+            try
+            {
+                return X509CertificateLoader.LoadPkcs12(pkcs12, null);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(pkcs12);
+            }
+        }
+    }
+
+    /// <summary>Why CreateFromPem refused the pair, in words that name both files; only runs on the failure path.</summary>
+    private static CertificateSourceException ExplainRefusedKey(
+        string certificatePath, string keyPath, bool leafIsEc, ReadOnlySpan<char> pem, bool encrypted, string? password, Exception refusal)
+    {
+        using AsymmetricAlgorithm? sameAlgorithm = TryImport(leafIsEc ? ECDsa.Create() : RSA.Create(), pem, encrypted, password, out Exception? importError);
+        if (sameAlgorithm is not null)
+        {
+            // The key reads as the certificate's algorithm, so CreateFromPem refused it as another key.
+            return new CertificateSourceException($"the certificate in '{certificatePath}' does not match the private key in '{keyPath}'.", refusal);
+        }
+
+        using AsymmetricAlgorithm? other = TryImport(leafIsEc ? RSA.Create() : ECDsa.Create(), pem, encrypted, password, out _);
+        if (other is not null)
+        {
+            return new CertificateSourceException(
+                $"the certificate in '{certificatePath}' does not match the private key in '{keyPath}' (the certificate has an {(leafIsEc ? "EC" : "RSA")} key, the key file an {(leafIsEc ? "RSA" : "EC")} key).",
+                refusal);
+        }
+
+        string hint = encrypted ? " (is the key password right?)" : string.Empty;
+        return new CertificateSourceException($"cannot read the private key in '{keyPath}'{hint}: {importError!.Message}", importError);
     }
 
     private static AsymmetricAlgorithm? TryImport(AsymmetricAlgorithm key, ReadOnlySpan<char> pem, bool encrypted, string? password, out Exception? error)
@@ -242,42 +262,6 @@ internal static class CertificateLoaders
             key.Dispose();
             error = ex;
             return null;
-        }
-    }
-
-    /// <summary>Compares the public halves by their parameters, so encoding choices in the files do not matter.</summary>
-    private static bool SamePublicKey(X509Certificate2 certificate, AsymmetricAlgorithm key)
-    {
-        switch (key)
-        {
-            case ECDsa ec:
-                {
-                    using ECDsa? fromCertificate = certificate.GetECDsaPublicKey();
-                    if (fromCertificate is null)
-                    {
-                        return false;
-                    }
-
-                    ECParameters a = fromCertificate.ExportParameters(includePrivateParameters: false);
-                    ECParameters b = ec.ExportParameters(includePrivateParameters: false);
-                    return a.Q.X.AsSpan().SequenceEqual(b.Q.X) && a.Q.Y.AsSpan().SequenceEqual(b.Q.Y);
-                }
-
-            case RSA rsa:
-                {
-                    using RSA? fromCertificate = certificate.GetRSAPublicKey();
-                    if (fromCertificate is null)
-                    {
-                        return false;
-                    }
-
-                    RSAParameters a = fromCertificate.ExportParameters(includePrivateParameters: false);
-                    RSAParameters b = rsa.ExportParameters(includePrivateParameters: false);
-                    return a.Modulus.AsSpan().SequenceEqual(b.Modulus) && a.Exponent.AsSpan().SequenceEqual(b.Exponent);
-                }
-
-            default:
-                return false;
         }
     }
 

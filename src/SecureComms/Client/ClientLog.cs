@@ -19,4 +19,7 @@ internal static partial class ClientLog
 
     [LoggerMessage(EventId = 1304, Level = LogLevel.Warning, Message = "SecureComms client {ClientName} rejected the server certificate: {Reason}")]
     internal static partial void ServerCertificateRefused(ILogger logger, string clientName, string reason);
+
+    [LoggerMessage(EventId = 1305, Level = LogLevel.Error, Message = "SecureComms client {ClientName} refused its handler configuration: it changed {Setting}, which SecureComms sets itself")]
+    internal static partial void HandlerConfigurationRefused(ILogger logger, string clientName, string setting);
 }

@@ -265,14 +265,44 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
         }
     }
 
-    private SocketsHttpHandler CreateSocketsHandler(WorkloadCertificate certificate) => new()
+    /// <summary>
+    /// The handler of one pool: SecureComms' connection defaults, then the application's hook
+    /// (<see cref="SecureClientOptions.ConfigureHandler"/>), then the TLS settings, which the hook may not touch.
+    /// </summary>
+    private SocketsHttpHandler CreateSocketsHandler(WorkloadCertificate certificate)
     {
-        PooledConnectionLifetime = _options.PooledConnectionLifetime,
-        ConnectTimeout = _options.ConnectTimeout,
-        AllowAutoRedirect = false,
-        UseCookies = false,
-        UseProxy = false,
-        SslOptions = new SslClientAuthenticationOptions
+        var handler = new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = _options.PooledConnectionLifetime,
+            ConnectTimeout = _options.ConnectTimeout,
+            AllowAutoRedirect = false,
+            UseCookies = false,
+            UseProxy = false,
+        };
+
+        if (_options.ConfigureHandler is { } configure)
+        {
+            try
+            {
+                SslClientAuthenticationOptions untouched = handler.SslOptions;
+                configure(handler);
+                if (ChangedOwnedSetting(handler, untouched) is { } changed)
+                {
+                    ClientLog.HandlerConfigurationRefused(_logger, _clientName, changed);
+                    throw new InvalidOperationException(
+                        $"SecureComms client '{_clientName}': its handler configuration changed {changed}, which SecureComms sets itself "
+                        + "(client certificate, server SPIFFE ID check, TLS versions, no redirects). Configure connections only: proxy, connection limits, timeouts, HTTP/2 settings.");
+                }
+            }
+            catch
+            {
+                handler.Dispose();
+                throw;
+            }
+        }
+
+        handler.AllowAutoRedirect = false;
+        handler.SslOptions = new SslClientAuthenticationOptions
         {
             ClientCertificateContext = certificate.SslContext,
             EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
@@ -283,9 +313,50 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             CertificateChainPolicy = _expectedServer is null && _serverCaBundle is null ? null : OfflinePlatformChainPolicy.Create(),
             RemoteCertificateValidationCallback = ValidateServerCertificate,
-        },
-        PlaintextStreamFilter = RecordConnection,
-    };
+        };
+        handler.PlaintextStreamFilter = RecordConnection;
+        return handler;
+    }
+
+    /// <summary>
+    /// The first setting SecureComms owns that the application's hook changed, or null. Whatever the hook did,
+    /// SecureComms' TLS settings replace it; the check is there so a change is refused with its name, never ignored.
+    /// </summary>
+    private static string? ChangedOwnedSetting(SocketsHttpHandler handler, SslClientAuthenticationOptions untouched)
+    {
+        if (!ReferenceEquals(handler.SslOptions, untouched))
+        {
+            return nameof(SocketsHttpHandler.SslOptions);
+        }
+
+        string? ssl = untouched switch
+        {
+            { RemoteCertificateValidationCallback: not null } => nameof(SslClientAuthenticationOptions.RemoteCertificateValidationCallback),
+            { LocalCertificateSelectionCallback: not null } => nameof(SslClientAuthenticationOptions.LocalCertificateSelectionCallback),
+            { ClientCertificates: not null } => nameof(SslClientAuthenticationOptions.ClientCertificates),
+            { ClientCertificateContext: not null } => nameof(SslClientAuthenticationOptions.ClientCertificateContext),
+            { CertificateChainPolicy: not null } => nameof(SslClientAuthenticationOptions.CertificateChainPolicy),
+            { EnabledSslProtocols: not SslProtocols.None } => nameof(SslClientAuthenticationOptions.EnabledSslProtocols),
+            { CertificateRevocationCheckMode: not X509RevocationMode.NoCheck } => nameof(SslClientAuthenticationOptions.CertificateRevocationCheckMode),
+#pragma warning disable SYSLIB0040 // EncryptionPolicy is obsolete; a hook that sets it is refused all the same
+            { EncryptionPolicy: not EncryptionPolicy.RequireEncryption } => nameof(SslClientAuthenticationOptions.EncryptionPolicy),
+#pragma warning restore SYSLIB0040
+            { CipherSuitesPolicy: not null } => nameof(SslClientAuthenticationOptions.CipherSuitesPolicy),
+            { TargetHost: not null } => nameof(SslClientAuthenticationOptions.TargetHost),
+            _ => null,
+        };
+        if (ssl is not null)
+        {
+            return $"{nameof(SocketsHttpHandler.SslOptions)}.{ssl}";
+        }
+
+        if (handler.PlaintextStreamFilter is not null)
+        {
+            return nameof(SocketsHttpHandler.PlaintextStreamFilter);
+        }
+
+        return handler.AllowAutoRedirect ? nameof(SocketsHttpHandler.AllowAutoRedirect) : null;
+    }
 
     /// <summary>
     /// Why the last TLS handshake with <paramref name="host"/> refused the server certificate, if it did (the check that

@@ -42,4 +42,10 @@ public sealed class SecureClientOptions
 
     /// <summary>The authorizer set in code, which takes precedence over <see cref="ExpectedServer"/>.</summary>
     internal SpiffeIdAuthorizer? ExpectedServerAuthorizer { get; set; }
+
+    /// <summary>
+    /// The application's configuration of each connection pool's <see cref="SocketsHttpHandler"/>, set in code with
+    /// <see cref="SecureCommsHttpClientBuilderExtensions.ConfigureSecureCommsHandler"/>; runs before SecureComms sets TLS.
+    /// </summary>
+    internal Action<SocketsHttpHandler>? ConfigureHandler { get; set; }
 }

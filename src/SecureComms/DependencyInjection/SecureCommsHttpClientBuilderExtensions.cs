@@ -31,6 +31,41 @@ public static class SecureCommsHttpClientBuilderExtensions
         return Register(builder);
     }
 
+    /// <summary>
+    /// Configures the connections of a SecureComms client: <paramref name="configure"/> runs on every
+    /// <see cref="SocketsHttpHandler"/> the client builds — one per client certificate, so again after each certificate
+    /// rotation — before SecureComms sets TLS on it. Use it for what is the application's to choose, for example a
+    /// proxy (<see cref="SocketsHttpHandler.Proxy"/> with <see cref="SocketsHttpHandler.UseProxy"/>; the TLS session
+    /// runs end to end through it), <see cref="SocketsHttpHandler.MaxConnectionsPerServer"/>, timeouts, keep-alive or
+    /// HTTP/2 settings, or a <see cref="SocketsHttpHandler.ConnectCallback"/>. The HTTP version and its policy are set
+    /// per request, on the <c>HttpClient</c> (<c>ConfigureHttpClient</c>).
+    /// </summary>
+    /// <remarks>
+    /// SecureComms owns <see cref="SocketsHttpHandler.SslOptions"/> (the client certificate, the server's SPIFFE ID
+    /// check, TLS versions), <see cref="SocketsHttpHandler.PlaintextStreamFilter"/> and
+    /// <see cref="SocketsHttpHandler.AllowAutoRedirect"/> (off). A <paramref name="configure"/> that changes any of them
+    /// is refused: the request fails with an <see cref="InvalidOperationException"/> naming the setting, and no
+    /// connection is opened. Settings SecureComms takes from <see cref="SecureClientOptions"/>
+    /// (<see cref="SecureClientOptions.PooledConnectionLifetime"/>, <see cref="SecureClientOptions.ConnectTimeout"/>) are
+    /// set before <paramref name="configure"/> runs, which may change them. Calls add up, in order. The client's token
+    /// endpoint connection is not configured by it.
+    /// </remarks>
+    /// <param name="builder">A client made a SecureComms client with <c>AddSecureComms</c>.</param>
+    /// <param name="configure">Configures one connection pool's handler.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static IHttpClientBuilder ConfigureSecureCommsHandler(this IHttpClientBuilder builder, Action<SocketsHttpHandler> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        ArgumentNullException.ThrowIfNull(configure);
+        string name = builder.Name;
+        builder.Services.Configure<SecureCommsOptions>(o =>
+        {
+            SecureClientOptions client = GetOrAddClient(o, name);
+            client.ConfigureHandler += configure;
+        });
+        return builder;
+    }
+
     private static IHttpClientBuilder Register(IHttpClientBuilder builder)
     {
         string name = builder.Name;

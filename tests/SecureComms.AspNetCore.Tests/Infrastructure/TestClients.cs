@@ -15,7 +15,8 @@ internal static class TestClients
         string expectedServer,
         Uri baseAddress,
         ITrustBundleSource? bundles = null,
-        LogCapture? logs = null)
+        LogCapture? logs = null,
+        Action<IHttpClientBuilder>? configureClient = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b =>
@@ -28,7 +29,8 @@ internal static class TestClients
         services.AddSecureCommsCore(o => o.Clients["server"] = new SecureClientOptions { BaseAddress = baseAddress, RotationDrainTime = TimeSpan.FromSeconds(5) })
             .UseCertificateSource(certificate)
             .UseTrustBundleSource(bundles ?? TestPki.Bundles());
-        services.AddHttpClient("server").AddSecureComms(expectedServer);
+        IHttpClientBuilder client = services.AddHttpClient("server").AddSecureComms(expectedServer);
+        configureClient?.Invoke(client);
         ServiceProvider provider = services.BuildServiceProvider();
         return (provider, provider.GetRequiredService<IHttpClientFactory>().CreateClient("server"));
     }
