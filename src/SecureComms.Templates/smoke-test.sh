@@ -6,9 +6,11 @@
 #
 # It packs the template project, installs it into a private template hive (the user's templates are untouched),
 # instantiates securecomms-api and securecomms-worker outside the repository with non-default names, trust domain and
-# port, builds both with -warnaserror against the local packages, mints a development CA and SVIDs, starts a development
-# token server, starts the API on 127.0.0.1 and runs the worker until it has called the API with a certificate-bound
-# token. It fails unless the API answered the worker with 200. KEEP_TMP=1 keeps the temporary folder for inspection.
+# port, builds both with -warnaserror against the local packages, publishes the worker and checks that its output holds
+# no Microsoft.AspNetCore.* assembly and its runtimeconfig.json names Microsoft.NETCore.App alone, mints a development CA
+# and SVIDs, starts a development token server, starts the API on 127.0.0.1 and runs the published worker until it has
+# called the API with a certificate-bound token. It fails unless the API answered the worker with 200. KEEP_TMP=1 keeps
+# the temporary folder for inspection.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -118,6 +120,21 @@ for project in api/Smoke.Api.csproj worker/Smoke.Worker.csproj; do
     || fail "build of $project (see build-$name.log)"
   grep -Eq ' [1-9][0-9]* Warning\(s\)|: warning ' "$tmp/build-$name.log" && fail "$project built with warnings (see build-$name.log)"
 done
+
+# A worker only calls out: SecureComms' core needs no ASP.NET Core, so neither does the worker. Published, it must hold
+# no Microsoft.AspNetCore.* assembly and run on Microsoft.NETCore.App alone; the worker below runs from this output.
+step "publish the worker: no ASP.NET Core in it"
+dotnet publish worker/Smoke.Worker.csproj -c Release -nologo -v:q -o "$tmp/publish/Smoke.Worker" > "$tmp/publish-worker.log" 2>&1 \
+  || fail "dotnet publish of the worker (see publish-worker.log)"
+aspnetcore="$(find "$tmp/publish/Smoke.Worker" -name 'Microsoft.AspNetCore.*' -printf '%P ' )"
+[[ -z "$aspnetcore" ]] || fail "the worker's published output holds ASP.NET Core: $aspnetcore"
+runtimeconfig="$tmp/publish/Smoke.Worker/Smoke.Worker.runtimeconfig.json"
+[[ -f "$runtimeconfig" ]] || fail "no $(basename "$runtimeconfig") in the worker's published output"
+frameworks="$(grep -o '"name": *"[^"]*"' "$runtimeconfig" | sed 's/.*"\([^"]*\)"$/\1/' | sort -u | tr '\n' ' ')"
+[[ "$frameworks" == "Microsoft.NETCore.App " ]] \
+  || fail "the worker's runtimeconfig.json names the shared frameworks '${frameworks% }', not Microsoft.NETCore.App alone"
+echo "    frameworks: ${frameworks% }; $(find "$tmp/publish/Smoke.Worker" -name '*.dll' | wc -l) assemblies, no Microsoft.AspNetCore.*"
+
 dotnet build authority/SmokeAuthority.csproj -c Release -nologo -v:q -p:SecureCommsVersion="$version" \
   -o "$tmp/bin/authority" > "$tmp/build-authority.log" 2>&1 || fail "build of the smoke-test authority (see build-authority.log)"
 
@@ -161,7 +178,7 @@ echo "    API at $api_url, token server at $issuer"
 
 step "run the worker until the API answers it"
 status=0
-(cd "$tmp/bin/Smoke.Worker" && exec timeout 120 env "${common[@]}" \
+(cd "$tmp/publish/Smoke.Worker" && exec timeout 120 env "${common[@]}" \
   "SecureComms__Certificate__CertificatePath=$certs/$worker.pem" \
   "SecureComms__Certificate__KeyPath=$certs/$worker.key" \
   "SecureComms__Clients__${api}__BaseAddress=$api_url" \

@@ -235,16 +235,23 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
     private static AuthenticateResult Success(ClaimsPrincipal principal) =>
         AuthenticateResult.Success(new AuthenticationTicket(principal, SecureCommsDefaults.AuthenticationScheme));
 
-    /// <summary>401 per RFC 6750 §3: <c>invalid_token</c> with a short reason, or no error code when no token came.</summary>
+    /// <summary>
+    /// 401 per RFC 6750 §3: <c>invalid_token</c> with a short reason, or no error code when no token came. A refused user
+    /// context also carries <see cref="SecureCommsUserContext.RefusedChallengeParameter"/> (an extension auth-param,
+    /// RFC 6750 §3), the code by which the caller's client knows that renewing its access token would not help.
+    /// </summary>
     public Task ChallengeAsync(AuthenticationProperties? properties)
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         string? failure = Context.Items.TryGetValue(FailureItem, out object? value) ? value as string : null;
-        if (TokensRequired || failure?.StartsWith("UserContext", StringComparison.Ordinal) == true)
+        bool userContextRefused = failure?.StartsWith("UserContext", StringComparison.Ordinal) == true;
+        if (TokensRequired || userContextRefused)
         {
             Response.Headers.WWWAuthenticate = failure is null or AccessTokenFailure.Missing
                 ? "Bearer realm=\"SecureComms\""
-                : $"Bearer realm=\"SecureComms\", error=\"invalid_token\", error_description=\"{AccessTokenFailure.Describe(failure)}\"";
+                : userContextRefused
+                    ? $"Bearer realm=\"SecureComms\", error=\"invalid_token\", error_description=\"{AccessTokenFailure.Describe(failure)}\", {SecureCommsUserContext.RefusedChallengeParameter}"
+                    : $"Bearer realm=\"SecureComms\", error=\"invalid_token\", error_description=\"{AccessTokenFailure.Describe(failure)}\"";
         }
 
         return ProblemResponses.WriteAsync(

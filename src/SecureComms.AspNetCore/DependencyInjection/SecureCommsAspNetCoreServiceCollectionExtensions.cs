@@ -111,6 +111,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, AccessTokenJwtBearerSetup>());
         services.TryAddSingleton<ValidatedTokenCache>();
         services.TryAddSingleton<SecureCommsAuthenticationServices>();
+        services.TryAddSingleton<IServedRequestAccessor, AmbientRequest>(); // outbound clients read the request being served
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, AmbientRequestStartupFilter>());
 
         // Default deny (least privilege): an endpoint without authorization metadata, or with a bare [Authorize],

@@ -21,7 +21,10 @@ internal static class AccessTokenFailure
     internal const string WithoutExpiration = SecureCommsTelemetry.Reasons.TokenWithoutExpiration;
     internal const string KeysUnavailable = SecureCommsTelemetry.Reasons.IssuerKeysUnavailable;
 
-    /// <summary>How every user-context refusal description starts; the client's token handler does not renew its token for one.</summary>
+    /// <summary>
+    /// How every user-context refusal description starts (for people; clients read
+    /// <see cref="SecureCommsUserContext.RefusedChallengeParameter"/> in the challenge instead).
+    /// </summary>
     internal const string UserContextRefused = "The user context was refused: ";
 
     /// <summary>

@@ -72,7 +72,7 @@ public static class SecureCommsHttpClientBuilderExtensions
         builder.Services.AddSecureCommsCore();
         builder.Services.Configure<SecureCommsOptions>(o => GetOrAddClient(o, name));
         builder.ConfigurePrimaryHttpMessageHandler(sp => CreateHandler(sp, name));
-        builder.AddHttpMessageHandler(sp => sp.GetRequiredService<TokenProviderRegistry>().CreateHandler(name));
+        builder.AddHttpMessageHandler(sp => sp.GetRequiredService<TokenProviderRegistry>().CreateHandler(name, sp.GetService<IServedRequestAccessor>()));
         builder.AddHttpMessageHandler(sp => UserContextHandler.Create(sp, name));
         builder.ConfigureHttpClient((sp, client) =>
         {

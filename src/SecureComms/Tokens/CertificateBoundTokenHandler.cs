@@ -7,13 +7,16 @@ namespace SecureComms;
 /// <summary>
 /// Adds <c>Authorization: Bearer</c> with a certificate-bound token to every request of a SecureComms client. No token,
 /// no request: a <see cref="TokenAcquisitionException"/> propagates and nothing is sent. A 401 with
-/// <c>error="invalid_token"</c> (RFC 6750 §3.1) renews the token once and replays the request when it can be replayed.
+/// <c>error="invalid_token"</c> (RFC 6750 §3.1) renews the token once and replays the request when it can be replayed,
+/// unless the challenge says that the user context, not the token, was refused
+/// (<see cref="SecureCommsUserContext.RefusedChallengeParameter"/>).
 /// </summary>
 /// <remarks>
 /// With token exchange (RFC 8693) the subject token is <see cref="SecureCommsTokenExchange.SubjectToken"/> when the
-/// request sets it, else the bearer token of the request being served; without one the request is not sent.
+/// request sets it, else the bearer token of the request being served (<paramref name="servedRequest"/>, when the host
+/// registered one); without one the request is not sent.
 /// </remarks>
-internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider provider, bool exchange = false) : DelegatingHandler
+internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider provider, bool exchange = false, IServedRequestAccessor? servedRequest = null) : DelegatingHandler
 {
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
@@ -43,18 +46,16 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
     }
 
     /// <summary>The token to exchange: set on the request, else the bearer token of the request being served.</summary>
-    private static string SubjectToken(HttpRequestMessage request)
+    private string SubjectToken(HttpRequestMessage request)
     {
         if (request.Options.TryGetValue(SecureCommsTokenExchange.SubjectToken, out string? explicitToken) && !string.IsNullOrEmpty(explicitToken))
         {
             return explicitToken;
         }
 
-        string? header = AmbientRequest.Context?.Request.Headers.Authorization.ToString();
-        const string Prefix = "Bearer ";
-        if (header is not null && header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && header.Length > Prefix.Length)
+        if (servedRequest?.BearerToken is { } served)
         {
-            return header[Prefix.Length..].Trim();
+            return served;
         }
 
         throw new TokenAcquisitionException(
@@ -82,7 +83,7 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
             if (string.Equals(challenge.Scheme, "Bearer", StringComparison.OrdinalIgnoreCase)
                 && challenge.Parameter is { } parameter
                 && parameter.Contains("error=\"invalid_token\"", StringComparison.Ordinal)
-                && !parameter.Contains("error_description=\"The user context", StringComparison.Ordinal)) // the token was fine
+                && !parameter.Contains(SecureCommsUserContext.RefusedChallengeParameter, StringComparison.Ordinal)) // the token was fine
             {
                 return true;
             }

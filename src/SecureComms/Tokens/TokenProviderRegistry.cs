@@ -18,8 +18,11 @@ internal sealed class TokenProviderRegistry(
 {
     private readonly ConcurrentDictionary<string, Lazy<Entry?>> _providers = new(StringComparer.Ordinal);
 
-    /// <summary>The token handler of <paramref name="clientName"/>; a pass-through when the client has no token settings.</summary>
-    public DelegatingHandler CreateHandler(string clientName)
+    /// <summary>
+    /// The token handler of <paramref name="clientName"/>; a pass-through when the client has no token settings. A token
+    /// exchange reads the subject token of the request being served from <paramref name="servedRequest"/>.
+    /// </summary>
+    public DelegatingHandler CreateHandler(string clientName, IServedRequestAccessor? servedRequest)
     {
         if (GetEntry(clientName) is not { } entry)
         {
@@ -28,7 +31,7 @@ internal sealed class TokenProviderRegistry(
 
         // The grant type the provider was created with, so that handler and provider always agree.
         return entry.Exchange
-            ? new CertificateBoundTokenHandler(entry.Provider, exchange: true)
+            ? new CertificateBoundTokenHandler(entry.Provider, exchange: true, servedRequest)
             : new CertificateBoundTokenHandler(entry.Provider);
     }
 

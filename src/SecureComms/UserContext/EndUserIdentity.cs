@@ -60,6 +60,15 @@ public static class SecureCommsUserContext
     public const string TokenType = "securecomms-uc+jwt";
 
     /// <summary>
+    /// The <c>WWW-Authenticate: Bearer</c> parameter with which a SecureComms service says that the user context, not the
+    /// access token, was refused: <c>securecomms_refused="user_context"</c>, next to <c>error="invalid_token"</c> and an
+    /// <c>error_description</c>. An extension auth-param (RFC 6750 §3: other auth-param attributes may be used). A
+    /// SecureComms client does not renew its access token and replay the request for such a 401: a new token would be
+    /// refused the same way.
+    /// </summary>
+    public const string RefusedChallengeParameter = "securecomms_refused=\"user_context\"";
+
+    /// <summary>
     /// The end user to mint a context for on this request (a worker or a test has no ambient HTTP request); takes
     /// precedence over the user of the request in progress. Used by clients in <see cref="UserContextMode.Mint"/>.
     /// </summary>

@@ -7,7 +7,9 @@ namespace SecureComms;
 /// Attaches the end-user context to the requests of a client configured with <c>UserContext:Mode</c>: a context minted
 /// for the user the edge authenticated (<see cref="UserContextMode.Mint"/>) or the received one, wrapped
 /// (<see cref="UserContextMode.Forward"/>). Any user-context header the application set itself is removed first: only
-/// SecureComms writes it. No user, no header; the receiver's policy decides whether a user is required.
+/// SecureComms writes it. No user, no header; the receiver's policy decides whether a user is required. The user is the
+/// one set on the request (<see cref="SecureCommsUserContext.User"/>), else the user of the request being served
+/// (<see cref="IServedRequestAccessor"/>, when the host registered one).
 /// </summary>
 internal sealed class UserContextHandler : DelegatingHandler
 {
@@ -15,13 +17,15 @@ internal sealed class UserContextHandler : DelegatingHandler
     private readonly string _audience;
     private readonly UserContextMinter _minter;
     private readonly IReadOnlyList<string> _claims;
+    private readonly IServedRequestAccessor? _servedRequest;
 
-    private UserContextHandler(ClientUserContextOptions options, string audience, UserContextMinter minter)
+    private UserContextHandler(ClientUserContextOptions options, string audience, UserContextMinter minter, IServedRequestAccessor? servedRequest)
     {
         _options = options;
         _audience = audience;
         _minter = minter;
         _claims = options.EffectiveClaims;
+        _servedRequest = servedRequest;
     }
 
     /// <summary>The handler of client <paramref name="name"/>: a pass-through when it sends no user context.</summary>
@@ -35,7 +39,7 @@ internal sealed class UserContextHandler : DelegatingHandler
 
         string audience = EffectiveAudience(client)
             ?? throw new InvalidOperationException($"SecureComms:Clients:{name}:UserContext:Audience is required when ExpectedServer is not one exact SPIFFE ID.");
-        return new UserContextHandler(options, audience, services.GetRequiredService<UserContextMinter>());
+        return new UserContextHandler(options, audience, services.GetRequiredService<UserContextMinter>(), services.GetService<IServedRequestAccessor>());
     }
 
     /// <summary>The receiver's SPIFFE ID: <c>UserContext:Audience</c>, else <c>ExpectedServer</c> when it is one exact ID.</summary>
@@ -49,7 +53,7 @@ internal sealed class UserContextHandler : DelegatingHandler
         request.Headers.Remove(SecureCommsUserContext.HeaderName);
         ClaimsPrincipal? user = request.Options.TryGetValue(SecureCommsUserContext.User, out ClaimsPrincipal? explicitUser)
             ? explicitUser
-            : AmbientRequest.Context?.User;
+            : _servedRequest?.User;
         if (user is not null)
         {
             string? context = _options.Mode == UserContextMode.Forward

@@ -1,6 +1,7 @@
 using System.Buffers.Text;
 using System.Net;
 using System.Net.Http.Headers;
+using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
@@ -78,6 +79,41 @@ public sealed class CertificateBoundTokenClientTests
     }
 
     [TestMethod]
+    public async Task UserContextRefusedByASecureCommsService_IsNotAnsweredByRenewingTheToken()
+    {
+        // Billing accepts no user context: its 401 carries invalid_token and the user-context code, and a new access token
+        // would be refused the same way.
+        await using var world = await World.StartAsync(mintUserContext: true);
+        HttpClient billing = world.OrdersClient();
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri("/invoices", UriKind.Relative)) { Content = new StringContent("{}") };
+        request.Options.Set(SecureCommsUserContext.User, new ClaimsPrincipal(new ClaimsIdentity([new Claim("sub", "alice")], "Edge")));
+
+        HttpResponseMessage response = await billing.SendAsync(request);
+
+        Assert.AreEqual(HttpStatusCode.Unauthorized, response.StatusCode);
+        string challenge = response.Headers.WwwAuthenticate.ToString();
+        Assert.Contains("error=\"invalid_token\"", challenge);
+        Assert.Contains(SecureCommsUserContext.RefusedChallengeParameter, challenge);
+        Assert.AreEqual(1, world.TokenServer.TokenRequestCount, "the token was not renewed");
+    }
+
+    [TestMethod]
+    public async Task InvalidTokenAnswer_WithTheUserContextCode_IsNotAnsweredByRenewingTheToken_WhateverItsDescription()
+    {
+        // The code decides, not the wording: this challenge has no error_description at all.
+        await using var world = await World.StartAsync();
+        world.RejectionChallenge = "Bearer error=\"invalid_token\", " + SecureCommsUserContext.RefusedChallengeParameter;
+        world.RejectNextTokenAsInvalid = true;
+        HttpClient billing = world.OrdersClient();
+
+        HttpResponseMessage response = await billing.PostAsync(new Uri("/invoices", UriKind.Relative), new StringContent("{}"));
+
+        Assert.AreEqual(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.AreEqual(1, world.TokenServer.TokenRequestCount, "the token was not renewed");
+        Assert.AreEqual(1, world.ApiRequests, "the request was not replayed");
+    }
+
+    [TestMethod]
     public async Task LogsAndExceptions_NeverContainTheToken()
     {
         await using var world = await World.StartAsync();
@@ -115,9 +151,12 @@ public sealed class CertificateBoundTokenClientTests
 
         public bool RejectNextTokenAsInvalid { get; set; }
 
+        /// <summary>The <c>WWW-Authenticate</c> of that rejection.</summary>
+        public string RejectionChallenge { get; set; } = "Bearer error=\"invalid_token\"";
+
         public string? LastTokenSeen { get; private set; }
 
-        public static async Task<World> StartAsync()
+        public static async Task<World> StartAsync(bool mintUserContext = false)
         {
             var dir = new StartupValidationTests.TempDirectory();
             var tokenServer = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
@@ -163,7 +202,7 @@ public sealed class CertificateBoundTokenClientTests
                       "Scope": "invoices.read",
                       "Resource": "{{Resource}}",
                       "RetryBaseDelay": "00:00:00.010"
-                    }
+                    }{{(mintUserContext ? ",\n                    \"UserContext\": { \"Mode\": \"Mint\" }" : "")}}
                   }
                 }
               }
@@ -193,7 +232,7 @@ public sealed class CertificateBoundTokenClientTests
             if (RejectNextTokenAsInvalid)
             {
                 RejectNextTokenAsInvalid = false;
-                context.Response.Headers.WWWAuthenticate = "Bearer error=\"invalid_token\"";
+                context.Response.Headers.WWWAuthenticate = RejectionChallenge;
                 return Results.StatusCode(401);
             }
 

@@ -142,6 +142,7 @@ public sealed class AccessTokenAttackTests
         string challenge = response.Headers.WwwAuthenticate.ToString();
         StringAssert.StartsWith(challenge, "Bearer realm=\"SecureComms\"", attack);
         Assert.AreEqual(invalidToken, challenge.Contains("error=\"invalid_token\"", StringComparison.Ordinal), $"{attack}: {challenge}");
+        Assert.IsFalse(challenge.Contains(SecureCommsUserContext.RefusedChallengeParameter, StringComparison.Ordinal), $"{attack}: the token, not a user context, was refused, so the client may renew it");
         Assert.AreEqual("application/problem+json", response.Content.Headers.ContentType?.MediaType, attack);
         Assert.AreEqual(handlerRunsBefore, Volatile.Read(ref s_handlerRuns), $"{attack}: the handler never ran");
         if (invalidToken)

@@ -221,6 +221,7 @@ public sealed class EndUserContextTests
         string challenge = response.Headers.WwwAuthenticate.ToString();
         StringAssert.Contains(challenge, "error=\"invalid_token\"", name);
         StringAssert.Contains(challenge, "The user context was refused", name);
+        StringAssert.Contains(challenge, SecureCommsUserContext.RefusedChallengeParameter, name); // so the caller's client does not renew its token
         Assert.AreEqual(auditsBefore + 1, Audits(s_billing, reason), $"{name}: exactly one audit event 1400 with {reason}");
         Assert.AreEqual(runsBefore, Volatile.Read(ref s_billingHandlerRuns), $"{name}: no handler ran");
     }

@@ -1,20 +1,38 @@
+using System.Security.Claims;
 using Microsoft.AspNetCore.Http;
 
 namespace SecureComms;
 
 /// <summary>
-/// The request being served, for outbound clients that mint or forward its user context or exchange its token. Set by
-/// SecureComms' middleware only when such a client is configured, so a service without one pays nothing, and unlike
-/// <c>IHttpContextAccessor</c> it leaves ASP.NET Core's pooling of <see cref="HttpContext"/> objects on. The reference
-/// is cleared when the request ends: a call still running after that sees no request, so it sends no user context
-/// (and a token exchange fails closed) rather than reading a recycled context.
+/// The request being served, for outbound clients that mint or forward its user context or exchange its token: the
+/// ASP.NET Core side of <see cref="IServedRequestAccessor"/>. Set by <see cref="AmbientRequestStartupFilter"/> only when
+/// such a client is configured, so a service without one pays nothing, and unlike <c>IHttpContextAccessor</c> it leaves
+/// ASP.NET Core's pooling of <see cref="HttpContext"/> objects on. The reference is cleared when the request ends: a call
+/// still running after that sees no request, so it sends no user context (and a token exchange fails closed) rather than
+/// reading a recycled context.
 /// </summary>
-internal static class AmbientRequest
+internal sealed class AmbientRequest : IServedRequestAccessor
 {
     private static readonly AsyncLocal<Holder?> Current = new();
 
     /// <summary>The request being served on this async flow, or null.</summary>
     public static HttpContext? Context => Current.Value?.Context;
+
+    /// <inheritdoc />
+    public ClaimsPrincipal? User => Context?.User;
+
+    /// <inheritdoc />
+    public string? BearerToken
+    {
+        get
+        {
+            string? header = Context?.Request.Headers.Authorization.ToString();
+            const string Prefix = "Bearer ";
+            return header is not null && header.StartsWith(Prefix, StringComparison.OrdinalIgnoreCase) && header.Length > Prefix.Length
+                ? header[Prefix.Length..].Trim()
+                : null;
+        }
+    }
 
     /// <summary>Makes <paramref name="context"/> the ambient request until the returned scope is disposed.</summary>
     public static Scope Enter(HttpContext context)
