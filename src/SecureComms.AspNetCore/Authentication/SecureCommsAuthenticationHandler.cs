@@ -110,7 +110,7 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
         // A connection can outlive its certificates: the verdict holds until the first certificate of the validated path
         // expires (kept with the verdict, so no certificate is read per request).
         DateTimeOffset now = _s.TimeProvider.GetUtcNow();
-        if (result.IsValid && now.UtcDateTime > (result.ValidUntil ?? certificate.NotAfter.ToUniversalTime()))
+        if (result.IsValid && now.UtcDateTime > (result.ValidUntil?.UtcDateTime ?? certificate.NotAfter.ToUniversalTime()))
         {
             result = SvidValidationResult.Fail(SvidValidationFailure.Expired, "the caller's certificate or one of its CAs expired during the connection.", result.SpiffeId);
         }
