@@ -119,7 +119,7 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
         {
             ServerLog.PeerRejected(Logger, result.Failure, result.Detail ?? string.Empty);
             _s.Metrics.PeerCertificateRefused(result.Failure, PeerSide.Client);
-            Context.Items[PeerFailureItem] = SecureCommsMetrics.ReasonName(result.Failure);
+            Context.Items[PeerFailureItem] = SecureCommsInstruments.ReasonName(result.Failure);
             return AuthenticateResult.Fail($"caller certificate: {result.Failure}");
         }
 
@@ -294,7 +294,7 @@ internal sealed class SecureCommsAuthenticationServices(
     TimeProvider timeProvider,
     IOptions<SecureCommsTokenValidationOptions> tokens,
     IOptions<SecureCommsServerOptions> server,
-    SecureCommsMetrics metrics,
+    SecureCommsServerMetrics metrics,
     ValidatedTokenCache validatedTokens,
     UserContextValidator userContexts,
     ICertificateSource ownCertificate,
@@ -315,7 +315,7 @@ internal sealed class SecureCommsAuthenticationServices(
     public TrustedProxies? Proxies { get; } =
         TrustedProxies.TryCompile(server.Value.ForwardedCertificates.TrustedProxies, out TrustedProxies? proxies, [], string.Empty) && !proxies.IsEmpty ? proxies : null;
 
-    public SecureCommsMetrics Metrics { get; } = metrics;
+    public SecureCommsServerMetrics Metrics { get; } = metrics;
 
     public ValidatedTokenCache ValidatedTokens { get; } = validatedTokens;
 

@@ -14,7 +14,7 @@ namespace SecureComms;
 /// ASP.NET Core does: 401 without a valid caller identity or token, 403 with one.
 /// </summary>
 internal sealed class AuthorizationDecisionHandler(
-    SecureCommsMetrics metrics,
+    SecureCommsServerMetrics metrics,
     CentralPolicyProvider policy,
     ILogger<AuthorizationDecisionHandler> logger) : IAuthorizationMiddlewareResultHandler
 {
