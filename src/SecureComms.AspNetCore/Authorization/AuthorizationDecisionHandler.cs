@@ -48,7 +48,7 @@ internal sealed class AuthorizationDecisionHandler(
         metrics.AuthorizationDecision(allowed, reason);
 
         bool logAllowed = allowed && policy.Current.LogAllowedRequests && logger.IsEnabled(LogLevel.Information);
-        Activity? span = SecureCommsActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.InboundDecision, ActivityKind.Internal);
+        Activity? span = SecureCommsServerActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.InboundDecision, ActivityKind.Internal);
         if (span is null && allowed && !logAllowed)
         {
             return; // the hot path: nobody listens, nothing to log
