@@ -88,7 +88,7 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
         // A connection can outlive its certificates: the verdict holds until the first certificate of the validated path
         // expires (kept with the verdict, so no certificate is read per request).
         DateTimeOffset now = _s.TimeProvider.GetUtcNow();
-        if (result.IsValid && now.UtcDateTime > (result.ValidUntil ?? certificate.NotAfter.ToUniversalTime()))
+        if (result.IsValid && now.UtcDateTime > (result.ValidUntil?.UtcDateTime ?? certificate.NotAfter.ToUniversalTime()))
         {
             result = SvidValidationResult.Fail(SvidValidationFailure.Expired, "the caller's certificate or one of its CAs expired during the connection.", result.SpiffeId);
         }
@@ -97,7 +97,7 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
         {
             ServerLog.PeerRejected(Logger, result.Failure, result.Detail ?? string.Empty);
             _s.Metrics.PeerCertificateRefused(result.Failure, PeerSide.Client);
-            Context.Items[PeerFailureItem] = SecureCommsMetrics.ReasonName(result.Failure);
+            Context.Items[PeerFailureItem] = SecureCommsInstruments.ReasonName(result.Failure);
             return AuthenticateResult.Fail($"caller certificate: {result.Failure}");
         }
 
@@ -272,7 +272,7 @@ internal sealed class SecureCommsAuthenticationServices(
     TimeProvider timeProvider,
     IOptions<SecureCommsTokenValidationOptions> tokens,
     IOptions<SecureCommsServerOptions> server,
-    SecureCommsMetrics metrics,
+    SecureCommsServerMetrics metrics,
     ValidatedTokenCache validatedTokens,
     UserContextValidator userContexts,
     ICertificateSource ownCertificate,
@@ -290,7 +290,7 @@ internal sealed class SecureCommsAuthenticationServices(
 
     public ForwardedCertificateAuthenticator ForwardedCertificates { get; } = new(server.Value.ForwardedCertificates, validator, logger);
 
-    public SecureCommsMetrics Metrics { get; } = metrics;
+    public SecureCommsServerMetrics Metrics { get; } = metrics;
 
     public ValidatedTokenCache ValidatedTokens { get; } = validatedTokens;
 

@@ -22,7 +22,7 @@ namespace SecureComms;
 /// application handler never sees a SecureComms denial, so it cannot turn one into a call of the endpoint.
 /// </summary>
 internal sealed class AuthorizationDecisionHandler(
-    SecureCommsMetrics metrics,
+    SecureCommsServerMetrics metrics,
     CentralPolicyProvider policy,
     ILogger<AuthorizationDecisionHandler> logger,
     IAuthorizationMiddlewareResultHandler application) : IAuthorizationMiddlewareResultHandler
@@ -86,7 +86,7 @@ internal sealed class AuthorizationDecisionHandler(
         metrics.AuthorizationDecision(allowed, reason);
 
         bool logAllowed = allowed && policy.Current.LogAllowedRequests && logger.IsEnabled(LogLevel.Information);
-        Activity? span = SecureCommsActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.InboundDecision, ActivityKind.Internal);
+        Activity? span = SecureCommsServerActivitySource.Instance.StartActivity(SecureCommsTelemetry.Spans.InboundDecision, ActivityKind.Internal);
         if (span is null && allowed && !logAllowed)
         {
             return; // the hot path: nobody listens, nothing to log

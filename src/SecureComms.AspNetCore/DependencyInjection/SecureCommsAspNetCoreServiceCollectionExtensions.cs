@@ -79,6 +79,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsServerOptions>, SecureCommsServerOptionsValidator>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsAuthorizationOptions>, SecureCommsAuthorizationOptionsValidator>());
 
+        services.TryAddSingleton<SecureCommsServerMetrics>();
         services.AddSingleton<ServerTlsOptionsProvider>();
 
         // The reloadable settings (central policy, rate limits): validated at start-up, then read by requests from their

@@ -19,11 +19,11 @@ internal sealed class ServerTlsOptionsProvider
     private readonly ICertificateSource _certificates;
     private readonly PeerCertificateValidator _validator;
     private readonly ILogger _logger;
-    private readonly SecureCommsMetrics _metrics;
+    private readonly SecureCommsServerMetrics _metrics;
     private readonly ConditionalWeakTable<X509Certificate, SvidValidationResult> _handshakeResults = new();
     private CachedOptions? _cached;
 
-    public ServerTlsOptionsProvider(ICertificateSource certificates, PeerCertificateValidator validator, SecureCommsMetrics metrics, ILogger<ServerTlsOptionsProvider> logger)
+    public ServerTlsOptionsProvider(ICertificateSource certificates, PeerCertificateValidator validator, SecureCommsServerMetrics metrics, ILogger<ServerTlsOptionsProvider> logger)
     {
         _metrics = metrics;
         _certificates = certificates;

@@ -153,11 +153,15 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         // under the working directory).
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
+
+        // One context for every connection (offline: no AIA fetch), as a SecureComms server builds it.
+        SslStreamCertificateContext serverContext = _options.TlsCertificate
+            ?? SslStreamCertificateContext.Create(_options.ServerCertificate.Certificate, _options.ServerCertificate.Intermediates, offline: true);
         builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, _options.Port, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
         {
             OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
             {
-                ServerCertificateContext = _options.TlsCertificate ?? _options.ServerCertificate.SslContext,
+                ServerCertificateContext = serverContext,
                 ClientCertificateRequired = true,
                 EnabledSslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
                 CertificateRevocationCheckMode = X509RevocationMode.NoCheck,

@@ -4,15 +4,13 @@ using System.Diagnostics.Metrics;
 namespace SecureComms;
 
 /// <summary>
-/// The instruments of the <c>SecureComms</c> meter, created once from <see cref="IMeterFactory"/>. Every tag is
+/// The core package's instruments of the <c>SecureComms</c> meter, created once from <see cref="IMeterFactory"/>
+/// (<c>SecureComms.AspNetCore</c> records the server's into the same meter). Every tag is
 /// low-cardinality: a decision, a reason code, a side, a result, a client name from configuration — never a
 /// SPIFFE ID of a caller, a subject, a thumbprint or a raw path.
 /// </summary>
 internal sealed class SecureCommsMetrics
 {
-    private static readonly string[] ReasonNames = BuildReasonNames();
-
-    private readonly Counter<long> _decisions;
     private readonly Counter<long> _peerCertificateFailures;
     private readonly Counter<long> _tokenAcquisitions;
     private readonly Histogram<double> _tokenDuration;
@@ -22,11 +20,8 @@ internal sealed class SecureCommsMetrics
     public SecureCommsMetrics(IMeterFactory meterFactory)
     {
         ArgumentNullException.ThrowIfNull(meterFactory);
-        Meter = meterFactory.Create(SecureCommsTelemetry.MeterName);
-        _decisions = Meter.CreateCounter<long>(
-            SecureCommsTelemetry.Instruments.AuthorizationDecisions, "{decision}", "Inbound authorization decisions, by decision and reason.");
-        _peerCertificateFailures = Meter.CreateCounter<long>(
-            SecureCommsTelemetry.Instruments.PeerCertificateFailures, "{certificate}", "Peer certificates refused, by reason and the peer's side.");
+        Meter = SecureCommsInstruments.CreateMeter(meterFactory);
+        _peerCertificateFailures = SecureCommsInstruments.PeerCertificateFailures(Meter); // also recorded by SecureComms.AspNetCore
         _tokenAcquisitions = Meter.CreateCounter<long>(
             SecureCommsTelemetry.Instruments.TokenAcquisitions, "{acquisition}", "Access token acquisitions for outbound calls, by result.");
         _tokenDuration = Meter.CreateHistogram<double>(
@@ -40,17 +35,11 @@ internal sealed class SecureCommsMetrics
     /// <summary>The <c>SecureComms</c> meter, shared with the expiry gauges.</summary>
     public Meter Meter { get; }
 
-    public void AuthorizationDecision(bool allowed, string reason) =>
-        _decisions.Add(
-            1,
-            new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Decision, allowed ? SecureCommsTelemetry.Results.Allow : SecureCommsTelemetry.Results.Deny),
-            new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Reason, reason));
-
     public void PeerCertificateRefused(SvidValidationFailure reason, PeerSide side) =>
         _peerCertificateFailures.Add(
             1,
-            new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Reason, ReasonName(reason)),
-            new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.PeerSide, SideName(side)));
+            new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Reason, SecureCommsInstruments.ReasonName(reason)),
+            new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.PeerSide, SecureCommsInstruments.SideName(side)));
 
     /// <summary>Counts one acquisition; <paramref name="duration"/> is recorded when the server was asked.</summary>
     public void TokenAcquisition(string clientName, string result, TimeSpan? duration)
@@ -76,23 +65,4 @@ internal sealed class SecureCommsMetrics
             1,
             new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.ConfigurationSection, section),
             new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Result, applied ? SecureCommsTelemetry.Results.Success : SecureCommsTelemetry.Results.Rejected));
-
-    /// <summary>The tag value of a peer side: the role of the peer whose certificate was checked.</summary>
-    internal static string SideName(PeerSide side) => side == PeerSide.Client ? "client" : "server";
-
-    /// <summary>Cached enum names, so recording a failure allocates no string.</summary>
-    internal static string ReasonName(SvidValidationFailure reason) =>
-        (uint)reason < (uint)ReasonNames.Length ? ReasonNames[(int)reason] : reason.ToString();
-
-    private static string[] BuildReasonNames()
-    {
-        SvidValidationFailure[] values = Enum.GetValues<SvidValidationFailure>();
-        string[] names = new string[values.Max(v => (int)v) + 1];
-        foreach (SvidValidationFailure value in values)
-        {
-            names[(int)value] = value.ToString();
-        }
-
-        return names;
-    }
 }

@@ -14,9 +14,12 @@ namespace SecureComms;
 /// <remarks>
 /// Unlike go-spiffe's <c>x509svid.Verify</c>, this also requires the key usage extension with
 /// <c>digitalSignature</c> and checks the EKU against the side of the connection instead of accepting any usage.
-/// Thread-safe; reads <see cref="ITrustBundleSource.Current"/> once per call.
+/// Thread-safe; reads <see cref="ITrustBundleSource.Current"/> once per call. This is the validator SecureComms runs
+/// in every TLS handshake, on both sides; it is public so that code that terminates TLS itself (a custom transport, a
+/// development tool, a test) gets the same verdict and reasons instead of a re-implementation. It never caches: a
+/// caller that keeps a verdict re-checks <see cref="SvidValidationResult.ValidUntil"/>.
 /// </remarks>
-internal sealed class PeerCertificateValidator
+public sealed class PeerCertificateValidator
 {
     private const string ClientAuthOid = "1.3.6.1.5.5.7.3.2";
     private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
@@ -29,6 +32,9 @@ internal sealed class PeerCertificateValidator
     private long _validations;
 
     /// <summary>Creates a validator over the given trust bundles and clock.</summary>
+    /// <param name="trustBundles">The trusted bundles, one per trust domain; read once per validation.</param>
+    /// <param name="timeProvider">The clock validity is judged by (one instant per validation).</param>
+    /// <exception cref="ArgumentNullException">An argument is <see langword="null"/>.</exception>
     public PeerCertificateValidator(ITrustBundleSource trustBundles, TimeProvider timeProvider)
     {
         ArgumentNullException.ThrowIfNull(trustBundles);
@@ -47,6 +53,7 @@ internal sealed class PeerCertificateValidator
     /// <param name="certificate">The peer's leaf certificate; <see langword="null"/> when none was presented.</param>
     /// <param name="presentedIntermediates">Intermediates sent by the peer; used only to build the path, never trusted.</param>
     /// <param name="side">Which side the peer is, deciding the required EKU.</param>
+    /// <returns>The peer's SPIFFE ID, or the reason it was refused with a detail that is safe to log.</returns>
     public SvidValidationResult Validate(X509Certificate2? certificate, X509Certificate2Collection? presentedIntermediates, PeerSide side)
     {
         Interlocked.Increment(ref _validations);

@@ -30,14 +30,14 @@ public sealed class SvidValidationResult
     /// after which this verdict no longer holds. A server re-checks it per request, since a connection can outlive any
     /// certificate of its path; <see langword="null"/> when the result was not produced by a path validation.
     /// </summary>
-    internal DateTime? ValidUntil { get; private init; }
+    public DateTimeOffset? ValidUntil { get; private init; }
 
     /// <summary>A successful result for <paramref name="spiffeId"/>.</summary>
     public static SvidValidationResult Success(SpiffeId spiffeId) => new(spiffeId, SvidValidationFailure.None, null);
 
     /// <summary>A successful path validation whose certificates all remain valid until <paramref name="validUntilUtc"/>.</summary>
     internal static SvidValidationResult Success(SpiffeId spiffeId, DateTime validUntilUtc) =>
-        new(spiffeId, SvidValidationFailure.None, null) { ValidUntil = validUntilUtc };
+        new(spiffeId, SvidValidationFailure.None, null) { ValidUntil = new DateTimeOffset(validUntilUtc, TimeSpan.Zero) };
 
     /// <summary>A failed result.</summary>
     public static SvidValidationResult Fail(SvidValidationFailure failure, string detail, SpiffeId spiffeId = default)

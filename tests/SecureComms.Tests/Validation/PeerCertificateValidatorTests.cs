@@ -280,11 +280,11 @@ public sealed class PeerCertificateValidatorTests
             .Validate(longLeaf.Certificate, longLeaf.Intermediates, PeerSide.Client);
 
         Assert.IsTrue(leafFirst.IsValid, leafFirst.ToString());
-        Assert.AreEqual(shortLeaf.Certificate.NotAfter.ToUniversalTime(), leafFirst.ValidUntil);
+        Assert.AreEqual(new DateTimeOffset(shortLeaf.Certificate.NotAfter.ToUniversalTime()), leafFirst.ValidUntil);
         Assert.IsTrue(authorityFirst.IsValid, authorityFirst.ToString());
-        Assert.AreEqual(shortLivedIntermediate.Certificate.NotAfter.ToUniversalTime(), authorityFirst.ValidUntil);
-        Assert.IsTrue(authorityFirst.ValidUntil < longLeaf.Certificate.NotAfter.ToUniversalTime(), "the leaf outlives its CAs in this case");
-        Assert.AreEqual(DateTimeKind.Utc, authorityFirst.ValidUntil!.Value.Kind);
+        Assert.AreEqual(new DateTimeOffset(shortLivedIntermediate.Certificate.NotAfter.ToUniversalTime()), authorityFirst.ValidUntil);
+        Assert.IsTrue(authorityFirst.ValidUntil < new DateTimeOffset(longLeaf.Certificate.NotAfter.ToUniversalTime()), "the leaf outlives its CAs in this case");
+        Assert.AreEqual(TimeSpan.Zero, authorityFirst.ValidUntil!.Value.Offset);
     }
 
     [TestMethod]
