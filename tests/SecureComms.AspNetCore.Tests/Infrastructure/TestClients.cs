@@ -15,14 +15,14 @@ internal static class TestClients
         string expectedServer,
         Uri baseAddress,
         ITrustBundleSource? bundles = null,
-        LogCapture? logs = null)
+        FakeLogCollector? logs = null)
     {
         var services = new ServiceCollection();
         services.AddLogging(b =>
         {
             if (logs is not null)
             {
-                b.AddProvider(logs);
+                b.AddProvider(new FakeLoggerProvider(logs));
             }
         });
         services.AddSecureCommsCore(o => o.Clients["server"] = new SecureClientOptions { BaseAddress = baseAddress, RotationDrainTime = TimeSpan.FromSeconds(5) })

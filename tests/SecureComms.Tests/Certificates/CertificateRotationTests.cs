@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
@@ -18,9 +17,9 @@ public sealed class CertificateRotationTests
     [TestMethod]
     public async Task FilesRewrittenAtomically_AreUsedWithoutARestart_AndTheChangeTokenFires()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(Root.Value.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
-        var logger = new ListLogger<PemFileCertificateSource>();
+        var logger = new FakeLogger<PemFileCertificateSource>();
         using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
         Task fired = Eventually.FiresAsync(source.GetChangeToken(), "rotation");
 
@@ -30,7 +29,7 @@ public sealed class CertificateRotationTests
         await fired;
         Assert.AreEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint);
         Assert.IsTrue(source.Current.Certificate.HasPrivateKey);
-        Assert.AreEqual(0, logger.Count(1001), "an atomic rewrite is never seen half-done");
+        Assert.AreEqual(0, logger.CountOf(1001), "an atomic rewrite is never seen half-done");
         Assert.IsTrue(logger.Contains(1000, rotated.Sha256Thumbprint[..16]), "the rotation is logged");
     }
 
@@ -42,7 +41,7 @@ public sealed class CertificateRotationTests
             Assert.Inconclusive("uses rename(2) through 'mv -T'");
         }
 
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         var volume = new KubernetesStyleVolume(dir.Path);
         string v1 = volume.NewVersion();
         DevelopmentCertificateAuthority.WriteCertificatePem(Intermediate.Value.IssueSvid(Orders), Path.Combine(v1, "tls.crt"), Path.Combine(v1, "tls.key"));
@@ -68,10 +67,10 @@ public sealed class CertificateRotationTests
     [DataRow("not an SVID", DisplayName = "replacement without a SPIFFE ID")]
     public async Task ABadReplacement_IsIgnored_WithAWarning_AndTheNextGoodOneIsStillPickedUp(string defect)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate good = Intermediate.Value.IssueSvid(Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(good, dir.File("svid.pem"), dir.File("svid.key"));
-        var logger = new ListLogger<PemFileCertificateSource>();
+        var logger = new FakeLogger<PemFileCertificateSource>();
         using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
         bool fired = false;
         source.GetChangeToken().RegisterChangeCallback(_ => Volatile.Write(ref fired, true), null);
@@ -105,7 +104,7 @@ public sealed class CertificateRotationTests
                 break;
         }
 
-        await Eventually.WaitUntilAsync(() => logger.Count(1001) > 0, "the warning about the rejected certificate");
+        await Eventually.WaitUntilAsync(() => logger.CountOf(1001) > 0, "the warning about the rejected certificate");
         Assert.AreEqual(good.Sha256Thumbprint, source.Current.Sha256Thumbprint, "the last good certificate is still served");
         Assert.HasCount(1, source.Current.Intermediates);
         Assert.IsFalse(Volatile.Read(ref fired), "no change is signalled");
@@ -124,7 +123,7 @@ public sealed class CertificateRotationTests
     {
         var clock = new FakeTimeProvider();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
         using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
         WorkloadCertificate first = source.Current;
@@ -146,16 +145,17 @@ public sealed class CertificateRotationTests
     [TestMethod]
     public async Task WithAFakeClock_PollingAloneDrivesTheReload()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new TimerWatchingTimeProvider();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
         using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
         WorkloadCertificate rotated = ca.IssueSvid(Orders);
 
+        Task watcherEventLanded = clock.NextTimerChangeAsync(FileChangeMonitor.SettleDelay);
         DevelopmentCertificateAuthority.WriteCertificatePem(rotated, dir.File("svid.pem"), dir.File("svid.key"));
-        await Task.Delay(50); // let any watcher event land: it only arms a timer on the fake clock
-        Assert.AreNotEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint, "nothing happens until the clock moves");
+        await Eventually.CompletesAsync(watcherEventLanded, "the watcher's event arms the settle timer on the fake clock");
+        Assert.AreNotEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint, "the watcher has seen the write, yet nothing happens until the clock moves");
 
         clock.Advance(TimeSpan.FromMilliseconds(100));
         clock.Advance(FileChangeMonitor.SettleDelay);

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
@@ -10,8 +9,8 @@ public sealed class Pkcs12FileCertificateSourceTests
 {
     private static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
 
-    private static Pkcs12FileCertificateSource Open(string path, string? password, TimeProvider time, ListLogger<Pkcs12FileCertificateSource>? logger = null) =>
-        new(path, password, TimeSpan.FromMilliseconds(100), time, logger ?? new ListLogger<Pkcs12FileCertificateSource>());
+    private static Pkcs12FileCertificateSource Open(string path, string? password, TimeProvider time, FakeLogger<Pkcs12FileCertificateSource>? logger = null) =>
+        new(path, password, TimeSpan.FromMilliseconds(100), time, logger ?? new FakeLogger<Pkcs12FileCertificateSource>());
 
     private static void WritePkcs12(string path, DevelopmentCertificateAuthority root, DevelopmentCertificateAuthority intermediate, WorkloadCertificate leaf, string password)
     {
@@ -26,7 +25,7 @@ public sealed class Pkcs12FileCertificateSourceTests
     {
         using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         using DevelopmentCertificateAuthority intermediate = root.CreateIntermediate();
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate issued = intermediate.IssueSvid(Orders);
         WritePkcs12(dir.File("svid.p12"), root, intermediate, issued, "secret");
 
@@ -41,19 +40,19 @@ public sealed class Pkcs12FileCertificateSourceTests
     [TestMethod]
     public void AWrongPassword_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         File.WriteAllBytes(dir.File("svid.p12"), root.IssueSvid(Orders).Certificate.Export(X509ContentType.Pkcs12, "secret"));
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.p12"), "wrong", TimeProvider.System));
 
-        StringAssert.Contains(error.Message, $"cannot read the PKCS#12 file '{dir.File("svid.p12")}'");
+        Assert.Contains($"cannot read the PKCS#12 file '{dir.File("svid.p12")}'", error.Message);
     }
 
     [TestMethod]
     public void AFileWithoutAPrivateKey_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         using X509Certificate2 publicOnly = X509CertificateLoader.LoadCertificate(root.IssueSvid(Orders).Certificate.RawData);
         File.WriteAllBytes(dir.File("svid.p12"), publicOnly.Export(X509ContentType.Pkcs12, "secret"));
@@ -66,11 +65,11 @@ public sealed class Pkcs12FileCertificateSourceTests
     [TestMethod]
     public void AMissingFile_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.p12"), null, TimeProvider.System));
 
-        StringAssert.Contains(error.Message, dir.File("svid.p12"));
+        Assert.Contains(dir.File("svid.p12"), error.Message);
     }
 
     [TestMethod]
@@ -79,9 +78,9 @@ public sealed class Pkcs12FileCertificateSourceTests
         var clock = new FakeTimeProvider();
         using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
         using DevelopmentCertificateAuthority intermediate = root.CreateIntermediate();
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WritePkcs12(dir.File("svid.p12"), root, intermediate, intermediate.IssueSvid(Orders), "secret");
-        var logger = new ListLogger<Pkcs12FileCertificateSource>();
+        var logger = new FakeLogger<Pkcs12FileCertificateSource>();
         using Pkcs12FileCertificateSource source = Open(dir.File("svid.p12"), "secret", clock, logger);
         bool fired = false;
         source.GetChangeToken().RegisterChangeCallback(_ => fired = true, null);

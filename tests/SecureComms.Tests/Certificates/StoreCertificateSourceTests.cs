@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
@@ -10,8 +9,8 @@ public sealed class StoreCertificateSourceTests
 {
     private static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
 
-    private static StoreCertificateSource Open(string thumbprint, TimeProvider time, ListLogger<StoreCertificateSource>? logger = null) =>
-        new(StoreName.My, StoreLocation.CurrentUser, thumbprint, TimeSpan.FromSeconds(1), time, logger ?? new ListLogger<StoreCertificateSource>());
+    private static StoreCertificateSource Open(string thumbprint, TimeProvider time, FakeLogger<StoreCertificateSource>? logger = null) =>
+        new(StoreName.My, StoreLocation.CurrentUser, thumbprint, TimeSpan.FromSeconds(1), time, logger ?? new FakeLogger<StoreCertificateSource>());
 
     [TestMethod]
     public void ACertificateInTheStore_IsFoundByThumbprint_EvenAsCopiedFromACertificateDialog()
@@ -23,7 +22,7 @@ public sealed class StoreCertificateSourceTests
         using var store = new X509Store(StoreName.My, StoreLocation.CurrentUser);
         store.Open(OpenFlags.ReadWrite);
         store.Add(persisted);
-        var logger = new ListLogger<StoreCertificateSource>();
+        var logger = new FakeLogger<StoreCertificateSource>();
         try
         {
             // Lowercase, spaced, with the invisible left-to-right mark Windows' dialog copies along.
@@ -59,6 +58,6 @@ public sealed class StoreCertificateSourceTests
     {
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open("CN=orders", TimeProvider.System));
 
-        StringAssert.Contains(error.Message, "is not a SHA-1 certificate thumbprint");
+        Assert.Contains("is not a SHA-1 certificate thumbprint", error.Message);
     }
 }

@@ -5,7 +5,6 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Trust;
 
@@ -24,21 +23,19 @@ public sealed class TrustBundleLoaderTests
     [TestMethod]
     public void APemBundleWithTwoAuthorities_LoadsBoth()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         File.WriteAllText(dir.File("bundle.pem"), Ca.Value.Certificate.ExportCertificatePem() + "\n" + NextCa.Value.Certificate.ExportCertificatePem() + "\n");
 
         TrustBundle bundle = TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem"));
 
         Assert.AreEqual(ExampleOrg, bundle.TrustDomain);
-        CollectionAssert.AreEqual(
-            new[] { Ca.Value.Certificate.Thumbprint, NextCa.Value.Certificate.Thumbprint },
-            bundle.Authorities.Select(a => a.Thumbprint).ToArray());
+        Assert.AreSequenceEqual(new[] { Ca.Value.Certificate.Thumbprint, NextCa.Value.Certificate.Thumbprint }, bundle.Authorities.Select(a => a.Thumbprint).ToArray());
     }
 
     [TestMethod]
     public void AnIntermediateCa_IsAcceptedAsAnAuthority()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using DevelopmentCertificateAuthority intermediate = Ca.Value.CreateIntermediate();
         File.WriteAllText(dir.File("bundle.pem"), intermediate.Certificate.ExportCertificatePem());
 
@@ -48,7 +45,7 @@ public sealed class TrustBundleLoaderTests
     [TestMethod]
     public void ALeafInAPemBundle_IsRefused_NamingTheFileAndTheCertificatesPosition()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         File.WriteAllText(
             dir.File("bundle.pem"),
             Ca.Value.Certificate.ExportCertificatePem() + "\n" + Ca.Value.IssueSvid(SpiffeId.Parse("spiffe://example.org/x")).Certificate.ExportCertificatePem());
@@ -66,20 +63,20 @@ public sealed class TrustBundleLoaderTests
     [DataRow("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n", "malformed PEM block", DisplayName = "damaged block")]
     public void AnUnusablePemBundle_IsRefused_NamingTheFile(string content, string problem)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         string both = Ca.Value.Certificate.ExportCertificatePem() + "\n" + NextCa.Value.Certificate.ExportCertificatePem() + "\n";
         File.WriteAllText(dir.File("bundle.pem"), content == "cut" ? both[..(both.Length - 100)] : content);
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
 
-        StringAssert.Contains(error.Message, dir.File("bundle.pem"));
-        StringAssert.Contains(error.Message, problem);
+        Assert.Contains(dir.File("bundle.pem"), error.Message);
+        Assert.Contains(problem, error.Message);
     }
 
     [TestMethod]
     public void AMissingBundleFile_IsRefused_NamingIt()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
 
@@ -94,9 +91,7 @@ public sealed class TrustBundleLoaderTests
         string json = TrustBundleLoader.ToSpiffeBundleJson(original, sequence: 42, refreshHint: TimeSpan.FromMinutes(5));
         TrustBundle parsed = Parse(json);
 
-        CollectionAssert.AreEqual(
-            original.Authorities.Select(a => a.Thumbprint).ToArray(),
-            parsed.Authorities.Select(a => a.Thumbprint).ToArray());
+        Assert.AreSequenceEqual(original.Authorities.Select(a => a.Thumbprint).ToArray(), parsed.Authorities.Select(a => a.Thumbprint).ToArray());
         JsonNode document = JsonNode.Parse(json)!;
         Assert.AreEqual(42UL, document["spiffe_sequence"]!.GetValue<ulong>());
         Assert.AreEqual(300L, document["spiffe_refresh_hint"]!.GetValue<long>());
@@ -183,8 +178,8 @@ public sealed class TrustBundleLoaderTests
     {
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
 
-        StringAssert.Contains(error.Message, "(in-memory SPIFFE bundle)");
-        StringAssert.Contains(error.Message, problem);
+        Assert.Contains("(in-memory SPIFFE bundle)", error.Message);
+        Assert.Contains(problem, error.Message);
     }
 
     [TestMethod]
@@ -194,19 +189,19 @@ public sealed class TrustBundleLoaderTests
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
 
-        StringAssert.Contains(error.Message, "key 1 of the SPIFFE bundle");
-        StringAssert.Contains(error.Message, "is not a CA certificate");
+        Assert.Contains("key 1 of the SPIFFE bundle", error.Message);
+        Assert.Contains("is not a CA certificate", error.Message);
     }
 
     [TestMethod]
     public void AMalformedSpiffeBundleFile_IsRefused_NamingTheFile_AndNeverQuotingIt()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         File.WriteAllText(dir.File("bundle.json"), "{\n  \"keys\": [ {\"use\": \"x509-svid\", \"secret-looking\": \"MIIB");
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadSpiffeBundle(ExampleOrg, dir.File("bundle.json")));
 
-        StringAssert.StartsWith(error.Message, $"the SPIFFE bundle '{dir.File("bundle.json")}' is not valid JSON");
+        Assert.StartsWith($"the SPIFFE bundle '{dir.File("bundle.json")}' is not valid JSON", error.Message);
         Assert.DoesNotContain("MIIB", error.Message);
     }
 
@@ -215,13 +210,13 @@ public sealed class TrustBundleLoaderTests
     [DataRow(false, DisplayName = "corrupt public key")]
     public void ACorruptAuthorityInAPemBundle_IsRefused_NamingTheFileAndPosition(bool corruptExtension)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using X509Certificate2 corrupt = CorruptAuthority(corruptExtension);
         File.WriteAllText(dir.File("bundle.pem"), Ca.Value.Certificate.ExportCertificatePem() + "\n" + corrupt.ExportCertificatePem() + "\n");
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
 
-        StringAssert.StartsWith(error.Message, $"certificate 2 in the trust bundle '{dir.File("bundle.pem")}' is corrupted");
+        Assert.StartsWith($"certificate 2 in the trust bundle '{dir.File("bundle.pem")}' is corrupted", error.Message);
     }
 
     [TestMethod]
@@ -232,13 +227,13 @@ public sealed class TrustBundleLoaderTests
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
 
-        StringAssert.StartsWith(error.Message, "key 1 of the SPIFFE bundle (in-memory SPIFFE bundle) is corrupted");
+        Assert.StartsWith("key 1 of the SPIFFE bundle (in-memory SPIFFE bundle) is corrupted", error.Message);
     }
 
     [TestMethod]
     public void ACorruptAuthorityInAConfiguredBundleFile_StopsStartup_NamingTheKeyAndTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using X509Certificate2 corrupt = CorruptAuthority(corruptExtension: true);
         File.WriteAllText(dir.File("bundle.pem"), corrupt.ExportCertificatePem());
         DevelopmentCertificateAuthority.WriteCertificatePem(Ca.Value.IssueSvid(SpiffeId.Parse("spiffe://example.org/x")), dir.File("svid.pem"), dir.File("svid.key"));
@@ -253,9 +248,9 @@ public sealed class TrustBundleLoaderTests
 
         InvalidOperationException error = Assert.ThrowsExactly<InvalidOperationException>(() => provider.GetRequiredService<ITrustBundleSource>());
 
-        StringAssert.StartsWith(error.Message, "SecureComms:TrustBundles:example.org:Path: ");
-        StringAssert.Contains(error.Message, dir.File("bundle.pem"));
-        StringAssert.Contains(error.Message, "is corrupted");
+        Assert.StartsWith("SecureComms:TrustBundles:example.org:Path: ", error.Message);
+        Assert.Contains(dir.File("bundle.pem"), error.Message);
+        Assert.Contains("is corrupted", error.Message);
     }
 
     /// <summary>
