@@ -24,6 +24,16 @@ public static class Eventually
     }
 
     /// <summary>
+    /// Waits until the asynchronous <paramref name="condition"/> holds (say, it sends a request and looks at the answer);
+    /// fails naming <paramref name="what"/> after the deadline.
+    /// </summary>
+    public static Task WaitUntilAsync(Func<Task<bool>> condition, string what, TimeSpan? deadline = null)
+    {
+        ArgumentNullException.ThrowIfNull(condition);
+        return WaitForCoreAsync(async () => await condition().ConfigureAwait(false) ? new Found<bool>(true) : default, what, deadline);
+    }
+
+    /// <summary>
     /// Waits until <paramref name="probe"/> returns a value and returns it; fails naming <paramref name="what"/> after
     /// the deadline.
     /// </summary>

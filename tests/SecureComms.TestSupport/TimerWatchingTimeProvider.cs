@@ -17,13 +17,16 @@ public sealed class TimerWatchingTimeProvider(DateTimeOffset start) : FakeTimePr
     /// <summary>Raised with the due time on each <see cref="ITimer.Change"/> of a timer this clock created.</summary>
     public event Action<TimeSpan>? TimerChanged;
 
-    /// <summary>A task that completes the next time a timer is armed with <paramref name="dueTime"/>.</summary>
-    public Task NextTimerChangeAsync(TimeSpan dueTime)
+    /// <summary>
+    /// A task that completes the next time a timer is armed with <paramref name="dueTime"/> while
+    /// <paramref name="when"/> (if given) holds, checked on the arming thread at that moment.
+    /// </summary>
+    public Task NextTimerChangeAsync(TimeSpan dueTime, Func<bool>? when = null)
     {
         var changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnChanged(TimeSpan due)
         {
-            if (due == dueTime && changed.TrySetResult())
+            if (due == dueTime && (when is null || when()) && changed.TrySetResult())
             {
                 TimerChanged -= OnChanged;
             }

@@ -107,16 +107,20 @@ public sealed class MakeBeforeBreakRotationTests
     }
 
     /// <summary>Calls on (each one still answered without the token server) until the held token request has reached it.</summary>
-    private static async Task HeldRequestArrivesAsync(DevelopmentTokenServer tokenServer, HttpClient client)
-    {
-        DateTime deadline = DateTime.UtcNow + Deadline;
-        while (tokenServer.TokenRequestCount < 2)
-        {
-            Assert.IsTrue(DateTime.UtcNow < deadline, "the token for the new certificate was never requested");
-            await PresentedCertificateAsync(client).WaitAsync(Deadline);
-            await Task.Delay(10);
-        }
-    }
+    private static Task HeldRequestArrivesAsync(DevelopmentTokenServer tokenServer, HttpClient client) =>
+        Eventually.WaitUntilAsync(
+            async () =>
+            {
+                if (tokenServer.TokenRequestCount >= 2)
+                {
+                    return true;
+                }
+
+                await PresentedCertificateAsync(client).WaitAsync(Deadline);
+                return false;
+            },
+            "the token for the new certificate is requested",
+            Deadline);
 
     private static TaskCompletionSource Open()
     {

@@ -85,14 +85,16 @@ public sealed class CertificateRotationTests
         DevelopmentCertificateAuthority.WriteCertificatePem(secondClient, clientCert, clientKey);
         DevelopmentCertificateAuthority.WriteCertificatePem(TestPki.Issue(TestPki.Billing), serverCert, serverKey);
 
-        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         string serverThumbprint = firstServerThumbprint;
-        while (DateTime.UtcNow < deadline && (!seen.Contains(secondClient.Certificate.Thumbprint) || serverThumbprint == firstServerThumbprint))
-        {
-            await CallAsync();
-            serverThumbprint = await ServerCertificateProbe.GetThumbprintAsync(billing.BaseAddress, secondClient.Certificate);
-            await Task.Delay(50);
-        }
+        await Eventually.WaitUntilAsync(
+            async () =>
+            {
+                await CallAsync();
+                serverThumbprint = await ServerCertificateProbe.GetThumbprintAsync(billing.BaseAddress, secondClient.Certificate);
+                return seen.Contains(secondClient.Certificate.Thumbprint) && serverThumbprint != firstServerThumbprint;
+            },
+            "both sides picked up their rotated certificates",
+            TimeSpan.FromSeconds(20));
 
         for (int i = 0; i < 20; i++)
         {

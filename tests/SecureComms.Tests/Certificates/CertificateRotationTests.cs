@@ -152,14 +152,38 @@ public sealed class CertificateRotationTests
         using PemFileCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
         WorkloadCertificate rotated = ca.IssueSvid(Orders);
 
-        Task watcherEventLanded = clock.NextTimerChangeAsync(FileChangeMonitor.SettleDelay);
+        using var staging = new TemporaryFolder();
+        DevelopmentCertificateAuthority.WriteCertificatePem(rotated, staging.File("svid.pem"), staging.File("svid.key"));
+        bool NewFilesInPlace() => SameBytes(staging.File("svid.pem"), dir.File("svid.pem")) && SameBytes(staging.File("svid.key"), dir.File("svid.key"));
+
+        var signalled = new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using IDisposable registration = source.GetChangeToken().RegisterChangeCallback(_ => signalled.TrySetResult(clock.GetUtcNow()), null);
+        DateTimeOffset written = clock.GetUtcNow();
+
+        // The watcher's events only arm the settle timer on the fake clock: wait until one is handled with both new
+        // files in place, so the assertion below sees what the watcher alone did.
+        Task watcherSawTheNewFiles = clock.NextTimerChangeAsync(FileChangeMonitor.SettleDelay, NewFilesInPlace);
         DevelopmentCertificateAuthority.WriteCertificatePem(rotated, dir.File("svid.pem"), dir.File("svid.key"));
-        await Eventually.CompletesAsync(watcherEventLanded, "the watcher's event arms the settle timer on the fake clock");
-        Assert.AreNotEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint, "the watcher has seen the write, yet nothing happens until the clock moves");
+        await Eventually.CompletesAsync(watcherSawTheNewFiles, "a watcher event for the new files arms the settle timer on the fake clock");
+        Assert.AreNotEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint, "the watcher has seen the new files, yet nothing happens until the clock moves");
 
         clock.Advance(TimeSpan.FromMilliseconds(100));
         clock.Advance(FileChangeMonitor.SettleDelay);
 
         Assert.AreEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint);
+        Assert.IsTrue(signalled.Task.IsCompleted, "the rotation is signalled");
+        Assert.IsGreaterThan(written, await signalled.Task, "signalled once the clock moved (poll, then settle), not when the watcher saw the files");
+    }
+
+    private static bool SameBytes(string expected, string actual)
+    {
+        try
+        {
+            return File.ReadAllBytes(expected).AsSpan().SequenceEqual(File.ReadAllBytes(actual));
+        }
+        catch (IOException)
+        {
+            return false; // mid-swap
+        }
     }
 }
