@@ -186,7 +186,7 @@ public sealed class ConfigurationReloadTests
             ["health"] = HttpStatusCode.OK,
         });
         Assert.Contains("SecureComms:Clients:billing:BaseAddress", rejected.Message);
-        Assert.AreEqual(1, logs.GetSnapshot().Count(e => e.Category == "SecureComms.Configuration" && e.Level >= LogLevel.Warning));
+        Assert.ContainsSingle(e => e.Category == "SecureComms.Configuration" && e.Level >= LogLevel.Warning, logs.GetSnapshot());
         Assert.AreEqual(1, Rejections(telemetry, "SecureComms"));
         await worker.StopAsync();
     }

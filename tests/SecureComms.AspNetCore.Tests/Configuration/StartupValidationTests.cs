@@ -158,7 +158,7 @@ public sealed class StartupValidationTests
 
         await app.StartAsync();
 
-        Assert.AreEqual(1, app.Urls.Count(u => u.StartsWith("https://", StringComparison.Ordinal)), "one listener, not two");
+        Assert.ContainsSingle(u => u.StartsWith("https://", StringComparison.Ordinal), app.Urls, "one listener, not two");
         Assert.IsLessThanOrEqualTo(4, builder.Services.Count - registrations, $"second call added {builder.Services.Count - registrations} registrations (option bindings only)");
         await app.StopAsync();
     }

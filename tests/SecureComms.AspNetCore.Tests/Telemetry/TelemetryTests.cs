@@ -111,7 +111,7 @@ public sealed class TelemetryTests
         Assert.HasCount(denials.Length, spans, "one span per request");
         foreach ((string scenario, _, HttpStatusCode status, string caller, string reason, string? rule) in denials)
         {
-            Assert.AreEqual(1, counted.Count(m => m.Has(Tags.Decision, Results.Deny) && m.Has(Tags.Reason, reason)), scenario);
+            Assert.ContainsSingle(m => m.Has(Tags.Decision, Results.Deny) && m.Has(Tags.Reason, reason), counted, scenario);
             Activity span = spans.Single(s => (string?)s.GetTagItem(Tags.Reason) == reason);
             Assert.AreEqual(Results.Deny, span.GetTagItem(Tags.Decision), scenario);
             Assert.AreEqual(caller, span.GetTagItem(Tags.PeerSpiffeId), scenario);
@@ -120,7 +120,7 @@ public sealed class TelemetryTests
 
             string route = scenario == "refused by a deny rule" ? "/admin/{page}" : "/invoices";
             string audit = $"SecureComms denied {caller} (user (none)) GET {route}: {reason}, rule {rule ?? "(none)"} ({(int)status})";
-            Assert.AreEqual(1, world.BillingLogs.GetSnapshot().Count(e => e.Id.Id == 1400 && e.Message == audit), $"{scenario}: exactly one audit event '{audit}'");
+            Assert.ContainsSingle(e => e.Id.Id == 1400 && e.Message == audit, world.BillingLogs.GetSnapshot(), $"{scenario}: exactly one audit event '{audit}'");
         }
 
         Assert.AreEqual(denials.Length, world.BillingLogs.GetSnapshot().Count(e => e.Id.Id == 1400), "one audit event per denial, no more");
@@ -151,9 +151,9 @@ public sealed class TelemetryTests
         await Assert.ThrowsExactlyAsync<HttpRequestException>(() => world.OrdersToWrongServer.GetAsync(new Uri("/invoices", UriKind.Relative)));
 
         IReadOnlyList<TelemetryCapture.Measurement> failures = telemetry.Measurements(Instruments.PeerCertificateFailures);
-        Assert.AreEqual(1, failures.Count(m => m.Has(Tags.Reason, "NoCertificate") && m.Has(Tags.PeerSide, "client")), Describe(failures));
-        Assert.AreEqual(1, failures.Count(m => m.Has(Tags.Reason, "UntrustedRoot") && m.Has(Tags.PeerSide, "client")), Describe(failures));
-        Assert.AreEqual(1, failures.Count(m => m.Has(Tags.Reason, "UnexpectedSpiffeId") && m.Has(Tags.PeerSide, "server")), Describe(failures));
+        Assert.ContainsSingle(m => m.Has(Tags.Reason, "NoCertificate") && m.Has(Tags.PeerSide, "client"), failures, Describe(failures));
+        Assert.ContainsSingle(m => m.Has(Tags.Reason, "UntrustedRoot") && m.Has(Tags.PeerSide, "client"), failures, Describe(failures));
+        Assert.ContainsSingle(m => m.Has(Tags.Reason, "UnexpectedSpiffeId") && m.Has(Tags.PeerSide, "server"), failures, Describe(failures));
         Assert.HasCount(3, failures, Describe(failures));
         Assert.IsTrue(failures.All(m => m.Tags.Count == 2), "only reason and side: no thumbprint, no SPIFFE ID");
         Assert.IsEmpty(telemetry.Spans(Spans.InboundDecision), "a refused handshake never reaches a request");

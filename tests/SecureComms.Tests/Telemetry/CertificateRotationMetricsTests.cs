@@ -66,6 +66,6 @@ public sealed class CertificateRotationMetricsTests
         DevelopmentCertificateAuthority.WriteCertificatePem(rotated, dir.File("svid.pem"), dir.File("svid.key"));
         await Eventually.WaitUntilAsync(() => results.Contains(SecureCommsTelemetry.Results.Success), "the good rewrite is counted as a rotation");
         Assert.AreEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint);
-        Assert.AreEqual(1, results.Count(r => r == SecureCommsTelemetry.Results.Success), "one rotation, counted once");
+        Assert.ContainsSingle(r => r == SecureCommsTelemetry.Results.Success, results, "one rotation, counted once");
     }
 }
