@@ -25,9 +25,9 @@ public sealed class AuthenticationSchemeTests
         AuthorizationPolicy anotherForAuthenticate = SecureCommsAuthorizationPolicies.Create(
             new AuthenticationOptions { DefaultScheme = SecureCommsDefaults.AuthenticationScheme, DefaultAuthenticateScheme = "Cookies" }, CentralPolicyRequirement.Instance);
 
-        Assert.AreEqual(0, asDefault.AuthenticationSchemes.Count);
-        CollectionAssert.AreEqual(new[] { SecureCommsDefaults.AuthenticationScheme }, besideAnother.AuthenticationSchemes.ToArray());
-        CollectionAssert.AreEqual(new[] { SecureCommsDefaults.AuthenticationScheme }, anotherForAuthenticate.AuthenticationSchemes.ToArray());
+        Assert.IsEmpty(asDefault.AuthenticationSchemes);
+        Assert.AreSequenceEqual(new[] { SecureCommsDefaults.AuthenticationScheme }, besideAnother.AuthenticationSchemes.ToArray());
+        Assert.AreSequenceEqual(new[] { SecureCommsDefaults.AuthenticationScheme }, anotherForAuthenticate.AuthenticationSchemes.ToArray());
     }
 
     [TestMethod]

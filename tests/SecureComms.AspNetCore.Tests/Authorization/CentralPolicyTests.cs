@@ -42,7 +42,7 @@ public sealed class CentralPolicyTests
 
         var errors = new List<string>();
         CentralPolicy policy = CentralPolicy.Compile(options, errors);
-        Assert.AreEqual(0, errors.Count, string.Join("; ", errors));
+        Assert.IsEmpty(errors, string.Join("; ", errors));
         return policy;
     }
 
@@ -101,7 +101,7 @@ public sealed class CentralPolicyTests
         PolicyDecision decision = Evaluate(policy, Orders, "/exports/all");
 
         Assert.IsFalse(decision.Allowed, "an audit rule alone allows nothing");
-        CollectionAssert.AreEqual(new[] { "watch-exports" }, decision.AuditRules.ToArray());
+        Assert.AreSequenceEqual(new[] { "watch-exports" }, decision.AuditRules.ToArray());
     }
 
     [TestMethod]
@@ -303,7 +303,7 @@ public sealed class CentralPolicyTests
 
         CentralPolicy.Compile(options, errors);
 
-        Assert.AreEqual(1, errors.Count, string.Join("; ", errors));
-        StringAssert.Contains(errors[0], $"SecureComms:Authorization:Rules:0:{key}");
+        Assert.HasCount(1, errors, string.Join("; ", errors));
+        Assert.Contains($"SecureComms:Authorization:Rules:0:{key}", errors[0]);
     }
 }

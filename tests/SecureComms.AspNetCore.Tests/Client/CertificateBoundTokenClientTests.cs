@@ -121,20 +121,20 @@ public sealed class CertificateBoundTokenClientTests
         await billing.GetAsync(new Uri("/invoices", UriKind.Relative));
 
         Assert.IsNotNull(world.LastTokenSeen);
-        string everything = string.Join("\n", world.ClientLogs.Entries.Select(e => e.Message));
-        Assert.IsFalse(everything.Contains(world.LastTokenSeen, StringComparison.Ordinal), "no log line carries the token");
-        Assert.IsFalse(everything.Contains(world.LastTokenSeen.Split('.')[2], StringComparison.Ordinal), "not even its signature");
+        string everything = string.Join("\n", world.ClientLogs.GetSnapshot().Select(e => e.Message));
+        Assert.DoesNotContain(world.LastTokenSeen, everything, "no log line carries the token");
+        Assert.DoesNotContain(world.LastTokenSeen.Split('.')[2], everything, "not even its signature");
     }
 
     /// <summary>A token server, a protected billing API and an orders client, all real, all on loopback.</summary>
     private sealed class World : IAsyncDisposable
     {
-        private readonly StartupValidationTests.TempDirectory _dir;
+        private readonly TemporaryFolder _dir;
         private readonly ServiceProvider _orders;
         private readonly SecureServiceHost _billing;
         private int _apiRequests;
 
-        private World(StartupValidationTests.TempDirectory dir, DevelopmentTokenServer tokenServer, SecureServiceHost billing, ServiceProvider orders, LogCapture clientLogs)
+        private World(TemporaryFolder dir, DevelopmentTokenServer tokenServer, SecureServiceHost billing, ServiceProvider orders, FakeLogCollector clientLogs)
         {
             _dir = dir;
             TokenServer = tokenServer;
@@ -145,7 +145,7 @@ public sealed class CertificateBoundTokenClientTests
 
         public DevelopmentTokenServer TokenServer { get; }
 
-        public LogCapture ClientLogs { get; }
+        public FakeLogCollector ClientLogs { get; }
 
         public int ApiRequests => Volatile.Read(ref _apiRequests);
 
@@ -158,7 +158,7 @@ public sealed class CertificateBoundTokenClientTests
 
         public static async Task<World> StartAsync(bool mintUserContext = false)
         {
-            var dir = new StartupValidationTests.TempDirectory();
+            var dir = new TemporaryFolder();
             var tokenServer = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
             {
                 ServerCertificate = TestPki.Issue(SpiffeId.Parse("spiffe://example.org/token-server")),
@@ -209,8 +209,8 @@ public sealed class CertificateBoundTokenClientTests
             }
             """);
             IConfiguration configuration = new ConfigurationBuilder().AddJsonFile(appsettings).Build();
-            var logs = new LogCapture();
-            var services = new ServiceCollection().AddLogging(b => b.AddProvider(logs).SetMinimumLevel(LogLevel.Trace));
+            var logs = new FakeLogCollector();
+            var services = new ServiceCollection().AddLogging(b => b.AddProvider(new FakeLoggerProvider(logs)).SetMinimumLevel(LogLevel.Trace));
             services.AddSecureCommsCore(configuration);
             ServiceProvider orders = services.BuildServiceProvider();
             world = new World(dir, tokenServer, billing, orders, logs);

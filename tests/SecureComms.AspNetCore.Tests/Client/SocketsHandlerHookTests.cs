@@ -124,7 +124,7 @@ public sealed class SocketsHandlerHookTests
             app => app.MapGet("/", () => Interlocked.Increment(ref requests)).RequireCaller(TestPki.Orders.ToString()),
             new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
             TestPki.Bundles());
-        using var logs = new LogCapture();
+        var logs = new FakeLogCollector();
         (ServiceProvider services, HttpClient client) = TestClients.SecureClient(
             new InMemoryCertificateSource(TestPki.Issue(TestPki.Orders)), Billing, host.BaseAddress, logs: logs, configureClient: c => c.ConfigureSecureCommsHandler(attack));
         await using ServiceProvider _ = services;

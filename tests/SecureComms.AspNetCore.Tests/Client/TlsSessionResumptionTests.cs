@@ -18,7 +18,7 @@ public sealed partial class TlsSessionResumptionTests
     public async Task SecureClient_ResumesTlsSessions_AlsoAfterACertificateRotation()
     {
         OpenSsl.RequireOrSkip();
-        using var dir = new StartupValidationTests.TempDirectory();
+        using var dir = new TemporaryFolder();
         string serverCert = Path.Combine(dir.Path, "billing.pem");
         string serverKey = Path.Combine(dir.Path, "billing.key");
         string root = Path.Combine(dir.Path, "root.pem");
@@ -57,7 +57,7 @@ public sealed partial class TlsSessionResumptionTests
             app => app.MapGet("/", () => "ok").AllowAnonymous(),
             new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
             TestPki.Bundles());
-        using var dir = new StartupValidationTests.TempDirectory();
+        using var dir = new TemporaryFolder();
         string cert = Path.Combine(dir.Path, "orders.pem");
         string key = Path.Combine(dir.Path, "orders.key");
         DevelopmentCertificateAuthority.WriteCertificatePem(TestPki.Issue(TestPki.Orders), cert, key);

@@ -40,14 +40,14 @@ public sealed class StartupValidationTests
         });
 
         Assert.IsInstanceOfType<OptionsValidationException>(error);
-        StringAssert.Contains(error.Message, "SecureComms:Certificate:CertificatePath");
-        StringAssert.Contains(error.Message, "SecureComms:TrustBundles");
+        Assert.Contains("SecureComms:Certificate:CertificatePath", error.Message);
+        Assert.Contains("SecureComms:TrustBundles", error.Message);
     }
 
     [TestMethod]
     public async Task MissingKeyFile_StopsStartup_NamingTheKeyAndTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         string cert = Path.Combine(dir.Path, "svid.pem");
         string key = Path.Combine(dir.Path, "svid.key");
         DevelopmentCertificateAuthority.WriteCertificatePem(TestPki.Issue(TestPki.Billing), cert, key);
@@ -63,14 +63,14 @@ public sealed class StartupValidationTests
             ["SecureComms:TrustBundles:example.org:Path"] = bundle,
         });
 
-        StringAssert.Contains(error.Message, "SecureComms:Certificate:KeyPath");
-        StringAssert.Contains(error.Message, key);
+        Assert.Contains("SecureComms:Certificate:KeyPath", error.Message);
+        Assert.Contains(key, error.Message);
     }
 
     [TestMethod]
     public async Task UnreadableCertificateFile_StopsStartup_NamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         string cert = Path.Combine(dir.Path, "svid.pem");
         string key = Path.Combine(dir.Path, "svid.key");
         DevelopmentCertificateAuthority.WriteCertificatePem(TestPki.Issue(TestPki.Billing), cert, key);
@@ -86,8 +86,8 @@ public sealed class StartupValidationTests
             ["SecureComms:TrustBundles:example.org:Path"] = bundle,
         });
 
-        StringAssert.Contains(error.Message, "SecureComms:Certificate");
-        StringAssert.Contains(error.Message, cert);
+        Assert.Contains("SecureComms:Certificate", error.Message);
+        Assert.Contains(cert, error.Message);
     }
 
     [TestMethod]
@@ -98,7 +98,7 @@ public sealed class StartupValidationTests
     [DataRow("SecureComms:Authorization:Rules:0:Callers:0", "spiffe://Example.org/orders", "SecureComms:Authorization:Rules:0:Callers:0", DisplayName = "invalid caller pattern")]
     public async Task InsecureOrInvalidSetting_StopsStartup_NamingTheKey(string key, string value, string expectedKeyInMessage)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         var settings = dir.ValidSettings();
         settings[key] = value;
         if (key.StartsWith("SecureComms:Clients:billing:BaseAddress", StringComparison.Ordinal))
@@ -113,13 +113,13 @@ public sealed class StartupValidationTests
 
         Exception error = await StartExpectingFailureAsync(settings);
 
-        StringAssert.Contains(error.Message, expectedKeyInMessage);
+        Assert.Contains(expectedKeyInMessage, error.Message);
     }
 
     [TestMethod]
     public async Task PlaintextListenerOpenedForAPurpose_Starts_AndServesOnlyAnonymousEndpoints()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         var settings = dir.ValidSettings();
         settings["SecureComms:Server:PlaintextEndpoints:health:Url"] = "http://127.0.0.1:0";
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
@@ -145,7 +145,7 @@ public sealed class StartupValidationTests
     [TestMethod]
     public async Task AddSecureCommsTwice_IsHarmless()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel();
         builder.Logging.ClearProviders();
@@ -158,41 +158,8 @@ public sealed class StartupValidationTests
 
         await app.StartAsync();
 
-        Assert.AreEqual(1, app.Urls.Count(u => u.StartsWith("https://", StringComparison.Ordinal)), "one listener, not two");
-        Assert.IsTrue(builder.Services.Count - registrations <= 4, $"second call added {builder.Services.Count - registrations} registrations (option bindings only)");
+        Assert.ContainsSingle(u => u.StartsWith("https://", StringComparison.Ordinal), app.Urls, "one listener, not two");
+        Assert.IsLessThanOrEqualTo(4, builder.Services.Count - registrations, $"second call added {builder.Services.Count - registrations} registrations (option bindings only)");
         await app.StopAsync();
-    }
-
-    internal sealed class TempDirectory : IDisposable
-    {
-        public TempDirectory()
-        {
-            Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "securecomms-tests-" + Guid.NewGuid().ToString("N"));
-            Directory.CreateDirectory(Path);
-        }
-
-        public string Path { get; }
-
-        public Dictionary<string, string?> ValidSettings()
-        {
-            string cert = System.IO.Path.Combine(Path, "svid.pem");
-            string key = System.IO.Path.Combine(Path, "svid.key");
-            string bundle = System.IO.Path.Combine(Path, "bundle.pem");
-            if (!File.Exists(cert))
-            {
-                DevelopmentCertificateAuthority.WriteCertificatePem(TestPki.Issue(TestPki.Billing), cert, key);
-                TestPki.Ca.WriteTrustBundlePem(bundle);
-            }
-
-            return new Dictionary<string, string?>
-            {
-                ["SecureComms:Server:Urls:0"] = "https://127.0.0.1:0",
-                ["SecureComms:Certificate:CertificatePath"] = cert,
-                ["SecureComms:Certificate:KeyPath"] = key,
-                ["SecureComms:TrustBundles:example.org:Path"] = bundle,
-            };
-        }
-
-        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 }

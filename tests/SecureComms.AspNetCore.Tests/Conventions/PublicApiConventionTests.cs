@@ -53,15 +53,9 @@ public sealed class PublicApiConventionTests
     [TestMethod]
     public void TheChecks_CatchWhatTheyLookFor()
     {
-        CollectionAssert.AreEquivalent(
-            new[] { typeof(Fixtures.Conventions.UnsealedClass).FullName, typeof(Fixtures.Conventions.AbstractClass).FullName },
-            OpenClasses([typeof(Fixtures.Conventions.UnsealedClass), typeof(Fixtures.Conventions.AbstractClass), typeof(Fixtures.Conventions.BadAsyncMethods)]));
-        CollectionAssert.AreEqual(
-            new[] { typeof(Fixtures.Internal.PublicInInternal).FullName },
-            Misplaced([typeof(Fixtures.Internal.PublicInInternal), typeof(Fixtures.Conventions.UnsealedClass)]));
-        CollectionAssert.AreEqual(
-            new[] { "BadAsyncMethods.Fetch returns a task but is not named …Async", "BadAsyncMethods.TokenFirstAsync takes its CancellationToken before the last parameter" },
-            AsyncProblems([typeof(Fixtures.Conventions.BadAsyncMethods)]));
+        Assert.AreSequenceEqual(new[] { typeof(Fixtures.Conventions.UnsealedClass).FullName, typeof(Fixtures.Conventions.AbstractClass).FullName }, OpenClasses([typeof(Fixtures.Conventions.UnsealedClass), typeof(Fixtures.Conventions.AbstractClass), typeof(Fixtures.Conventions.BadAsyncMethods)]), SequenceOrder.InAnyOrder);
+        Assert.AreSequenceEqual(new[] { typeof(Fixtures.Internal.PublicInInternal).FullName }, Misplaced([typeof(Fixtures.Internal.PublicInInternal), typeof(Fixtures.Conventions.UnsealedClass)]));
+        Assert.AreSequenceEqual(new[] { "BadAsyncMethods.Fetch returns a task but is not named …Async", "BadAsyncMethods.TokenFirstAsync takes its CancellationToken before the last parameter" }, AsyncProblems([typeof(Fixtures.Conventions.BadAsyncMethods)]));
     }
 
     private static string[] OpenClasses(IEnumerable<Type> types) =>

@@ -54,9 +54,10 @@ public sealed class XmlDocumentationConventionTests
             ],
             documentation);
 
-        CollectionAssert.AreEquivalent(
+        Assert.AreSequenceEqual(
             new[] { typeof(Fixtures.Conventions.AbstractClass).FullName, typeof(Fixtures.Conventions.BadAsyncMethods).FullName },
-            undocumented);
+            undocumented,
+            SequenceOrder.InAnyOrder);
     }
 
     /// <summary>The types whose documentation-comment ID (<c>T:Namespace.Outer.Inner</c>) has no non-empty summary or inheritdoc.</summary>

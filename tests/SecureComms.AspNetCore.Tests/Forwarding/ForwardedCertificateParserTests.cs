@@ -33,7 +33,8 @@ public sealed class ForwardedCertificateParserTests
             ForwardedCertificateFormat.ClientCertHeader, ByteSequence(leaf.Certificate) + ";a=1", ByteSequence(intermediate.Certificate));
 
         Assert.IsNull(result.Failure);
-        Assert.AreEqual(1, result.Chain!.Count);
+        Assert.IsNotNull(result.Chain);
+        Assert.HasCount(1, result.Chain);
         Assert.AreEqual(intermediate.Certificate.Thumbprint, result.Chain[0].Thumbprint);
     }
 

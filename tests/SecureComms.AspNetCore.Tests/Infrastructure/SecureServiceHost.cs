@@ -9,7 +9,7 @@ namespace SecureComms.AspNetCore.Tests.Infrastructure;
 /// <summary>A real Kestrel service with SecureComms on 127.0.0.1 and a free port.</summary>
 internal sealed class SecureServiceHost : IAsyncDisposable
 {
-    private SecureServiceHost(WebApplication app, LogCapture logs)
+    private SecureServiceHost(WebApplication app, FakeLogCollector logs)
     {
         App = app;
         Logs = logs;
@@ -18,7 +18,7 @@ internal sealed class SecureServiceHost : IAsyncDisposable
 
     public WebApplication App { get; }
 
-    public LogCapture Logs { get; }
+    public FakeLogCollector Logs { get; }
 
     public Uri BaseAddress { get; }
 
@@ -48,9 +48,9 @@ internal sealed class SecureServiceHost : IAsyncDisposable
 
         builder.Configuration.AddInMemoryCollection(config);
         configuration?.Invoke(builder.Configuration);
-        var logs = new LogCapture();
+        var logs = new FakeLogCollector();
         builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(logs);
+        builder.Logging.AddProvider(new FakeLoggerProvider(logs));
         builder.Logging.SetMinimumLevel(LogLevel.Debug);
 
         // As in the templates and samples ("Microsoft.AspNetCore": "Warning"): SecureComms then decides its own policies

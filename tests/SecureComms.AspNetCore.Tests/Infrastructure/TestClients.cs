@@ -15,7 +15,7 @@ internal static class TestClients
         string expectedServer,
         Uri baseAddress,
         ITrustBundleSource? bundles = null,
-        LogCapture? logs = null,
+        FakeLogCollector? logs = null,
         Action<IHttpClientBuilder>? configureClient = null)
     {
         var services = new ServiceCollection();
@@ -23,7 +23,7 @@ internal static class TestClients
         {
             if (logs is not null)
             {
-                b.AddProvider(logs);
+                b.AddProvider(new FakeLoggerProvider(logs));
             }
         });
         services.AddSecureCommsCore(o => o.Clients["server"] = new SecureClientOptions { BaseAddress = baseAddress, RotationDrainTime = TimeSpan.FromSeconds(5) })

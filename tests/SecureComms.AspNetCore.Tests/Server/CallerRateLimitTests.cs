@@ -32,9 +32,7 @@ public sealed class CallerRateLimitTests
             ordersStatuses.Add((await orders.GetAsync(new Uri(billing.BaseAddress, "/invoices"))).StatusCode);
         }
 
-        CollectionAssert.AreEqual(
-            new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests },
-            analyticsStatuses);
+        Assert.AreSequenceEqual(new[] { HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.OK, HttpStatusCode.TooManyRequests, HttpStatusCode.TooManyRequests }, analyticsStatuses);
         Assert.IsTrue(ordersStatuses.All(s => s == HttpStatusCode.OK), "orders has no limit and is not slowed by analytics");
     }
 }

@@ -16,7 +16,7 @@ public sealed class CertificateRotationTests
     [TestMethod]
     public async Task CertificateFilesRotatedOnDisk_NewConnectionsCarryTheNewCertificates_AndNoRequestFails()
     {
-        using var dir = new StartupValidationTests.TempDirectory();
+        using var dir = new TemporaryFolder();
         string bundle = Path.Combine(dir.Path, "bundle.pem");
         TestPki.Ca.WriteTrustBundlePem(bundle);
         string serverCert = Path.Combine(dir.Path, "billing.pem");
@@ -85,14 +85,16 @@ public sealed class CertificateRotationTests
         DevelopmentCertificateAuthority.WriteCertificatePem(secondClient, clientCert, clientKey);
         DevelopmentCertificateAuthority.WriteCertificatePem(TestPki.Issue(TestPki.Billing), serverCert, serverKey);
 
-        DateTime deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
         string serverThumbprint = firstServerThumbprint;
-        while (DateTime.UtcNow < deadline && (!seen.Contains(secondClient.Certificate.Thumbprint) || serverThumbprint == firstServerThumbprint))
-        {
-            await CallAsync();
-            serverThumbprint = await ServerCertificateProbe.GetThumbprintAsync(billing.BaseAddress, secondClient.Certificate);
-            await Task.Delay(50);
-        }
+        await Eventually.WaitUntilAsync(
+            async () =>
+            {
+                await CallAsync();
+                serverThumbprint = await ServerCertificateProbe.GetThumbprintAsync(billing.BaseAddress, secondClient.Certificate);
+                return seen.Contains(secondClient.Certificate.Thumbprint) && serverThumbprint != firstServerThumbprint;
+            },
+            "both sides picked up their rotated certificates",
+            TimeSpan.FromSeconds(20));
 
         for (int i = 0; i < 20; i++)
         {
@@ -100,8 +102,8 @@ public sealed class CertificateRotationTests
         }
 
         Assert.AreEqual(0, failures, "no request failed during rotation");
-        CollectionAssert.Contains(seen.ToList(), firstClient.Certificate.Thumbprint, "before rotation the server saw the first client certificate");
-        CollectionAssert.Contains(seen.ToList(), secondClient.Certificate.Thumbprint, "after rotation the server saw the new client certificate");
+        Assert.Contains(firstClient.Certificate.Thumbprint, seen.ToList(), "before rotation the server saw the first client certificate");
+        Assert.Contains(secondClient.Certificate.Thumbprint, seen.ToList(), "after rotation the server saw the new client certificate");
         Assert.AreNotEqual(firstServerThumbprint, serverThumbprint, "new connections were served the rotated server certificate");
     }
 }

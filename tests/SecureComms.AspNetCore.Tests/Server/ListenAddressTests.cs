@@ -44,6 +44,6 @@ public sealed class ListenAddressTests
     public void InvalidAddress_IsRejectedWithAReason(string url, string reason)
     {
         Assert.IsFalse(ListenAddress.TryParse(url, out _, out string? error));
-        StringAssert.Contains(error, reason);
+        Assert.Contains(reason, error);
     }
 }

@@ -170,7 +170,7 @@ public sealed class MutualTlsEndToEndTests
     [TestMethod]
     public async Task ServerPresentingAnUnexpectedSpiffeId_IsRefusedBeforeTheRequestIsSent()
     {
-        var clientLogs = new LogCapture();
+        var clientLogs = new FakeLogCollector();
         (var services, HttpClient client) = TestClients.SecureClient(
             new InMemoryCertificateSource(TestPki.Issue(TestPki.Orders)), "spiffe://example.org/payments", s_billing.BaseAddress, logs: clientLogs);
         await using var _ = services;
@@ -193,6 +193,6 @@ public sealed class MutualTlsEndToEndTests
         var plaintext = new UriBuilder(s_billing.BaseAddress) { Scheme = "http" }.Uri;
         InvalidOperationException error = await Assert.ThrowsExactlyAsync<InvalidOperationException>(() => client.GetAsync(new Uri(plaintext, "/invoices")));
 
-        StringAssert.Contains(error.Message, "https");
+        Assert.Contains("https", error.Message);
     }
 }

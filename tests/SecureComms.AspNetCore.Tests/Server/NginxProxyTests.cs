@@ -18,7 +18,7 @@ public sealed class NginxProxyTests
     public async Task IdentityForwardedByNginx_IsAccepted_AndTheSameHeaderSentDirectly_IsRefused()
     {
         Nginx.RequireOrSkip();
-        using var dir = new StartupValidationTests.TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate orders = TestPki.Issue(TestPki.Orders);
         WorkloadCertificate analytics = TestPki.Issue(TestPki.Analytics);
         await using SecureServiceHost billing = await SecureServiceHost.StartAsync(

@@ -16,13 +16,13 @@ namespace SecureComms.AspNetCore.Tests.Server;
 public sealed class RefusedClientCertificateTests
 {
     private static SecureServiceHost s_billing = null!;
-    private static Configuration.StartupValidationTests.TempDirectory s_files = null!;
+    private static TemporaryFolder s_files = null!;
     private static DevelopmentCertificateAuthority s_otherCa = null!;
 
     [ClassInitialize]
     public static async Task StartAsync(TestContext context)
     {
-        s_files = new Configuration.StartupValidationTests.TempDirectory();
+        s_files = new TemporaryFolder();
         s_otherCa = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         TestPki.Ca.WriteTrustBundlePem(Path.Combine(s_files.Path, "root.pem"));
         s_billing = await SecureServiceHost.StartAsync(
@@ -68,7 +68,7 @@ public sealed class RefusedClientCertificateTests
 
         Assert.AreNotEqual(0, exitCode, output);
         Assert.DoesNotContain("HTTP/1.1 200", output, "a refused caller never reaches HTTP");
-        StringAssert.Contains(output, "unexpected eof", "the platform now sends a TLS alert: update the README's troubleshooting table. " + output);
+        Assert.Contains("unexpected eof", output, "the platform now sends a TLS alert: update the README's troubleshooting table. " + output);
 
         // Logged in the validation callback, before the server closed the connection openssl waited on.
         Assert.IsTrue(s_billing.Logs.Contains(1200, $"client certificate {reason} "), $"the server logs event 1200 with reason {reason}");

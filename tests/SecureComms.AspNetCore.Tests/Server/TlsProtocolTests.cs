@@ -19,7 +19,7 @@ public sealed class TlsProtocolTests
             app => app.MapGet("/", () => "ok").AllowAnonymous(),
             new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
             TestPki.Bundles());
-        using var dir = new Configuration.StartupValidationTests.TempDirectory();
+        using var dir = new TemporaryFolder();
         string cert = Path.Combine(dir.Path, "orders.pem");
         string key = Path.Combine(dir.Path, "orders.key");
         string root = Path.Combine(dir.Path, "root.pem");
@@ -34,13 +34,13 @@ public sealed class TlsProtocolTests
         if (accepted)
         {
             // Kestrel closes without a TLS close_notify, which openssl reports as an error exit; the exchange itself succeeded.
-            StringAssert.Contains(output, $"Protocol version: {protocolName}");
-            StringAssert.Contains(output, "HTTP/1.1 200 OK");
+            Assert.Contains($"Protocol version: {protocolName}", output);
+            Assert.Contains("HTTP/1.1 200 OK", output);
         }
         else
         {
             Assert.AreNotEqual(0, exitCode, output);
-            StringAssert.Contains(output, "protocol version", "the server answered with a protocol_version alert");
+            Assert.Contains("protocol version", output, "the server answered with a protocol_version alert");
         }
     }
 }

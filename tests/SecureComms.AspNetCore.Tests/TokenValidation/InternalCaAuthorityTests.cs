@@ -26,7 +26,7 @@ public sealed class InternalCaAuthorityTests
     [TestMethod]
     public async Task TokenServerWithAnInternalCaCertificate_IsTrustedByTheCaFile_ForTokensMetadataAndKeys_OnBothSides()
     {
-        using var dir = new StartupValidationTests.TempDirectory();
+        using var dir = new TemporaryFolder();
         using var internalCa = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("internal.test"));
         string caFile = Path.Combine(dir.Path, "internal-ca.pem");
         internalCa.WriteTrustBundlePem(caFile);
@@ -85,6 +85,6 @@ public sealed class InternalCaAuthorityTests
                 ["SecureComms:TokenValidation:ServerCaBundlePath"] = "/nonexistent/internal-ca.pem",
             }));
 
-        StringAssert.Contains(error.Message, "SecureComms:TokenValidation:ServerCaBundlePath: the file '/nonexistent/internal-ca.pem' does not exist");
+        Assert.Contains("SecureComms:TokenValidation:ServerCaBundlePath: the file '/nonexistent/internal-ca.pem' does not exist", error.Message);
     }
 }

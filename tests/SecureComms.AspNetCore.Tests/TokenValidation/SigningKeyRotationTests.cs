@@ -70,7 +70,7 @@ public sealed class SigningKeyRotationTests
         }
 
         Task[] callers = [.. Enumerable.Range(0, CallersCount).Select(_ => Task.Run(CallAsync))];
-        await WaitUntilAsync(() => Volatile.Read(ref withOldKey) >= 2 * CallersCount, deadline.Token); // warm: keys loaded, tokens flowing
+        await Eventually.WaitUntilAsync(() => Volatile.Read(ref withOldKey) >= 2 * CallersCount, "warm: keys loaded, tokens flowing", TimeSpan.FromSeconds(60));
         int fetchesBeforeRotation = tokenServer.JwksRequestCount;
         tokenServer.RotateSigningKey(retirePreviousKeys: withdrawOldKey);
         await Task.WhenAll(callers);
@@ -185,12 +185,4 @@ public sealed class SigningKeyRotationTests
 
     private static SigningCredentials RandomKey() =>
         new(new ECDsaSecurityKey(ECDsa.Create(ECCurve.NamedCurves.nistP256)) { KeyId = Guid.NewGuid().ToString("N") }, SecurityAlgorithms.EcdsaSha256);
-
-    private static async Task WaitUntilAsync(Func<bool> condition, CancellationToken cancellationToken)
-    {
-        while (!condition())
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(20), cancellationToken);
-        }
-    }
 }

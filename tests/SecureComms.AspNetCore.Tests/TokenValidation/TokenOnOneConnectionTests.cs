@@ -65,7 +65,7 @@ public sealed class TokenOnOneConnectionTests
             statuses.Add(await SendAsync(connection, first, forwardedCertificate: null));
         }
 
-        CollectionAssert.AreEqual(Enumerable.Repeat(HttpStatusCode.OK, 6).ToList(), statuses);
+        Assert.AreSequenceEqual(Enumerable.Repeat(HttpStatusCode.OK, 6).ToList(), statuses);
         Assert.IsTrue(
             cache.TryGet(Sha256Key.Of(second), DateTimeOffset.UtcNow, out _),
             "the first token's later requests never went back to the digest cache (validating it again would have pushed the second out)");

@@ -47,7 +47,7 @@ public sealed class ValidatedTokenCacheTests
         Assert.IsFalse(cache.TryGet(Sha256Key.Of("short-lived"), Now.AddMinutes(1), out _));
         Assert.IsTrue(cache.TryGet(Sha256Key.Of("long-lived"), Now.AddMinutes(1), out _));
         Assert.IsTrue(cache.TryGet(Sha256Key.Of("new"), Now.AddMinutes(1), out _));
-        Assert.IsTrue(cache.Count <= 2);
+        Assert.IsLessThanOrEqualTo(2, cache.Count);
     }
 
     [TestMethod]

@@ -219,9 +219,9 @@ public sealed class EndUserContextTests
 
         Assert.AreEqual(HttpStatusCode.Unauthorized, response.StatusCode, name);
         string challenge = response.Headers.WwwAuthenticate.ToString();
-        StringAssert.Contains(challenge, "error=\"invalid_token\"", name);
-        StringAssert.Contains(challenge, "The user context was refused", name);
-        StringAssert.Contains(challenge, SecureCommsUserContext.RefusedChallengeParameter, name); // so the caller's client does not renew its token
+        Assert.Contains("error=\"invalid_token\"", challenge, name);
+        Assert.Contains("The user context was refused", challenge, name);
+        Assert.Contains(SecureCommsUserContext.RefusedChallengeParameter, challenge, name); // so the caller's client does not renew its token
         Assert.AreEqual(auditsBefore + 1, Audits(s_billing, reason), $"{name}: exactly one audit event 1400 with {reason}");
         Assert.AreEqual(runsBefore, Volatile.Read(ref s_billingHandlerRuns), $"{name}: no handler ran");
     }
@@ -246,12 +246,12 @@ public sealed class EndUserContextTests
 
         Assert.AreEqual(HttpStatusCode.Unauthorized, response.StatusCode);
         string signature = context[(context.LastIndexOf('.') + 1)..];
-        Assert.IsFalse(s_billing.Logs.Entries.Any(e => e.Message.Contains(signature, StringComparison.Ordinal)), "no log line carries the context");
-        Assert.IsFalse(response.Headers.WwwAuthenticate.ToString().Contains(signature, StringComparison.Ordinal));
+        Assert.DoesNotContain(e => e.Message.Contains(signature, StringComparison.Ordinal), s_billing.Logs.GetSnapshot(), "no log line carries the context");
+        Assert.DoesNotContain(signature, response.Headers.WwwAuthenticate.ToString());
     }
 
     private static int Audits(SecureServiceHost service, string reason) =>
-        service.Logs.Entries.Count(e => e.EventId == 1400 && e.Message.Contains(": " + reason + ",", StringComparison.Ordinal));
+        service.Logs.GetSnapshot().Count(e => e.Id.Id == 1400 && e.Message.Contains(": " + reason + ",", StringComparison.Ordinal));
 
     private static async Task<HttpResponseMessage> SendAsync(WorkloadCertificate caller, SecureServiceHost service, string path, string? userContext, string? accessToken = null)
     {

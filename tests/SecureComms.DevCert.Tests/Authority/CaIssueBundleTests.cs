@@ -63,7 +63,7 @@ public sealed class CaIssueBundleTests
         Assert.HasCount(1, x5c);
 
         using X509Certificate2 pemAuthority = PemFiles.FirstCertificate(folder.File("bundle.pem"));
-        CollectionAssert.AreEqual(pemAuthority.RawData, Convert.FromBase64String(x5c[0]!.GetValue<string>()));
+        Assert.AreSequenceEqual(pemAuthority.RawData, Convert.FromBase64String(x5c[0]!.GetValue<string>()));
         using X509Certificate2 caCertificate = PemFiles.FirstCertificate(folder.File("ca.pem"));
         Assert.AreEqual(caCertificate.Thumbprint, pemAuthority.Thumbprint, "the bundle holds the saved CA's root");
     }
@@ -122,10 +122,10 @@ public sealed class CaIssueBundleTests
         DevCertRun run = DevCertRun.Of("issue", "--ca", folder.Path, "--spiffe-id", SavedCa.OrdersId, "--out", folder.Path);
 
         Assert.AreEqual(1, run.ExitCode, run.ToString());
-        StringAssert.Contains(run.Error, "already exists");
-        StringAssert.Contains(run.Error, "--force");
-        CollectionAssert.AreEqual(key, File.ReadAllBytes(folder.File("orders.key")));
-        CollectionAssert.AreEqual(certificate, File.ReadAllBytes(folder.File("orders.pem")));
+        Assert.Contains("already exists", run.Error);
+        Assert.Contains("--force", run.Error);
+        Assert.AreSequenceEqual(key, File.ReadAllBytes(folder.File("orders.key")));
+        Assert.AreSequenceEqual(certificate, File.ReadAllBytes(folder.File("orders.pem")));
     }
 
     [TestMethod]
@@ -138,7 +138,7 @@ public sealed class CaIssueBundleTests
         DevCertRun run = DevCertRun.Of("issue", "--ca", folder.Path, "--spiffe-id", SavedCa.OrdersId, "--out", folder.Path, "--force");
 
         Assert.AreEqual(0, run.ExitCode, run.ToString());
-        CollectionAssert.AreNotEqual(key, File.ReadAllBytes(folder.File("orders.key")));
+        Assert.AreNotSequenceEqual(key, File.ReadAllBytes(folder.File("orders.key")));
         if (!OperatingSystem.IsWindows())
         {
             Assert.AreEqual(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(folder.File("orders.key")));
@@ -155,8 +155,8 @@ public sealed class CaIssueBundleTests
         DevCertRun run = DevCertRun.Of("ca", "create", "--trust-domain", "example.org", "--out", folder.Path);
 
         Assert.AreEqual(1, run.ExitCode, run.ToString());
-        StringAssert.Contains(run.Error, "--force");
-        CollectionAssert.AreEqual(key, File.ReadAllBytes(folder.File("ca.key")));
+        Assert.Contains("--force", run.Error);
+        Assert.AreSequenceEqual(key, File.ReadAllBytes(folder.File("ca.key")));
     }
 
     [TestMethod]
@@ -169,7 +169,7 @@ public sealed class CaIssueBundleTests
         DevCertRun run = DevCertRun.Of("issue", "--ca", folder.Path, "--spiffe-id", "spiffe://example.org/ca", "--out", folder.Path, "--force");
 
         Assert.AreEqual(2, run.ExitCode, run.ToString());
-        CollectionAssert.AreEqual(key, File.ReadAllBytes(folder.File("ca.key")));
+        Assert.AreSequenceEqual(key, File.ReadAllBytes(folder.File("ca.key")));
     }
 
     [TestMethod]
@@ -184,7 +184,7 @@ public sealed class CaIssueBundleTests
         DevCertRun run = DevCertRun.Of("issue", "--ca", folder.Path, "--spiffe-id", id, "--out", folder.Path, "--name", "svid");
 
         Assert.AreEqual(2, run.ExitCode, run.ToString());
-        StringAssert.Contains(run.Error, expected);
+        Assert.Contains(expected, run.Error);
         Assert.IsFalse(File.Exists(folder.File("svid.key")));
     }
 
@@ -197,7 +197,7 @@ public sealed class CaIssueBundleTests
         DevCertRun run = DevCertRun.Of("issue", "--ca", folder.Path, "--spiffe-id", SavedCa.OrdersId, "--out", folder.Path, "--lifetime", "3d");
 
         Assert.AreEqual(2, run.ExitCode, run.ToString());
-        StringAssert.Contains(run.Error, "outlives the CA");
+        Assert.Contains("outlives the CA", run.Error);
         Assert.IsFalse(File.Exists(folder.File("orders.key")));
     }
 
@@ -209,7 +209,7 @@ public sealed class CaIssueBundleTests
         DevCertRun run = DevCertRun.Of("issue", "--ca", folder.Path, "--spiffe-id", SavedCa.OrdersId, "--out", folder.Path);
 
         Assert.AreEqual(1, run.ExitCode, run.ToString());
-        StringAssert.Contains(run.Error, "ca create");
+        Assert.Contains("ca create", run.Error);
     }
 
     [TestMethod]
@@ -221,7 +221,8 @@ public sealed class CaIssueBundleTests
 
         using X509Certificate2 svid = PemFiles.FirstCertificate(folder.File("short.pem"));
         TimeSpan remaining = svid.NotAfter.ToUniversalTime() - DateTime.UtcNow;
-        Assert.IsTrue(remaining > TimeSpan.FromHours(1.9) && remaining <= TimeSpan.FromHours(2), remaining.ToString());
+        Assert.IsGreaterThan(TimeSpan.FromHours(1.9), remaining);
+        Assert.IsLessThanOrEqualTo(TimeSpan.FromHours(2), remaining);
     }
 
     [TestMethod]

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
@@ -18,9 +17,9 @@ public sealed class CertificateRotationTests
     [TestMethod]
     public async Task FilesRewrittenAtomically_AreUsedWithoutARestart_AndTheChangeTokenFires()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(Root.Value.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
-        var logger = new ListLogger();
+        var logger = new FakeLogger();
         using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
         Task fired = Eventually.FiresAsync(source.GetChangeToken(), "rotation");
 
@@ -30,7 +29,7 @@ public sealed class CertificateRotationTests
         await fired;
         Assert.AreEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint);
         Assert.IsTrue(source.Current.Certificate.HasPrivateKey);
-        Assert.AreEqual(0, logger.Count(1001), "an atomic rewrite is never seen half-done");
+        Assert.AreEqual(0, logger.CountOf(1001), "an atomic rewrite is never seen half-done");
         Assert.IsTrue(logger.Contains(1000, rotated.Sha256Thumbprint[..16]), "the rotation is logged");
     }
 
@@ -42,7 +41,7 @@ public sealed class CertificateRotationTests
             Assert.Inconclusive("uses rename(2) through 'mv -T'");
         }
 
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         var volume = new KubernetesStyleVolume(dir.Path);
         string v1 = volume.NewVersion();
         DevelopmentCertificateAuthority.WriteCertificatePem(Intermediate.Value.IssueSvid(Orders), Path.Combine(v1, "tls.crt"), Path.Combine(v1, "tls.key"));
@@ -68,10 +67,10 @@ public sealed class CertificateRotationTests
     [DataRow("not an SVID", DisplayName = "replacement without a SPIFFE ID")]
     public async Task ABadReplacement_IsIgnored_WithAWarning_AndTheNextGoodOneIsStillPickedUp(string defect)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate good = Intermediate.Value.IssueSvid(Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(good, dir.File("svid.pem"), dir.File("svid.key"));
-        var logger = new ListLogger();
+        var logger = new FakeLogger();
         using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
         bool fired = false;
         source.GetChangeToken().RegisterChangeCallback(_ => Volatile.Write(ref fired, true), null);
@@ -105,7 +104,7 @@ public sealed class CertificateRotationTests
                 break;
         }
 
-        await Eventually.WaitUntilAsync(() => logger.Count(1001) > 0, "the warning about the rejected certificate");
+        await Eventually.WaitUntilAsync(() => logger.CountOf(1001) > 0, "the warning about the rejected certificate");
         Assert.AreEqual(good.Sha256Thumbprint, source.Current.Sha256Thumbprint, "the last good certificate is still served");
         Assert.HasCount(1, source.Current.Intermediates);
         Assert.IsFalse(Volatile.Read(ref fired), "no change is signalled");
@@ -124,7 +123,7 @@ public sealed class CertificateRotationTests
     {
         var clock = new FakeTimeProvider();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
         using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
         WorkloadCertificate first = source.Current;
@@ -146,20 +145,45 @@ public sealed class CertificateRotationTests
     [TestMethod]
     public async Task WithAFakeClock_PollingAloneDrivesTheReload()
     {
-        var clock = new FakeTimeProvider();
+        var clock = new TimerWatchingTimeProvider();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
         using ReloadingCertificateSource source = PemFileCertificateSourceTests.Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock);
         WorkloadCertificate rotated = ca.IssueSvid(Orders);
 
+        using var staging = new TemporaryFolder();
+        DevelopmentCertificateAuthority.WriteCertificatePem(rotated, staging.File("svid.pem"), staging.File("svid.key"));
+        bool NewFilesInPlace() => SameBytes(staging.File("svid.pem"), dir.File("svid.pem")) && SameBytes(staging.File("svid.key"), dir.File("svid.key"));
+
+        var signalled = new TaskCompletionSource<DateTimeOffset>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using IDisposable registration = source.GetChangeToken().RegisterChangeCallback(_ => signalled.TrySetResult(clock.GetUtcNow()), null);
+        DateTimeOffset written = clock.GetUtcNow();
+
+        // The watcher's events only arm the settle timer on the fake clock: wait until one is handled with both new
+        // files in place, so the assertion below sees what the watcher alone did.
+        Task watcherSawTheNewFiles = clock.NextTimerChangeAsync(FileChangeMonitor.SettleDelay, NewFilesInPlace);
         DevelopmentCertificateAuthority.WriteCertificatePem(rotated, dir.File("svid.pem"), dir.File("svid.key"));
-        await Task.Delay(50); // let any watcher event land: it only arms a timer on the fake clock
-        Assert.AreNotEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint, "nothing happens until the clock moves");
+        await Eventually.CompletesAsync(watcherSawTheNewFiles, "a watcher event for the new files arms the settle timer on the fake clock");
+        Assert.AreNotEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint, "the watcher has seen the new files, yet nothing happens until the clock moves");
 
         clock.Advance(TimeSpan.FromMilliseconds(100));
         clock.Advance(FileChangeMonitor.SettleDelay);
 
         Assert.AreEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint);
+        Assert.IsTrue(signalled.Task.IsCompleted, "the rotation is signalled");
+        Assert.IsGreaterThan(written, await signalled.Task, "signalled once the clock moved (poll, then settle), not when the watcher saw the files");
+    }
+
+    private static bool SameBytes(string expected, string actual)
+    {
+        try
+        {
+            return File.ReadAllBytes(expected).AsSpan().SequenceEqual(File.ReadAllBytes(actual));
+        }
+        catch (IOException)
+        {
+            return false; // mid-swap
+        }
     }
 }

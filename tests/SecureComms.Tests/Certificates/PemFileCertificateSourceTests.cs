@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
@@ -16,17 +15,17 @@ public sealed class PemFileCertificateSourceTests
     private static readonly Lazy<DevelopmentCertificateAuthority> Root = new(() => DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org")));
     private static readonly Lazy<DevelopmentCertificateAuthority> Intermediate = new(() => Root.Value.CreateIntermediate());
 
-    internal static ReloadingCertificateSource Open(string cert, string key, ListLogger? logger = null, string? password = null, TimeProvider? time = null) =>
+    internal static ReloadingCertificateSource Open(string cert, string key, FakeLogger? logger = null, string? password = null, TimeProvider? time = null) =>
         ConfiguredCertificateSource.Create(
-            new WorkloadCertificateOptions { CertificatePath = cert, KeyPath = key, KeyPassword = password }, TimeSpan.FromMilliseconds(100), time ?? TimeProvider.System, logger ?? new ListLogger());
+            new WorkloadCertificateOptions { CertificatePath = cert, KeyPath = key, KeyPassword = password }, TimeSpan.FromMilliseconds(100), time ?? TimeProvider.System, logger ?? new FakeLogger());
 
     [TestMethod]
     public void ALeafWithItsIntermediate_LoadsWithAUsablePrivateKey_AndIsLogged()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate issued = Intermediate.Value.IssueSvid(Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(issued, dir.File("svid.pem"), dir.File("svid.key"));
-        var logger = new ListLogger();
+        var logger = new FakeLogger();
 
         using ReloadingCertificateSource source = Open(dir.File("svid.pem"), dir.File("svid.key"), logger);
 
@@ -48,7 +47,7 @@ public sealed class PemFileCertificateSourceTests
     [TestMethod]
     public void ARootAppendedToTheChainFile_IsNotSentAsAnIntermediate()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate issued = Intermediate.Value.IssueSvid(Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(issued.Certificate, [.. issued.Intermediates, Root.Value.Certificate], dir.File("svid.pem"), dir.File("svid.key"));
 
@@ -60,7 +59,7 @@ public sealed class PemFileCertificateSourceTests
     [TestMethod]
     public void ASec1EcKey_IsAccepted()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate issued = Root.Value.IssueSvid(Orders);
         File.WriteAllText(dir.File("svid.pem"), issued.Certificate.ExportCertificatePem());
         using (ECDsa key = issued.Certificate.GetECDsaPrivateKey()!)
@@ -76,7 +75,7 @@ public sealed class PemFileCertificateSourceTests
     [TestMethod]
     public void AnEncryptedPkcs8Key_IsDecryptedWithThePassword()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate issued = Root.Value.IssueSvid(Orders);
         WriteEncrypted(issued, dir, "correct horse");
 
@@ -91,19 +90,19 @@ public sealed class PemFileCertificateSourceTests
     [DataRow("wrong", "is the key password right?", DisplayName = "wrong password")]
     public void AnEncryptedKey_WithoutTheRightPassword_FailsNamingTheKeyFile(string? password, string problem)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WriteEncrypted(Root.Value.IssueSvid(Orders), dir, "correct horse");
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.pem"), dir.File("svid.key"), password: password));
 
-        StringAssert.Contains(error.Message, dir.File("svid.key"));
-        StringAssert.Contains(error.Message, problem);
+        Assert.Contains(dir.File("svid.key"), error.Message);
+        Assert.Contains(problem, error.Message);
     }
 
     [TestMethod]
     public void AnRsaCertificateWithAPkcs1Key_IsAccepted()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using X509Certificate2 rsaSvid = CreateSelfSignedRsaSvid(Orders);
         File.WriteAllText(dir.File("svid.pem"), rsaSvid.ExportCertificatePem());
         using (RSA key = rsaSvid.GetRSAPrivateKey()!)
@@ -120,7 +119,7 @@ public sealed class PemFileCertificateSourceTests
     [TestMethod]
     public void AMissingKeyFile_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(Root.Value.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
         File.Delete(dir.File("svid.key"));
 
@@ -132,7 +131,7 @@ public sealed class PemFileCertificateSourceTests
     [TestMethod]
     public void AMissingCertificateFile_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.pem"), dir.File("svid.key")));
 
@@ -142,7 +141,7 @@ public sealed class PemFileCertificateSourceTests
     [TestMethod]
     public void ACertificateAndKeyThatDoNotBelongTogether_FailNamingBothFiles()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(Root.Value.IssueSvid(Orders), dir.File("a.pem"), dir.File("a.key"));
         DevelopmentCertificateAuthority.WriteCertificatePem(Root.Value.IssueSvid(Orders), dir.File("b.pem"), dir.File("b.key"));
 
@@ -154,7 +153,7 @@ public sealed class PemFileCertificateSourceTests
     [TestMethod]
     public void AnEcCertificateWithAnRsaKey_FailsAsAMismatch()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         File.WriteAllText(dir.File("svid.pem"), Root.Value.IssueSvid(Orders).Certificate.ExportCertificatePem());
         using (var rsa = RSA.Create(2048))
         {
@@ -163,8 +162,8 @@ public sealed class PemFileCertificateSourceTests
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.pem"), dir.File("svid.key")));
 
-        StringAssert.Contains(error.Message, "does not match the private key");
-        StringAssert.Contains(error.Message, "the certificate has an EC key, the key file an RSA key");
+        Assert.Contains("does not match the private key", error.Message);
+        Assert.Contains("the certificate has an EC key, the key file an RSA key", error.Message);
     }
 
     [TestMethod]
@@ -172,43 +171,43 @@ public sealed class PemFileCertificateSourceTests
     [DataRow("truncate", "incomplete PEM block", DisplayName = "certificate file cut short")]
     public void AnUnusableCertificateFile_FailsNamingTheFileAndTheProblem(string content, string problem)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(Root.Value.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
         string pem = File.ReadAllText(dir.File("svid.pem"));
         File.WriteAllText(dir.File("svid.pem"), content == "truncate" ? pem[..(pem.Length / 2)] : content);
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.pem"), dir.File("svid.key")));
 
-        StringAssert.Contains(error.Message, dir.File("svid.pem"));
-        StringAssert.Contains(error.Message, problem);
+        Assert.Contains(dir.File("svid.pem"), error.Message);
+        Assert.Contains(problem, error.Message);
     }
 
     [TestMethod]
     public void AKeyFileCutShort_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(Root.Value.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
         string key = File.ReadAllText(dir.File("svid.key"));
         File.WriteAllText(dir.File("svid.key"), key[..(key.Length / 2)]);
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.pem"), dir.File("svid.key")));
 
-        StringAssert.Contains(error.Message, dir.File("svid.key"));
-        StringAssert.Contains(error.Message, "no complete PEM private key block");
+        Assert.Contains(dir.File("svid.key"), error.Message);
+        Assert.Contains("no complete PEM private key block", error.Message);
         Assert.DoesNotContain("MI", error.Message, "no key material in the message");
     }
 
     [TestMethod]
     public void ACertificateWithoutASpiffeId_IsRefused()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using X509Certificate2 noUri = Root.Value.IssueDefective(Orders, SvidDefect.NoUriSan);
         DevelopmentCertificateAuthority.WriteCertificatePem(noUri, null, dir.File("svid.pem"), dir.File("svid.key"));
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.pem"), dir.File("svid.key")));
 
-        StringAssert.Contains(error.Message, "not a usable X.509-SVID");
-        StringAssert.Contains(error.Message, dir.File("svid.pem"));
+        Assert.Contains("not a usable X.509-SVID", error.Message);
+        Assert.Contains(dir.File("svid.pem"), error.Message);
     }
 
     [TestMethod]
@@ -216,17 +215,17 @@ public sealed class PemFileCertificateSourceTests
     {
         var clock = new FakeTimeProvider();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(Orders, TimeSpan.FromMinutes(10)), dir.File("svid.pem"), dir.File("svid.key"));
         clock.Advance(TimeSpan.FromMinutes(11));
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.pem"), dir.File("svid.key"), time: clock));
 
-        StringAssert.Contains(error.Message, "expired");
-        StringAssert.Contains(error.Message, dir.File("svid.pem"));
+        Assert.Contains("expired", error.Message);
+        Assert.Contains(dir.File("svid.pem"), error.Message);
     }
 
-    private static void WriteEncrypted(WorkloadCertificate issued, TempDirectory dir, string password)
+    private static void WriteEncrypted(WorkloadCertificate issued, TemporaryFolder dir, string password)
     {
         File.WriteAllText(dir.File("svid.pem"), issued.Certificate.ExportCertificatePem());
         using ECDsa key = issued.Certificate.GetECDsaPrivateKey()!;

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
@@ -13,8 +12,8 @@ public sealed class Pkcs12FileCertificateSourceTests
 {
     private static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
 
-    private static ReloadingCertificateSource Open(string path, string? password, TimeProvider time, ListLogger? logger = null) =>
-        ConfiguredCertificateSource.Create(new WorkloadCertificateOptions { Pkcs12Path = path, Pkcs12Password = password }, TimeSpan.FromMilliseconds(100), time, logger ?? new ListLogger());
+    private static ReloadingCertificateSource Open(string path, string? password, TimeProvider time, FakeLogger? logger = null) =>
+        ConfiguredCertificateSource.Create(new WorkloadCertificateOptions { Pkcs12Path = path, Pkcs12Password = password }, TimeSpan.FromMilliseconds(100), time, logger ?? new FakeLogger());
 
     private static void WritePkcs12(string path, DevelopmentCertificateAuthority root, DevelopmentCertificateAuthority intermediate, WorkloadCertificate leaf, string password)
     {
@@ -29,7 +28,7 @@ public sealed class Pkcs12FileCertificateSourceTests
     {
         using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         using DevelopmentCertificateAuthority intermediate = root.CreateIntermediate();
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate issued = intermediate.IssueSvid(Orders);
         WritePkcs12(dir.File("svid.p12"), root, intermediate, issued, "secret");
 
@@ -44,19 +43,19 @@ public sealed class Pkcs12FileCertificateSourceTests
     [TestMethod]
     public void AWrongPassword_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         File.WriteAllBytes(dir.File("svid.p12"), root.IssueSvid(Orders).Certificate.Export(X509ContentType.Pkcs12, "secret"));
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.p12"), "wrong", TimeProvider.System));
 
-        StringAssert.Contains(error.Message, $"cannot read the PKCS#12 file '{dir.File("svid.p12")}'");
+        Assert.Contains($"cannot read the PKCS#12 file '{dir.File("svid.p12")}'", error.Message);
     }
 
     [TestMethod]
     public void AFileWithoutAPrivateKey_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         using X509Certificate2 publicOnly = X509CertificateLoader.LoadCertificate(root.IssueSvid(Orders).Certificate.RawData);
         File.WriteAllBytes(dir.File("svid.p12"), publicOnly.Export(X509ContentType.Pkcs12, "secret"));
@@ -69,11 +68,11 @@ public sealed class Pkcs12FileCertificateSourceTests
     [TestMethod]
     public void AMissingFile_FailsNamingTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
 
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open(dir.File("svid.p12"), null, TimeProvider.System));
 
-        StringAssert.Contains(error.Message, dir.File("svid.p12"));
+        Assert.Contains(dir.File("svid.p12"), error.Message);
     }
 
     [TestMethod]
@@ -82,9 +81,9 @@ public sealed class Pkcs12FileCertificateSourceTests
         var clock = new FakeTimeProvider();
         using var root = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"), clock);
         using DevelopmentCertificateAuthority intermediate = root.CreateIntermediate();
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         WritePkcs12(dir.File("svid.p12"), root, intermediate, intermediate.IssueSvid(Orders), "secret");
-        var logger = new ListLogger();
+        var logger = new FakeLogger();
         using ReloadingCertificateSource source = Open(dir.File("svid.p12"), "secret", clock, logger);
         bool fired = false;
         source.GetChangeToken().RegisterChangeCallback(_ => fired = true, null);

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Certificates;
 
@@ -13,9 +12,9 @@ public sealed class StoreCertificateSourceTests
 {
     private static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
 
-    private static ReloadingCertificateSource Open(string thumbprint, TimeProvider time, ListLogger? logger = null) =>
+    private static ReloadingCertificateSource Open(string thumbprint, TimeProvider time, FakeLogger? logger = null) =>
         ConfiguredCertificateSource.Create(
-            new WorkloadCertificateOptions { StoreThumbprint = thumbprint, StoreName = "My", StoreLocation = "CurrentUser" }, TimeSpan.FromSeconds(1), time, logger ?? new ListLogger());
+            new WorkloadCertificateOptions { StoreThumbprint = thumbprint, StoreName = "My", StoreLocation = "CurrentUser" }, TimeSpan.FromSeconds(1), time, logger ?? new FakeLogger());
 
     [TestMethod]
     public void ACertificateInTheStore_IsFoundByThumbprint_EvenAsCopiedFromACertificateDialog()
@@ -27,7 +26,7 @@ public sealed class StoreCertificateSourceTests
         using var store = new X509Store(StoreName.My, StoreLocation.CurrentUser);
         store.Open(OpenFlags.ReadWrite);
         store.Add(persisted);
-        var logger = new ListLogger();
+        var logger = new FakeLogger();
         try
         {
             // Lowercase, spaced, with the invisible left-to-right mark Windows' dialog copies along.
@@ -63,6 +62,6 @@ public sealed class StoreCertificateSourceTests
     {
         CertificateSourceException error = Assert.ThrowsExactly<CertificateSourceException>(() => Open("CN=orders", TimeProvider.System));
 
-        StringAssert.Contains(error.Message, "is not a SHA-1 certificate thumbprint");
+        Assert.Contains("is not a SHA-1 certificate thumbprint", error.Message);
     }
 }

@@ -13,9 +13,9 @@ public sealed class SecureCommsOptionsValidatorTests
         ValidateOptionsResult result = Validate(new SecureCommsOptions());
 
         Assert.IsTrue(result.Failed);
-        Assert.AreEqual(2, result.Failures!.Count(), result.FailureMessage);
-        StringAssert.Contains(result.FailureMessage, "SecureComms:Certificate:CertificatePath");
-        StringAssert.Contains(result.FailureMessage, "SecureComms:TrustBundles");
+        Assert.HasCount(2, result.Failures!, result.FailureMessage);
+        Assert.Contains("SecureComms:Certificate:CertificatePath", result.FailureMessage);
+        Assert.Contains("SecureComms:TrustBundles", result.FailureMessage);
     }
 
     [TestMethod]
@@ -34,12 +34,12 @@ public sealed class SecureCommsOptionsValidatorTests
 
         string message = Validate(options).FailureMessage ?? string.Empty;
 
-        StringAssert.Contains(message, "SecureComms:UserContext:TrustedGateways:0 is '*'");
-        StringAssert.Contains(message, "SecureComms:UserContext:TrustedForwarders:0 'not-a-spiffe-id' is not a SPIFFE ID pattern");
-        StringAssert.Contains(message, "SecureComms:UserContext:MaxLifetime must be more than zero and at most 01:00:00");
-        StringAssert.Contains(message, "SecureComms:Clients:billing:UserContext:Lifetime must be more than zero and at most 00:10:00");
-        StringAssert.Contains(message, "SecureComms:Clients:billing:UserContext:Audience is required");
-        StringAssert.Contains(message, "SecureComms:Clients:billing:UserContext:Claims has 'aud'");
+        Assert.Contains("SecureComms:UserContext:TrustedGateways:0 is '*'", message);
+        Assert.Contains("SecureComms:UserContext:TrustedForwarders:0 'not-a-spiffe-id' is not a SPIFFE ID pattern", message);
+        Assert.Contains("SecureComms:UserContext:MaxLifetime must be more than zero and at most 01:00:00", message);
+        Assert.Contains("SecureComms:Clients:billing:UserContext:Lifetime must be more than zero and at most 00:10:00", message);
+        Assert.Contains("SecureComms:Clients:billing:UserContext:Audience is required", message);
+        Assert.Contains("SecureComms:Clients:billing:UserContext:Claims has 'aud'", message);
     }
 
     [TestMethod]
@@ -67,9 +67,9 @@ public sealed class SecureCommsOptionsValidatorTests
 
         ValidateOptionsResult result = Validate(options);
 
-        StringAssert.Contains(result.FailureMessage, "SecureComms:Certificate:CertificatePath: the file '/nonexistent/svid.pem' does not exist");
-        StringAssert.Contains(result.FailureMessage, "SecureComms:Certificate:KeyPath: the file '/nonexistent/svid.key' does not exist");
-        StringAssert.Contains(result.FailureMessage, "SecureComms:TrustBundles:example.org:Path: the file '/nonexistent/bundle.pem' does not exist");
+        Assert.Contains("SecureComms:Certificate:CertificatePath: the file '/nonexistent/svid.pem' does not exist", result.FailureMessage!);
+        Assert.Contains("SecureComms:Certificate:KeyPath: the file '/nonexistent/svid.key' does not exist", result.FailureMessage!);
+        Assert.Contains("SecureComms:TrustBundles:example.org:Path: the file '/nonexistent/bundle.pem' does not exist", result.FailureMessage!);
     }
 
     [TestMethod]
@@ -81,7 +81,7 @@ public sealed class SecureCommsOptionsValidatorTests
         options.Certificate.KeyPath = "a.key";
         options.Certificate.Pkcs12Path = "a.p12";
 
-        StringAssert.Contains(Validate(options).FailureMessage, "exactly one of");
+        Assert.Contains("exactly one of", Validate(options).FailureMessage!);
     }
 
     [TestMethod]
@@ -94,7 +94,7 @@ public sealed class SecureCommsOptionsValidatorTests
         options.HasCustomTrustBundleSource = false;
         options.TrustBundles[trustDomain] = new TrustBundleOptions { Path = typeof(SecureCommsOptionsValidatorTests).Assembly.Location };
 
-        StringAssert.Contains(Validate(options).FailureMessage, $"SecureComms:TrustBundles:{trustDomain}");
+        Assert.Contains($"SecureComms:TrustBundles:{trustDomain}", Validate(options).FailureMessage!);
     }
 
     [TestMethod]
@@ -108,8 +108,8 @@ public sealed class SecureCommsOptionsValidatorTests
 
         ValidateOptionsResult result = Validate(options);
 
-        StringAssert.Contains(result.FailureMessage, "SecureComms:Clients:billing");
-        StringAssert.Contains(result.FailureMessage, message);
+        Assert.Contains("SecureComms:Clients:billing", result.FailureMessage!);
+        Assert.Contains(message, result.FailureMessage!);
     }
 
     [TestMethod]
@@ -127,7 +127,7 @@ public sealed class SecureCommsOptionsValidatorTests
         var options = CustomSources();
         options.FilePollingInterval = TimeSpan.FromMilliseconds(10);
 
-        StringAssert.Contains(Validate(options).FailureMessage, "SecureComms:FilePollingInterval");
+        Assert.Contains("SecureComms:FilePollingInterval", Validate(options).FailureMessage!);
     }
 
     private static SecureCommsOptions CustomSources() => new() { HasCustomCertificateSource = true, HasCustomTrustBundleSource = true };

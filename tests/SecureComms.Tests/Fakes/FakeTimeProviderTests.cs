@@ -1,5 +1,10 @@
 namespace SecureComms.Tests.Fakes;
 
+/// <summary>
+/// What the tests rely on from <see cref="FakeTimeProvider"/> (Microsoft.Extensions.TimeProvider.Testing, which replaced
+/// our own manual clock): time moves only when a test moves it, and a timer or <c>Task.Delay</c> on the clock fires
+/// inside <see cref="FakeTimeProvider.Advance(TimeSpan)"/> once its due time is reached, never before.
+/// </summary>
 [TestClass]
 public sealed class FakeTimeProviderTests
 {

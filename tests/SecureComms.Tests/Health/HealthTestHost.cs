@@ -3,7 +3,6 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.FileProviders;
 using Microsoft.Extensions.Primitives;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Health;
 
@@ -16,13 +15,13 @@ internal static class HealthTestHost
     public static readonly TrustDomain ExampleOrg = TrustDomain.Parse("example.org");
     public static readonly SpiffeId Orders = SpiffeId.Parse("spiffe://example.org/orders");
 
-    public static ServiceProvider Build(FakeTimeProvider time, ICertificateSource certificates, ITrustBundleSource bundles, Action<SecureCommsOptions>? configure = null, ListLogger? log = null)
+    public static ServiceProvider Build(FakeTimeProvider time, ICertificateSource certificates, ITrustBundleSource bundles, Action<SecureCommsOptions>? configure = null, FakeLogger? log = null)
     {
         var services = new ServiceCollection();
         services.AddSingleton<TimeProvider>(time);
         if (log is not null)
         {
-            services.AddSingleton<ILoggerFactory>(new ListLoggerFactory(log));
+            services.AddSingleton<ILoggerFactory>(FakeLogs.LoggerFactory(log.Collector));
         }
 
         services.AddSecureCommsCore(o => configure?.Invoke(o))

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using SecureComms.Tests.Certificates;
 using SecureComms.Tests.Fakes;
 using SecureComms.Tests.Tokens;
 
@@ -39,12 +38,12 @@ public sealed class TokenEndpointHealthCheckTests
         Assert.AreEqual(HealthStatus.Healthy, unused.Status);
         Assert.AreEqual("no token requested yet", unused.Data["billing"]);
         Assert.AreEqual(HealthStatus.Healthy, afterSuccess.Status, afterSuccess.Description);
-        StringAssert.StartsWith((string)afterSuccess.Data["billing"], "token acquired at");
+        Assert.StartsWith("token acquired at", (string)afterSuccess.Data["billing"]);
         Assert.AreEqual(HealthStatus.Degraded, failedWithCachedToken.Status, failedWithCachedToken.Description);
-        StringAssert.Contains(failedWithCachedToken.Description, "billing: last token request failed (server_unavailable)");
+        Assert.Contains("billing: last token request failed (server_unavailable)", failedWithCachedToken.Description!);
         Assert.AreEqual(HealthStatus.Unhealthy, failedWithoutToken.Status, failedWithoutToken.Description);
-        StringAssert.Contains(failedWithoutToken.Description, "billing: no valid token");
-        Assert.IsFalse(failedWithoutToken.Description!.Contains(token.Value, StringComparison.Ordinal), "never the token");
+        Assert.Contains("billing: no valid token", failedWithoutToken.Description!);
+        Assert.DoesNotContain(token.Value, failedWithoutToken.Description!, "never the token");
     }
 
     [TestMethod]

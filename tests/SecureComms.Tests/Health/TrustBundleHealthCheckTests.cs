@@ -22,7 +22,7 @@ public sealed class TrustBundleHealthCheckTests
         HealthReportEntry entry = await services.CheckAsync(SecureCommsHealthChecks.TrustBundles);
 
         Assert.AreEqual(HealthStatus.Healthy, entry.Status, entry.Description);
-        StringAssert.StartsWith((string)entry.Data["example.org"], "1 valid, 0 expired");
+        Assert.StartsWith("1 valid, 0 expired", (string)entry.Data["example.org"]);
     }
 
     [TestMethod]
@@ -39,7 +39,7 @@ public sealed class TrustBundleHealthCheckTests
 
         Assert.AreEqual(HealthStatus.Healthy, before);
         Assert.AreEqual(HealthStatus.Unhealthy, after.Status);
-        StringAssert.Contains(after.Description, "no currently valid authority for example.org");
+        Assert.Contains("no currently valid authority for example.org", after.Description!);
     }
 
     [TestMethod]
@@ -54,7 +54,7 @@ public sealed class TrustBundleHealthCheckTests
         HealthReportEntry entry = await services.CheckAsync(SecureCommsHealthChecks.TrustBundles);
 
         Assert.AreEqual(HealthStatus.Unhealthy, entry.Status);
-        StringAssert.Contains(entry.Description, "no bundle for the workload's own trust domain example.org");
+        Assert.Contains("no bundle for the workload's own trust domain example.org", entry.Description!);
     }
 
     [TestMethod]
@@ -68,7 +68,7 @@ public sealed class TrustBundleHealthCheckTests
         HealthReportEntry entry = await services.CheckAsync(SecureCommsHealthChecks.TrustBundles);
 
         Assert.AreEqual(HealthStatus.Unhealthy, entry.Status);
-        StringAssert.Contains(entry.Description, "No trust bundle is loaded");
+        Assert.Contains("No trust bundle is loaded", entry.Description!);
     }
 
     [TestMethod]
@@ -88,7 +88,7 @@ public sealed class TrustBundleHealthCheckTests
 
         Assert.AreEqual(HealthStatus.Healthy, before);
         Assert.AreEqual(HealthStatus.Degraded, after.Status, after.Description);
-        StringAssert.Contains(after.Description, "1 expired authority in the bundle of example.org");
-        StringAssert.Contains(after.Description, "no currently valid authority for partner.org");
+        Assert.Contains("1 expired authority in the bundle of example.org", after.Description!);
+        Assert.Contains("no currently valid authority for partner.org", after.Description!);
     }
 }

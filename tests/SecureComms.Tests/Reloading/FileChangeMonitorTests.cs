@@ -1,4 +1,3 @@
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Reloading;
 
@@ -30,11 +29,11 @@ public sealed class FileChangeMonitorTests
             }, watch);
         }
 
-        public TempDirectory Directory { get; } = new();
+        public TemporaryFolder Directory { get; } = new();
 
         public FakeTimeProvider Clock { get; } = new();
 
-        public ListLogger Logger { get; } = new();
+        public FakeLogger Logger { get; } = new();
 
         public FileChangeMonitor Monitor { get; }
 
@@ -127,7 +126,7 @@ public sealed class FileChangeMonitorTests
         harness.PollAndSettle();
 
         Assert.AreEqual(2, harness.Calls);
-        Assert.AreEqual(2, harness.Logger.Entries.Count(e => e.EventId == 1003 && e.Level == Microsoft.Extensions.Logging.LogLevel.Error));
+        Assert.AreEqual(2, harness.Logger.Collector.GetSnapshot().Count(e => e.Id.Id == 1003 && e.Level == Microsoft.Extensions.Logging.LogLevel.Error));
     }
 
     [TestMethod]
@@ -146,11 +145,11 @@ public sealed class FileChangeMonitorTests
     [TestMethod]
     public void AFileInADirectoryThatDoesNotExistYet_IsPolled_AndPickedUpWhenItAppears()
     {
-        using var scratch = new TempDirectory();
+        using var scratch = new TemporaryFolder();
         string path = Path.Combine(scratch.Path, "later", "bundle.pem");
         using var harness = new Harness(path: path, watch: true);
         harness.Monitor.Start();
-        Assert.AreEqual(1, harness.Logger.Entries.Count(e => e.EventId == 1002), "the missing directory cannot be watched");
+        Assert.AreEqual(1, harness.Logger.Collector.CountOf(1002), "the missing directory cannot be watched");
 
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, "now here");
@@ -163,6 +162,6 @@ public sealed class FileChangeMonitorTests
     public void ANonPositivePollingInterval_IsRefused()
     {
         Assert.ThrowsExactly<ArgumentOutOfRangeException>(
-            () => new FileChangeMonitor("x", ["/tmp/x"], TimeSpan.Zero, new FakeTimeProvider(), new ListLogger(), () => { }));
+            () => new FileChangeMonitor("x", ["/tmp/x"], TimeSpan.Zero, new FakeTimeProvider(), new FakeLogger(), () => { }));
     }
 }

@@ -4,8 +4,6 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using SecureComms.Testing;
-using SecureComms.Tests.Certificates;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Telemetry;
 
@@ -22,7 +20,7 @@ public sealed class CertificateRotationMetricsTests
     public async Task RotationsFromPemFiles_AreCountedBySuccessAndFailure()
     {
         DevelopmentCertificateAuthority ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(Orders), dir.File("svid.pem"), dir.File("svid.key"));
         ca.WriteTrustBundlePem(dir.File("bundle.pem"));
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
@@ -53,7 +51,7 @@ public sealed class CertificateRotationMetricsTests
         listener.SetMeasurementEventCallback<long>((_, value, tags, _) =>
         {
             Assert.AreEqual(1, value);
-            Assert.AreEqual(1, tags.Length, "only the result: low cardinality");
+            Assert.HasCount(1, tags, "only the result: low cardinality");
             results.Enqueue(tags[0].Value as string);
         });
         listener.Start();
@@ -68,6 +66,6 @@ public sealed class CertificateRotationMetricsTests
         DevelopmentCertificateAuthority.WriteCertificatePem(rotated, dir.File("svid.pem"), dir.File("svid.key"));
         await Eventually.WaitUntilAsync(() => results.Contains(SecureCommsTelemetry.Results.Success), "the good rewrite is counted as a rotation");
         Assert.AreEqual(rotated.Sha256Thumbprint, source.Current.Sha256Thumbprint);
-        Assert.AreEqual(1, results.Count(r => r == SecureCommsTelemetry.Results.Success), "one rotation, counted once");
+        Assert.ContainsSingle(r => r == SecureCommsTelemetry.Results.Success, results, "one rotation, counted once");
     }
 }

@@ -1,6 +1,5 @@
 using System.Security.Cryptography.X509Certificates;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Testing;
 
@@ -23,7 +22,7 @@ public sealed class DevelopmentCertificateAuthorityTests
 
         Assert.AreEqual(Orders, svid.SpiffeId);
         Assert.IsTrue(leaf.HasPrivateKey);
-        CollectionAssert.AreEqual(new[] { Orders.ToString() }, SvidInspector.GetUriSans(leaf));
+        Assert.AreSequenceEqual(new[] { Orders.ToString() }, SvidInspector.GetUriSans(leaf));
         Assert.AreEqual(string.Empty, leaf.GetNameInfo(X509NameType.DnsFromAlternativeName, false));
         Assert.AreEqual("orders", leaf.GetNameInfo(X509NameType.SimpleName, false));
 
@@ -36,11 +35,11 @@ public sealed class DevelopmentCertificateAuthorityTests
         Assert.IsTrue(keyUsage.Critical);
 
         string?[] ekus = [.. leaf.Extensions.OfType<X509EnhancedKeyUsageExtension>().Single().EnhancedKeyUsages.Cast<System.Security.Cryptography.Oid>().Select(o => o.Value)];
-        CollectionAssert.AreEquivalent(new[] { SvidSpec.ClientAuthOid, SvidSpec.ServerAuthOid }, ekus);
+        Assert.AreSequenceEqual(new[] { SvidSpec.ClientAuthOid, SvidSpec.ServerAuthOid }, ekus, SequenceOrder.InAnyOrder);
 
         Assert.AreEqual(clock.GetUtcNow() - TimeSpan.FromMinutes(5), svid.NotBefore);
         Assert.AreEqual(clock.GetUtcNow() + TimeSpan.FromHours(1), svid.NotAfter);
-        Assert.AreEqual(0, svid.Intermediates.Count);
+        Assert.IsEmpty(svid.Intermediates);
     }
 
     [TestMethod]
@@ -54,8 +53,8 @@ public sealed class DevelopmentCertificateAuthorityTests
         Assert.IsTrue(root.Extensions.OfType<X509BasicConstraintsExtension>().Single().CertificateAuthority);
         Assert.IsFalse(root.Extensions.OfType<X509BasicConstraintsExtension>().Single().HasPathLengthConstraint);
         Assert.AreEqual(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, root.Extensions.OfType<X509KeyUsageExtension>().Single().KeyUsages);
-        CollectionAssert.AreEqual(new[] { "spiffe://example.org" }, SvidInspector.GetUriSans(root));
-        Assert.AreEqual(0, ca.Chain.Count);
+        Assert.AreSequenceEqual(new[] { "spiffe://example.org" }, SvidInspector.GetUriSans(root));
+        Assert.IsEmpty(ca.Chain);
         Assert.AreEqual(root.Thumbprint, ca.CreateTrustBundle().Authorities.Single().Thumbprint);
     }
 
@@ -80,9 +79,9 @@ public sealed class DevelopmentCertificateAuthorityTests
 
         using X509Certificate2 certificate = ca.IssueCertificate(new SvidSpec { UriSans = ["spiffe://example.org"], KeyUsage = null, ExtendedKeyUsageOids = null });
 
-        CollectionAssert.AreEqual(new[] { "spiffe://example.org" }, SvidInspector.GetUriSans(certificate));
-        Assert.IsFalse(certificate.Extensions.OfType<X509KeyUsageExtension>().Any());
-        Assert.IsFalse(certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>().Any());
+        Assert.AreSequenceEqual(new[] { "spiffe://example.org" }, SvidInspector.GetUriSans(certificate));
+        Assert.IsEmpty(certificate.Extensions.OfType<X509KeyUsageExtension>());
+        Assert.IsEmpty(certificate.Extensions.OfType<X509EnhancedKeyUsageExtension>());
     }
 
     [TestMethod]
@@ -107,14 +106,14 @@ public sealed class DevelopmentCertificateAuthorityTests
 
             var all = new X509Certificate2Collection();
             all.ImportFromPemFile(certificatePath);
-            Assert.AreEqual(2, all.Count);
+            Assert.HasCount(2, all);
             Assert.AreEqual(intermediate.Certificate.Thumbprint, all[1].Thumbprint);
 
             var bundle = new X509Certificate2Collection();
             bundle.ImportFromPemFile(bundlePath);
             Assert.AreEqual(root.Certificate.Thumbprint, bundle.Single().Thumbprint);
 
-            Assert.AreEqual(0, Directory.GetFiles(directory, "*.tmp").Length, "no temporary file is left behind");
+            Assert.IsEmpty(Directory.GetFiles(directory, "*.tmp"), "no temporary file is left behind");
         }
         finally
         {

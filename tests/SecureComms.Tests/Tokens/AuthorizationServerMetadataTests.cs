@@ -33,7 +33,7 @@ public sealed class AuthorizationServerMetadataTests
         TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(() => Parse(json));
 
         Assert.AreEqual("discovery_failed", error.Error);
-        StringAssert.Contains(error.ErrorDescription, reason);
+        Assert.Contains(reason, error.ErrorDescription!);
     }
 
     [TestMethod]

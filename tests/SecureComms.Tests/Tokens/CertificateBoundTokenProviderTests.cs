@@ -1,7 +1,5 @@
-using System.Diagnostics;
 using System.Net;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Tokens;
 
@@ -18,7 +16,7 @@ public sealed class CertificateBoundTokenProviderTests
         AccessToken[] tokens = await Task.WhenAll(Enumerable.Range(0, 200).Select(_ => Task.Run(() => provider.GetTokenAsync(CancellationToken.None).AsTask())));
 
         Assert.AreEqual(1, bed.Server.TokenRequestCount);
-        Assert.AreEqual(1, tokens.Distinct().Count(), "every caller got the same token");
+        Assert.HasCount(1, tokens.Distinct(), "every caller got the same token");
     }
 
     [TestMethod]
@@ -46,7 +44,7 @@ public sealed class CertificateBoundTokenProviderTests
         AccessToken beforeWindow = await provider.GetTokenAsync(CancellationToken.None);
         time.Advance(TimeSpan.FromSeconds(2));
         AccessToken inWindow = await provider.GetTokenAsync(CancellationToken.None);
-        await WaitUntilAsync(() => bed.Server.TokenRequestCount == 2);
+        await Eventually.WaitUntilAsync(() => bed.Server.TokenRequestCount == 2, "the renewal ahead reaches the server");
         AccessToken renewed = await WaitForNewTokenAsync(provider, first);
 
         Assert.AreSame(first, beforeWindow, "before the refresh window the cached token is served");
@@ -66,7 +64,7 @@ public sealed class CertificateBoundTokenProviderTests
         time.Advance(first.ExpiresAt - first.IssuedAt - TimeSpan.FromMinutes(2) + TimeSpan.FromSeconds(1));
         await provider.GetTokenAsync(CancellationToken.None);
 
-        await WaitUntilAsync(() => bed.Server.TokenRequestCount == 2);
+        await Eventually.WaitUntilAsync(() => bed.Server.TokenRequestCount == 2, "the renewal two minutes before expiry reaches the server");
     }
 
     [TestMethod]
@@ -88,12 +86,12 @@ public sealed class CertificateBoundTokenProviderTests
         await using TokenTestBed bed = await TokenTestBed.StartAsync();
         using CertificateBoundTokenProvider provider = bed.Provider(bed.Options());
         bed.Server.EnqueueFailures(1, HttpStatusCode.TooManyRequests, retryAfter: TimeSpan.FromSeconds(1));
-        var watch = Stopwatch.StartNew();
+        var watch = System.Diagnostics.Stopwatch.StartNew();
 
         await provider.GetTokenAsync(CancellationToken.None);
 
         Assert.AreEqual(2, bed.Server.TokenRequestCount);
-        Assert.IsTrue(watch.Elapsed >= TimeSpan.FromMilliseconds(900), $"waited {watch.Elapsed}, Retry-After said 1 s");
+        Assert.IsGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(900), watch.Elapsed, $"waited {watch.Elapsed}, Retry-After said 1 s");
     }
 
     [TestMethod]
@@ -154,7 +152,7 @@ public sealed class CertificateBoundTokenProviderTests
 
         time.Advance(token.ExpiresAt - token.IssuedAt - TimeSpan.FromSeconds(10)); // inside the refresh window
         AccessToken stillServed = await provider.GetTokenAsync(CancellationToken.None);
-        await Task.Delay(200); // let the background renewal fail
+        await Eventually.WaitUntilAsync(() => provider.Status.LastFailure is not null, "the background renewal fails");
         AccessToken servedAfterFailedRenewal = await provider.GetTokenAsync(CancellationToken.None);
         time.Advance(TimeSpan.FromSeconds(11)); // now expired
 
@@ -162,6 +160,7 @@ public sealed class CertificateBoundTokenProviderTests
 
         Assert.AreSame(token, stillServed);
         Assert.AreSame(token, servedAfterFailedRenewal);
+        Assert.AreEqual("server_unavailable", provider.Status.LastError, "the renewal failed because the server is gone");
         Assert.AreEqual("server_unavailable", error.Error);
     }
 
@@ -231,29 +230,12 @@ public sealed class CertificateBoundTokenProviderTests
         Assert.AreEqual(2, bed.Server.TokenRequestCount, "two assertions, each accepted (a reused jti would be refused)");
     }
 
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (!condition())
-        {
-            Assert.IsTrue(deadline.Elapsed < TimeSpan.FromSeconds(10), "condition not reached within 10 s");
-            await Task.Delay(10);
-        }
-    }
-
-    private static async Task<AccessToken> WaitForNewTokenAsync(CertificateBoundTokenProvider provider, AccessToken old)
-    {
-        var deadline = Stopwatch.StartNew();
-        while (true)
-        {
-            AccessToken current = await provider.GetTokenAsync(CancellationToken.None);
-            if (!ReferenceEquals(current, old))
+    private static Task<AccessToken> WaitForNewTokenAsync(CertificateBoundTokenProvider provider, AccessToken old) =>
+        Eventually.WaitForAsync(
+            async () =>
             {
-                return current;
-            }
-
-            Assert.IsTrue(deadline.Elapsed < TimeSpan.FromSeconds(10), "the renewed token never replaced the old one");
-            await Task.Delay(10);
-        }
-    }
+                AccessToken current = await provider.GetTokenAsync(CancellationToken.None);
+                return ReferenceEquals(current, old) ? null : current;
+            },
+            "the renewed token replaces the old one");
 }

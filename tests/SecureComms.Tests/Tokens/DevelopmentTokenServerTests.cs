@@ -93,7 +93,7 @@ public sealed class DevelopmentTokenServerTests
 
         Assert.AreEqual(HttpStatusCode.OK, first.StatusCode, await first.Content.ReadAsStringAsync());
         Assert.AreEqual(HttpStatusCode.Unauthorized, replay.StatusCode);
-        StringAssert.Contains(await replay.Content.ReadAsStringAsync(), "already used");
+        Assert.Contains("already used", await replay.Content.ReadAsStringAsync());
     }
 
     [TestMethod]
@@ -106,7 +106,7 @@ public sealed class DevelopmentTokenServerTests
         using CertificateBoundTokenProvider provider = bed.Provider(bed.Options());
         AccessToken token = await provider.GetTokenAsync(CancellationToken.None);
 
-        Assert.AreEqual(2, bed.Server.PublishedKeyIds.Count);
+        Assert.HasCount(2, bed.Server.PublishedKeyIds);
         Assert.AreEqual(firstKid, bed.Server.PublishedKeyIds[0], "the old key is still published");
         Assert.AreEqual(bed.Server.PublishedKeyIds[1], new JsonWebToken(token.Value).Kid);
         Assert.IsTrue((await ValidateAsync(bed, token.Value)).IsValid);
@@ -160,7 +160,7 @@ public sealed class DevelopmentTokenServerTests
 
         Assert.IsTrue(metadata.RootElement.GetProperty("tls_client_certificate_bound_access_tokens").GetBoolean());
         Assert.AreEqual(new Uri(bed.Server.Issuer, "/mtls/token").ToString(), metadata.RootElement.GetProperty("mtls_endpoint_aliases").GetProperty("token_endpoint").GetString());
-        StringAssert.Contains(metadata.RootElement.GetProperty("token_endpoint_auth_methods_supported").ToString(), "self_signed_tls_client_auth");
+        Assert.Contains("self_signed_tls_client_auth", metadata.RootElement.GetProperty("token_endpoint_auth_methods_supported").ToString());
     }
 
     private static async Task<TokenValidationResult> ValidateAsync(TokenTestBed bed, string token)

@@ -2,7 +2,6 @@ using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Options;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Tokens;
 
@@ -21,7 +20,7 @@ public sealed class InternalCaAuthorizationServerTests
     [DataRow("localhost", null, "RemoteCertificateChainErrors (", DisplayName = "no CA file, system trust: refused")]
     public async Task TokenServer_WithAnInternalCaCertificate_IsTrustedOnlyThroughTheCaFile_AndByHostName(string dnsName, string? caFile, string? refusal)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using var internalCa = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("internal.test"));
         using var otherCa = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("other.test"));
         internalCa.WriteTrustBundlePem(dir.File("internal.pem"));
@@ -49,10 +48,10 @@ public sealed class InternalCaAuthorizationServerTests
 
         TokenAcquisitionException error = await Assert.ThrowsExactlyAsync<TokenAcquisitionException>(() => provider.GetTokenAsync(CancellationToken.None).AsTask());
         Assert.AreEqual("discovery_failed", error.Error);
-        StringAssert.Contains(error.Message, "SecureConnectionError: " + refusal);
+        Assert.Contains("SecureConnectionError: " + refusal, error.Message);
         if (caFile is not null && refusal.StartsWith("RemoteCertificateChainErrors", StringComparison.Ordinal))
         {
-            StringAssert.Contains(error.Message, "against the configured CA file");
+            Assert.Contains("against the configured CA file", error.Message);
         }
 
         Assert.AreEqual(0, bed.Server.TokenRequestCount);
@@ -61,7 +60,7 @@ public sealed class InternalCaAuthorizationServerTests
     [TestMethod]
     public void MissingOrCorruptCaFile_FailsStartUp_NamingTheKeyAndTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         File.WriteAllText(dir.File("corrupt.pem"), "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n");
         File.WriteAllText(dir.File("empty.pem"), "no certificate here\n");
         var options = new SecureCommsOptions { HasCustomCertificateSource = true, HasCustomTrustBundleSource = true };
@@ -83,10 +82,10 @@ public sealed class InternalCaAuthorizationServerTests
         ValidateOptionsResult result = new SecureCommsOptionsValidator().Validate(null, options);
 
         string message = result.FailureMessage ?? string.Empty;
-        StringAssert.Contains(message, $"SecureComms:Clients:a:Token:ServerCaBundlePath: the file '{dir.File("missing.pem")}' does not exist");
-        StringAssert.Contains(message, $"SecureComms:Clients:b:Token:ServerCaBundlePath: the file '{dir.File("corrupt.pem")}' is not a PEM bundle of CA certificates");
-        StringAssert.Contains(message, $"SecureComms:Clients:c:Token:ServerCaBundlePath: the file '{dir.File("empty.pem")}' holds no PEM certificate");
-        StringAssert.Contains(message, "SecureComms:Clients:d:Token:ServerCaBundlePath and SecureComms:Clients:d:Token:ExpectedServer are both set");
+        Assert.Contains($"SecureComms:Clients:a:Token:ServerCaBundlePath: the file '{dir.File("missing.pem")}' does not exist", message);
+        Assert.Contains($"SecureComms:Clients:b:Token:ServerCaBundlePath: the file '{dir.File("corrupt.pem")}' is not a PEM bundle of CA certificates", message);
+        Assert.Contains($"SecureComms:Clients:c:Token:ServerCaBundlePath: the file '{dir.File("empty.pem")}' holds no PEM certificate", message);
+        Assert.Contains("SecureComms:Clients:d:Token:ServerCaBundlePath and SecureComms:Clients:d:Token:ExpectedServer are both set", message);
     }
 
     /// <summary>A TLS server certificate of <paramref name="ca"/> for <paramref name="dnsName"/>: DNS SAN, serverAuth, no SPIFFE ID.</summary>

@@ -24,7 +24,7 @@ public sealed class TokenResponseParserTests
         Assert.AreEqual(Now.AddSeconds(300), token.ExpiresAt);
         Assert.AreEqual("invoices.read", token.Scope);
         Assert.AreEqual(Certificate.Value.Sha256Thumbprint, token.CertificateThumbprint);
-        Assert.IsFalse(token.ToString().Contains("opaque-value", StringComparison.Ordinal), "ToString never reveals the token");
+        Assert.DoesNotContain("opaque-value", token.ToString(), "ToString never reveals the token");
     }
 
     [TestMethod]
@@ -45,7 +45,7 @@ public sealed class TokenResponseParserTests
         TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(() => Parse(json));
 
         Assert.AreEqual("invalid_response", error.Error);
-        StringAssert.Contains(error.ErrorDescription, reason);
+        Assert.Contains(reason, error.ErrorDescription!);
         Assert.AreEqual(Endpoint, error.TokenEndpoint);
     }
 
@@ -58,8 +58,8 @@ public sealed class TokenResponseParserTests
 
         TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(() => Parse(json));
 
-        StringAssert.Contains(error.ErrorDescription, "bound to a different certificate");
-        Assert.IsFalse(error.Message.Contains(payload, StringComparison.Ordinal), "the token never appears in the message");
+        Assert.Contains("bound to a different certificate", error.ErrorDescription!);
+        Assert.DoesNotContain(payload, error.Message, "the token never appears in the message");
     }
 
     [TestMethod]
@@ -73,7 +73,7 @@ public sealed class TokenResponseParserTests
             () => TokenResponseParser.ParseSuccess(json, Endpoint, Certificate.Value, Now, TimeSpan.FromHours(24)));
         AccessToken accepted = TokenResponseParser.ParseSuccess(json, Endpoint, Certificate.Value, Now, TimeSpan.FromHours(24), requireBound: false);
 
-        StringAssert.Contains(error.ErrorDescription, "not bound to the client certificate");
+        Assert.Contains("not bound to the client certificate", error.ErrorDescription!);
         Assert.IsNotNull(accepted);
     }
 
@@ -94,7 +94,7 @@ public sealed class TokenResponseParserTests
         Assert.AreEqual("invalid_client", error.Error);
         Assert.AreEqual("unknown certificate", error.ErrorDescription);
         Assert.AreEqual(Endpoint, error.TokenEndpoint);
-        StringAssert.Contains(error.Message, "invalid_client");
+        Assert.Contains("invalid_client", error.Message);
     }
 
     [TestMethod]
@@ -103,7 +103,7 @@ public sealed class TokenResponseParserTests
         TokenAcquisitionException error = TokenResponseParser.ParseError(Encoding.UTF8.GetBytes("<html>oops</html>"), 400, Endpoint);
 
         Assert.AreEqual("invalid_response", error.Error);
-        StringAssert.Contains(error.ErrorDescription, "HTTP 400");
+        Assert.Contains("HTTP 400", error.ErrorDescription!);
     }
 
     private static string B64(string json) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));

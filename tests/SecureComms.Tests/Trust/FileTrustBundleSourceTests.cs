@@ -1,6 +1,5 @@
 using SecureComms.Testing;
 using SecureComms.Tests.Certificates;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Trust;
 
@@ -13,7 +12,7 @@ public sealed class FileTrustBundleSourceTests
     private static readonly Lazy<DevelopmentCertificateAuthority> Example = new(() => DevelopmentCertificateAuthority.Create(ExampleOrg));
     private static readonly Lazy<DevelopmentCertificateAuthority> Partner = new(() => DevelopmentCertificateAuthority.Create(PartnerOrg));
 
-    private static FileTrustBundleSource Open(ListLogger<FileTrustBundleSource> logger, params TrustBundleFile[] files) =>
+    private static FileTrustBundleSource Open(FakeLogger<FileTrustBundleSource> logger, params TrustBundleFile[] files) =>
         new(files, TimeSpan.FromMilliseconds(100), TimeProvider.System, logger);
 
     private static string ThumbprintOf(FileTrustBundleSource source, TrustDomain trustDomain) =>
@@ -28,10 +27,10 @@ public sealed class FileTrustBundleSourceTests
     [TestMethod]
     public void TwoTrustDomains_InTwoFormats_AreServedByOneSource()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         Example.Value.WriteTrustBundlePem(dir.File("example.pem"));
         File.WriteAllText(dir.File("partner.json"), SpiffeBundleWriter.ToJson(Partner.Value.CreateTrustBundle()));
-        var logger = new ListLogger<FileTrustBundleSource>();
+        var logger = new FakeLogger<FileTrustBundleSource>();
 
         using FileTrustBundleSource source = Open(
             logger,
@@ -47,41 +46,41 @@ public sealed class FileTrustBundleSourceTests
     [TestMethod]
     public void AnUnreadableFile_StopsStartUp_NamingIt()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         Example.Value.WriteTrustBundlePem(dir.File("example.pem"));
         File.WriteAllText(dir.File("partner.json"), "{ half written");
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Open(
-            new ListLogger<FileTrustBundleSource>(),
+            new FakeLogger<FileTrustBundleSource>(),
             new TrustBundleFile(ExampleOrg, dir.File("example.pem"), TrustBundleFormat.Pem),
             new TrustBundleFile(PartnerOrg, dir.File("partner.json"), TrustBundleFormat.SpiffeBundle)));
 
-        StringAssert.Contains(error.Message, dir.File("partner.json"));
+        Assert.Contains(dir.File("partner.json"), error.Message);
     }
 
     [TestMethod]
     public void TwoFilesForOneTrustDomain_StopStartUp_NamingBoth()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         Example.Value.WriteTrustBundlePem(dir.File("a.pem"));
         Example.Value.WriteTrustBundlePem(dir.File("b.pem"));
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Open(
-            new ListLogger<FileTrustBundleSource>(),
+            new FakeLogger<FileTrustBundleSource>(),
             new TrustBundleFile(ExampleOrg, dir.File("a.pem"), TrustBundleFormat.Pem),
             new TrustBundleFile(ExampleOrg, dir.File("b.pem"), TrustBundleFormat.Pem)));
 
-        StringAssert.Contains(error.Message, dir.File("a.pem"));
-        StringAssert.Contains(error.Message, dir.File("b.pem"));
+        Assert.Contains(dir.File("a.pem"), error.Message);
+        Assert.Contains(dir.File("b.pem"), error.Message);
     }
 
     [TestMethod]
     public async Task ARewrittenBundle_IsReloaded_AndABadOneAfterItKeepsTheLastGoodSet_WithAWarning()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         Example.Value.WriteTrustBundlePem(dir.File("example.pem"));
         File.WriteAllText(dir.File("partner.json"), SpiffeBundleWriter.ToJson(Partner.Value.CreateTrustBundle()));
-        var logger = new ListLogger<FileTrustBundleSource>();
+        var logger = new FakeLogger<FileTrustBundleSource>();
         using FileTrustBundleSource source = Open(
             logger,
             new TrustBundleFile(ExampleOrg, dir.File("example.pem"), TrustBundleFormat.Pem),
@@ -100,7 +99,7 @@ public sealed class FileTrustBundleSourceTests
         source.GetChangeToken().RegisterChangeCallback(_ => Volatile.Write(ref firedAgain, true), null);
         File.WriteAllText(dir.File("example.pem"), File.ReadAllText(dir.File("example.pem"))[..100]); // half-written, in place
 
-        await Eventually.WaitUntilAsync(() => logger.Count(1101) > 0, "the warning about the unreadable bundle");
+        await Eventually.WaitUntilAsync(() => logger.CountOf(1101) > 0, "the warning about the unreadable bundle");
         Assert.AreSame(lastGood, source.Current, "a bad reload keeps the last good set");
         Assert.IsFalse(Volatile.Read(ref firedAgain));
         Assert.IsTrue(logger.Contains(1101, dir.File("example.pem")));
@@ -114,12 +113,12 @@ public sealed class FileTrustBundleSourceTests
             Assert.Inconclusive("uses rename(2) through 'mv -T'");
         }
 
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         var volume = new KubernetesStyleVolume(dir.Path);
         string v1 = volume.NewVersion();
         Example.Value.WriteTrustBundlePem(Path.Combine(v1, "ca.crt"));
         await volume.PublishAsync(v1);
-        using FileTrustBundleSource source = Open(new ListLogger<FileTrustBundleSource>(), new TrustBundleFile(ExampleOrg, volume.PathOf("ca.crt"), TrustBundleFormat.Pem));
+        using FileTrustBundleSource source = Open(new FakeLogger<FileTrustBundleSource>(), new TrustBundleFile(ExampleOrg, volume.PathOf("ca.crt"), TrustBundleFormat.Pem));
 
         using var rotated = DevelopmentCertificateAuthority.Create(ExampleOrg);
         string v2 = volume.NewVersion();

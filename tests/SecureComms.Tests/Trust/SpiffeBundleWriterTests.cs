@@ -22,7 +22,7 @@ public sealed class SpiffeBundleWriterTests
         string json = SpiffeBundleWriter.ToJson(original, sequence: 42, refreshHint: TimeSpan.FromMinutes(5));
         TrustBundle parsed = TrustBundleLoader.ParseSpiffeBundle(ExampleOrg, Encoding.UTF8.GetBytes(json));
 
-        CollectionAssert.AreEqual(
+        Assert.AreSequenceEqual(
             original.Authorities.Select(a => a.Thumbprint).ToArray(),
             parsed.Authorities.Select(a => a.Thumbprint).ToArray());
         JsonNode document = JsonNode.Parse(json)!;

@@ -4,7 +4,6 @@ using System.Text;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.Trust;
 
@@ -23,21 +22,19 @@ public sealed class TrustBundleLoaderTests
     [TestMethod]
     public void APemBundleWithTwoAuthorities_LoadsBoth()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         File.WriteAllText(dir.File("bundle.pem"), Ca.Value.Certificate.ExportCertificatePem() + "\n" + NextCa.Value.Certificate.ExportCertificatePem() + "\n");
 
         TrustBundle bundle = TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem"));
 
         Assert.AreEqual(ExampleOrg, bundle.TrustDomain);
-        CollectionAssert.AreEqual(
-            new[] { Ca.Value.Certificate.Thumbprint, NextCa.Value.Certificate.Thumbprint },
-            bundle.Authorities.Select(a => a.Thumbprint).ToArray());
+        Assert.AreSequenceEqual(new[] { Ca.Value.Certificate.Thumbprint, NextCa.Value.Certificate.Thumbprint }, bundle.Authorities.Select(a => a.Thumbprint).ToArray());
     }
 
     [TestMethod]
     public void AnIntermediateCa_IsAcceptedAsAnAuthority()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using DevelopmentCertificateAuthority intermediate = Ca.Value.CreateIntermediate();
         File.WriteAllText(dir.File("bundle.pem"), intermediate.Certificate.ExportCertificatePem());
 
@@ -47,7 +44,7 @@ public sealed class TrustBundleLoaderTests
     [TestMethod]
     public void ALeafInAPemBundle_IsRefused_NamingTheFileAndTheCertificatesPosition()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         File.WriteAllText(
             dir.File("bundle.pem"),
             Ca.Value.Certificate.ExportCertificatePem() + "\n" + Ca.Value.IssueSvid(SpiffeId.Parse("spiffe://example.org/x")).Certificate.ExportCertificatePem());
@@ -65,20 +62,20 @@ public sealed class TrustBundleLoaderTests
     [DataRow("-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n", "malformed PEM block", DisplayName = "damaged block")]
     public void AnUnusablePemBundle_IsRefused_NamingTheFile(string content, string problem)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         string both = Ca.Value.Certificate.ExportCertificatePem() + "\n" + NextCa.Value.Certificate.ExportCertificatePem() + "\n";
         File.WriteAllText(dir.File("bundle.pem"), content == "cut" ? both[..(both.Length - 100)] : content);
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
 
-        StringAssert.Contains(error.Message, dir.File("bundle.pem"));
-        StringAssert.Contains(error.Message, problem);
+        Assert.Contains(dir.File("bundle.pem"), error.Message);
+        Assert.Contains(problem, error.Message);
     }
 
     [TestMethod]
     public void AMissingBundleFile_IsRefused_NamingIt()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
 
@@ -143,8 +140,8 @@ public sealed class TrustBundleLoaderTests
     {
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
 
-        StringAssert.Contains(error.Message, "(in-memory SPIFFE bundle)");
-        StringAssert.Contains(error.Message, problem);
+        Assert.Contains("(in-memory SPIFFE bundle)", error.Message);
+        Assert.Contains(problem, error.Message);
     }
 
     [TestMethod]
@@ -154,19 +151,19 @@ public sealed class TrustBundleLoaderTests
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
 
-        StringAssert.Contains(error.Message, "key 1 of the SPIFFE bundle");
-        StringAssert.Contains(error.Message, "is not a CA certificate");
+        Assert.Contains("key 1 of the SPIFFE bundle", error.Message);
+        Assert.Contains("is not a CA certificate", error.Message);
     }
 
     [TestMethod]
     public void AMalformedSpiffeBundleFile_IsRefused_NamingTheFile_AndNeverQuotingIt()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         File.WriteAllText(dir.File("bundle.json"), "{\n  \"keys\": [ {\"use\": \"x509-svid\", \"secret-looking\": \"MIIB");
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadSpiffeBundle(ExampleOrg, dir.File("bundle.json")));
 
-        StringAssert.StartsWith(error.Message, $"the SPIFFE bundle '{dir.File("bundle.json")}' is not valid JSON");
+        Assert.StartsWith($"the SPIFFE bundle '{dir.File("bundle.json")}' is not valid JSON", error.Message);
         Assert.DoesNotContain("MIIB", error.Message);
     }
 
@@ -175,13 +172,13 @@ public sealed class TrustBundleLoaderTests
     [DataRow(false, DisplayName = "corrupt public key")]
     public void ACorruptAuthorityInAPemBundle_IsRefused_NamingTheFileAndPosition(bool corruptExtension)
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using X509Certificate2 corrupt = CorruptAuthority(corruptExtension);
         File.WriteAllText(dir.File("bundle.pem"), Ca.Value.Certificate.ExportCertificatePem() + "\n" + corrupt.ExportCertificatePem() + "\n");
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => TrustBundleLoader.LoadPem(ExampleOrg, dir.File("bundle.pem")));
 
-        StringAssert.StartsWith(error.Message, $"certificate 2 in the trust bundle '{dir.File("bundle.pem")}' is corrupted");
+        Assert.StartsWith($"certificate 2 in the trust bundle '{dir.File("bundle.pem")}' is corrupted", error.Message);
     }
 
     [TestMethod]
@@ -192,13 +189,13 @@ public sealed class TrustBundleLoaderTests
 
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
 
-        StringAssert.StartsWith(error.Message, "key 1 of the SPIFFE bundle (in-memory SPIFFE bundle) is corrupted");
+        Assert.StartsWith("key 1 of the SPIFFE bundle (in-memory SPIFFE bundle) is corrupted", error.Message);
     }
 
     [TestMethod]
     public void ACorruptAuthorityInAConfiguredBundleFile_StopsStartup_NamingTheKeyAndTheFile()
     {
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using X509Certificate2 corrupt = CorruptAuthority(corruptExtension: true);
         File.WriteAllText(dir.File("bundle.pem"), corrupt.ExportCertificatePem());
         DevelopmentCertificateAuthority.WriteCertificatePem(Ca.Value.IssueSvid(SpiffeId.Parse("spiffe://example.org/x")), dir.File("svid.pem"), dir.File("svid.key"));
@@ -213,9 +210,9 @@ public sealed class TrustBundleLoaderTests
 
         InvalidOperationException error = Assert.ThrowsExactly<InvalidOperationException>(() => provider.GetRequiredService<ITrustBundleSource>());
 
-        StringAssert.StartsWith(error.Message, "SecureComms:TrustBundles:example.org:Path: ");
-        StringAssert.Contains(error.Message, dir.File("bundle.pem"));
-        StringAssert.Contains(error.Message, "is corrupted");
+        Assert.StartsWith("SecureComms:TrustBundles:example.org:Path: ", error.Message);
+        Assert.Contains(dir.File("bundle.pem"), error.Message);
+        Assert.Contains("is corrupted", error.Message);
     }
 
     /// <summary>

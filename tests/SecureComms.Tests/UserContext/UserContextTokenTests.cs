@@ -2,7 +2,6 @@ using System.Security.Claims;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using SecureComms.Testing;
-using SecureComms.Tests.Fakes;
 
 namespace SecureComms.Tests.UserContext;
 
@@ -30,8 +29,8 @@ public sealed class UserContextTokenTests
         UserContextVerdict verdict = await world.BillingValidator.ValidateAsync(token, Gateway, Billing);
         Assert.IsNull(verdict.Failure);
         Assert.AreEqual("alice", verdict.User!.Subject);
-        CollectionAssert.AreEqual(new[] { "buyer", "auditor" }, verdict.User.FindAll("role").Select(c => c.Value).ToArray());
-        CollectionAssert.AreEqual(new[] { Gateway }, verdict.User.Actors.ToArray());
+        Assert.AreSequenceEqual(new[] { "buyer", "auditor" }, verdict.User.FindAll("role").Select(c => c.Value).ToArray());
+        Assert.AreSequenceEqual(new[] { Gateway }, verdict.User.Actors.ToArray());
     }
 
     [TestMethod]
@@ -62,7 +61,7 @@ public sealed class UserContextTokenTests
 
         UserContextVerdict atBilling = await world.BillingValidator.ValidateAsync(forwarded, Orders, Billing);
         Assert.IsNull(atBilling.Failure);
-        CollectionAssert.AreEqual(new[] { Gateway, Orders }, atBilling.User!.Actors.ToArray());
+        Assert.AreSequenceEqual(new[] { Gateway, Orders }, atBilling.User!.Actors.ToArray());
 
         world.Clock.Advance(TimeSpan.FromMinutes(2)); // beyond exp + 30 s skew: the remembered verdict is not used either
         Assert.AreEqual(SecureCommsTelemetry.Reasons.UserContextExpired, (await world.BillingValidator.ValidateAsync(forwarded, Orders, Billing)).Failure);

@@ -260,7 +260,7 @@ public sealed class PeerCertificateValidatorTests
 
         Assert.AreEqual(SvidValidationFailure.Expired, result.Failure);
         Assert.AreEqual(Orders, result.SpiffeId);
-        StringAssert.Contains(result.Detail, "expired at 2026-03-01T13:00:00Z (now 2026-03-01T14:00:00Z)");
+        Assert.Contains("expired at 2026-03-01T13:00:00Z (now 2026-03-01T14:00:00Z)", result.Detail!);
     }
 
     [TestMethod]
@@ -283,7 +283,7 @@ public sealed class PeerCertificateValidatorTests
         Assert.AreEqual(new DateTimeOffset(shortLeaf.Certificate.NotAfter.ToUniversalTime()), leafFirst.ValidUntil);
         Assert.IsTrue(authorityFirst.IsValid, authorityFirst.ToString());
         Assert.AreEqual(new DateTimeOffset(shortLivedIntermediate.Certificate.NotAfter.ToUniversalTime()), authorityFirst.ValidUntil);
-        Assert.IsTrue(authorityFirst.ValidUntil < new DateTimeOffset(longLeaf.Certificate.NotAfter.ToUniversalTime()), "the leaf outlives its CAs in this case");
+        Assert.IsLessThan(new DateTimeOffset(longLeaf.Certificate.NotAfter.ToUniversalTime()), authorityFirst.ValidUntil!.Value, "the leaf outlives its CAs in this case");
         Assert.AreEqual(TimeSpan.Zero, authorityFirst.ValidUntil!.Value.Offset);
     }
 

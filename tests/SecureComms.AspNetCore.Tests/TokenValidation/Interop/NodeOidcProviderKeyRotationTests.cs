@@ -25,7 +25,7 @@ public sealed class NodeOidcProviderKeyRotationTests
     public async Task ProviderRotatesItsSigningKey_TheNextRequestWithANewToken_Gets200()
     {
         NodeOidcProvider.RequireOrSkip();
-        using var dir = new StartupValidationTests.TempDirectory();
+        using var dir = new TemporaryFolder();
         WorkloadCertificate orders = TestPki.Issue(TestPki.Orders);
         DevelopmentCertificateAuthority.WriteCertificatePem(TestPki.Issue(SpiffeId.Parse("spiffe://example.org/token-server")), File(dir, "server.pem"), File(dir, "server.key"));
         TestPki.Ca.WriteTrustBundlePem(File(dir, "ca.pem"));
@@ -77,7 +77,7 @@ public sealed class NodeOidcProviderKeyRotationTests
         Assert.AreEqual(HttpStatusCode.OK, oldTokenAgain.StatusCode, "the old key is still published, its tokens still valid");
     }
 
-    private static string File(StartupValidationTests.TempDirectory dir, string name) => Path.Combine(dir.Path, name);
+    private static string File(TemporaryFolder dir, string name) => Path.Combine(dir.Path, name);
 
     /// <summary>Client credentials with tls_client_auth (RFC 8705 §2.1) at the provider's token endpoint.</summary>
     private static async Task<string> TokenAsync(HttpClient client, NodeOidcProvider provider)

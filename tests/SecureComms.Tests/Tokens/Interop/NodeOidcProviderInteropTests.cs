@@ -24,7 +24,7 @@ public sealed class NodeOidcProviderInteropTests
     public async Task TokenFromNodeOidcProvider_IsBoundToTheCertificateUsed(TokenClientAuthentication method)
     {
         NodeOidcProvider.RequireOrSkip();
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate orders = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"));
         string clientId = method.ToString().ToLowerInvariant();
@@ -55,15 +55,15 @@ public sealed class NodeOidcProviderInteropTests
 
         string expected = Base64Url.EncodeToString(SHA256.HashData(orders.Certificate.RawData));
         Assert.AreEqual(expected, TokenTestBed.BoundThumbprint(token), "cnf.x5t#S256 is the SHA-256 of the certificate presented");
-        Assert.AreEqual(3, token.Value.Split('.').Length, "a JWT access token (RFC 9068)");
-        Assert.IsTrue(token.ExpiresAt > token.IssuedAt);
+        Assert.HasCount(3, token.Value.Split('.'), "a JWT access token (RFC 9068)");
+        Assert.IsGreaterThan(token.IssuedAt, token.ExpiresAt);
     }
 
     [TestMethod]
     public async Task WrongSpiffeId_ForATlsClientAuthRegistration_IsRefusedAsInvalidClient()
     {
         NodeOidcProvider.RequireOrSkip();
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate analytics = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/analytics"));
         await using NodeOidcProvider provider = await StartProviderAsync(dir, ca, Registration("orders", TokenClientAuthentication.TlsClientAuth, ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"))));
@@ -80,7 +80,7 @@ public sealed class NodeOidcProviderInteropTests
     public async Task UnknownScope_SilentlyDroppedByNodeOidcProvider_IsRefusedAsScopeNotGranted()
     {
         NodeOidcProvider.RequireOrSkip();
-        using var dir = new TempDirectory();
+        using var dir = new TemporaryFolder();
         using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate orders = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/orders"));
         await using NodeOidcProvider provider = await StartProviderAsync(dir, ca, Registration("orders", TokenClientAuthentication.TlsClientAuth, orders));
@@ -98,11 +98,11 @@ public sealed class NodeOidcProviderInteropTests
         TokenAcquisitionException error = await Assert.ThrowsExactlyAsync<TokenAcquisitionException>(() => tokens.GetTokenAsync(CancellationToken.None).AsTask());
 
         Assert.AreEqual("scope_not_granted", error.Error, $"{error.Message} — provider said: {provider.Errors}");
-        StringAssert.Contains(error.Message, "but not 'invoices.delete'");
+        Assert.Contains("but not 'invoices.delete'", error.Message);
     }
 
     /// <summary>Starts node-oidc-provider serving an SVID of the test CA, with one registered client.</summary>
-    private static Task<NodeOidcProvider> StartProviderAsync(TempDirectory dir, DevelopmentCertificateAuthority ca, Dictionary<string, object> client)
+    private static Task<NodeOidcProvider> StartProviderAsync(TemporaryFolder dir, DevelopmentCertificateAuthority ca, Dictionary<string, object> client)
     {
         DevelopmentCertificateAuthority.WriteCertificatePem(ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")), dir.File("server.pem"), dir.File("server.key"));
         ca.WriteTrustBundlePem(dir.File("ca.pem"));
