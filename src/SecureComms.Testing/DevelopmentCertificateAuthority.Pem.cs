@@ -31,17 +31,7 @@ public sealed partial class DevelopmentCertificateAuthority
         ArgumentException.ThrowIfNullOrEmpty(keyPath);
 
         byte[] pkcs8 = ExportPrivateKey(certificate);
-        char[] keyPem = [];
-        try
-        {
-            keyPem = PemEncoding.Write("PRIVATE KEY", pkcs8);
-            AtomicFile.WriteAscii(keyPath, keyPem, ownerOnly: true);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(pkcs8);
-            Array.Clear(keyPem);
-        }
+        WritePrivateKeyPem(keyPath, pkcs8);
 
         var certificates = new StringBuilder();
         certificates.Append(PemEncoding.Write("CERTIFICATE", certificate.RawData)).Append('\n');
@@ -75,17 +65,7 @@ public sealed partial class DevelopmentCertificateAuthority
             pkcs8 = _key.ExportPkcs8PrivateKey();
         }
 
-        char[] keyPem = [];
-        try
-        {
-            keyPem = PemEncoding.Write("PRIVATE KEY", pkcs8);
-            AtomicFile.WriteAscii(keyPath, keyPem, ownerOnly: true);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(pkcs8);
-            Array.Clear(keyPem);
-        }
+        WritePrivateKeyPem(keyPath, pkcs8);
 
         // Chain (for an intermediate) starts with this authority's own certificate; a root has an empty chain.
         var certificates = new StringBuilder();
@@ -223,5 +203,24 @@ public sealed partial class DevelopmentCertificateAuthority
         }
 
         throw new ArgumentException("The certificate has no ECDSA or RSA private key.", nameof(certificate));
+    }
+
+    /// <summary>
+    /// Writes <paramref name="pkcs8"/> as an unencrypted <c>PRIVATE KEY</c> PEM file, owner-only from the start and
+    /// atomically, then wipes the key bytes and their PEM text from memory.
+    /// </summary>
+    private static void WritePrivateKeyPem(string keyPath, byte[] pkcs8)
+    {
+        char[] keyPem = [];
+        try
+        {
+            keyPem = PemEncoding.Write("PRIVATE KEY", pkcs8);
+            AtomicFile.WriteAscii(keyPath, keyPem, ownerOnly: true);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(pkcs8);
+            Array.Clear(keyPem);
+        }
     }
 }

@@ -10,7 +10,8 @@ namespace SecureComms.AspNetCore.Tests.Conventions;
 [TestClass]
 public sealed class PublicApiConventionTests
 {
-    private static readonly Assembly[] Libraries =
+    /// <summary>Every SecureComms library whose public surface the convention tests read.</summary>
+    internal static readonly Assembly[] Libraries =
     [
         typeof(SpiffeId).Assembly,                         // SecureComms
         typeof(SecureCommsAuthorizationOptions).Assembly,  // SecureComms.AspNetCore

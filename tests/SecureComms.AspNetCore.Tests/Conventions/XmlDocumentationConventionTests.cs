@@ -1,6 +1,5 @@
 using System.Reflection;
 using System.Xml.Linq;
-using SecureComms.Testing;
 
 namespace SecureComms.AspNetCore.Tests.Conventions;
 
@@ -11,12 +10,7 @@ namespace SecureComms.AspNetCore.Tests.Conventions;
 [TestClass]
 public sealed class XmlDocumentationConventionTests
 {
-    private static readonly Assembly[] Libraries =
-    [
-        typeof(SpiffeId).Assembly,                         // SecureComms
-        typeof(SecureCommsAuthorizationOptions).Assembly,  // SecureComms.AspNetCore
-        typeof(DevelopmentCertificateAuthority).Assembly,  // SecureComms.Testing
-    ];
+    private static readonly Assembly[] Libraries = PublicApiConventionTests.Libraries;
 
     public static IEnumerable<object[]> LibraryNames() => Libraries.Select(a => new object[] { a.GetName().Name! });
 
