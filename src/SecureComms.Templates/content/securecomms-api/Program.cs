@@ -17,26 +17,24 @@ builder.Configuration.AddJsonFile(
 builder.Services.AddSecureComms(builder.Configuration);
 builder.Services.AddHealthChecks(); // the SecureComms checks are already in; add your own here
 
-// OpenTelemetry without a hosting package: the providers are built with the SDK and disposed, which flushes them, when
-// the application stops. Spans and metrics go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+// OpenTelemetry as its documentation wires it: ASP.NET Core and HttpClient instrumentation with SecureComms' activity
+// source and meter beside them, so a SecureComms span sits inside the request span and one trace id follows a call
+// from service to service. Spans and metrics go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 const string ServiceName = "billing";
-bool exportOtlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-TracerProviderBuilder tracing = Sdk.CreateTracerProviderBuilder()
-    .ConfigureServices(services => services.AddSingleton<IConfiguration>(builder.Configuration))
+OpenTelemetryBuilder telemetry = builder.Services.AddOpenTelemetry()
     .ConfigureResource(resource => resource.AddService(ServiceName))
-    .AddSource(SecureCommsTelemetry.ActivitySourceName, "Microsoft.AspNetCore", "System.Net.Http");
-MeterProviderBuilder metrics = Sdk.CreateMeterProviderBuilder()
-    .ConfigureServices(services => services.AddSingleton<IConfiguration>(builder.Configuration))
-    .ConfigureResource(resource => resource.AddService(ServiceName))
-    .AddMeter(SecureCommsTelemetry.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http");
-if (exportOtlp)
+    .WithTracing(tracing => tracing
+        .AddAspNetCoreInstrumentation()
+        .AddHttpClientInstrumentation()
+        .AddSource(SecureCommsTelemetry.ActivitySourceName))
+    .WithMetrics(metrics => metrics
+        .AddAspNetCoreInstrumentation()
+        .AddHttpClientInstrumentation()
+        .AddMeter(SecureCommsTelemetry.MeterName));
+if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
 {
-    tracing.AddOtlpExporter();
-    metrics.AddOtlpExporter();
+    telemetry.UseOtlpExporter();
 }
-
-using TracerProvider tracerProvider = tracing.Build();
-using MeterProvider meterProvider = metrics.Build();
 
 WebApplication app = builder.Build();
 

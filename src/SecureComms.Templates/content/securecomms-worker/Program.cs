@@ -18,26 +18,22 @@ builder.Services.AddOptions<ApiCallerOptions>()
     .ValidateOnStart();
 builder.Services.AddHostedService<ApiCaller>();
 
-// OpenTelemetry without a hosting package: the providers are built with the SDK and disposed, which flushes them, when
-// the worker stops. Spans and metrics go over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set.
+// OpenTelemetry as its documentation wires it: HttpClient instrumentation with SecureComms' activity source and meter
+// and this worker's own source, so each call's trace id travels to the service it calls. Spans and metrics go over OTLP
+// when OTEL_EXPORTER_OTLP_ENDPOINT is set.
 const string ServiceName = "orders";
-bool exportOtlp = !string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]);
-TracerProviderBuilder tracing = Sdk.CreateTracerProviderBuilder()
-    .ConfigureServices(services => services.AddSingleton<IConfiguration>(builder.Configuration))
+OpenTelemetryBuilder telemetry = builder.Services.AddOpenTelemetry()
     .ConfigureResource(resource => resource.AddService(ServiceName))
-    .AddSource(SecureCommsTelemetry.ActivitySourceName, ApiCaller.ActivitySourceName, "System.Net.Http");
-MeterProviderBuilder metrics = Sdk.CreateMeterProviderBuilder()
-    .ConfigureServices(services => services.AddSingleton<IConfiguration>(builder.Configuration))
-    .ConfigureResource(resource => resource.AddService(ServiceName))
-    .AddMeter(SecureCommsTelemetry.MeterName, "System.Net.Http");
-if (exportOtlp)
+    .WithTracing(tracing => tracing
+        .AddHttpClientInstrumentation()
+        .AddSource(SecureCommsTelemetry.ActivitySourceName, ApiCaller.ActivitySourceName))
+    .WithMetrics(metrics => metrics
+        .AddHttpClientInstrumentation()
+        .AddMeter(SecureCommsTelemetry.MeterName));
+if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"]))
 {
-    tracing.AddOtlpExporter();
-    metrics.AddOtlpExporter();
+    telemetry.UseOtlpExporter();
 }
-
-using TracerProvider tracerProvider = tracing.Build();
-using MeterProvider meterProvider = metrics.Build();
 
 using IHost host = builder.Build();
 host.Run();
