@@ -203,6 +203,12 @@ internal static class LoadRun
                 ok = false;
                 FirstError ??= ex.Message;
             }
+            catch (Grpc.Core.RpcException ex)
+            {
+                // The gRPC modes: a call that ends with any status but OK.
+                ok = false;
+                FirstError ??= $"gRPC status {ex.StatusCode}: {ex.Status.Detail}";
+            }
 
             long elapsed = Stopwatch.GetTimestamp() - started;
             if (!ok)

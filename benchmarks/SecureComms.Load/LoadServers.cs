@@ -14,11 +14,15 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
+using SecureComms.Load.Rpc;
 using SecureComms.Testing;
 
 namespace SecureComms.Load;
 
-/// <summary>The same minimal endpoint, <c>GET /work</c>, served three ways on 127.0.0.1 with a free port.</summary>
+/// <summary>
+/// The same minimal endpoint, <c>GET /work</c>, served three ways on 127.0.0.1 with a free port; and its gRPC
+/// counterpart, <c>/securecomms.load.Work/Do</c>, on servers set up the same way (mTLS only, full SecureComms).
+/// </summary>
 internal static class LoadServers
 {
     public const string Body = "ok";
@@ -32,21 +36,31 @@ internal static class LoadServers
     /// development CA in the handshake (once per connection). No identity, token or policy: the baseline.
     /// </summary>
     public static Task<WebApplication> StartMutualTlsOnlyAsync(WorkloadCertificate server, X509Certificate2 ca) =>
-        StartPlainAsync(server, https =>
-        {
-            https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
-            https.ClientCertificateValidation = (certificate, _, _) =>
-            {
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.Add(ca);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(certificate);
-            };
-        }, null);
+        StartPlainAsync(server, https => RequireDevelopmentCaClient(https, ca), null);
 
-    /// <summary>Full SecureComms: mTLS with SVID validation, a certificate-bound JWT and the central policy.</summary>
-    public static async Task<WebApplication> StartSecureCommsAsync(DevelopmentCertificateAuthority ca, WorkloadCertificate server, DevelopmentTokenServer tokens, string audience, SpiffeId caller)
+    /// <summary>The mTLS-only baseline also serving the gRPC <see cref="WorkService"/> (Grpc.AspNetCore).</summary>
+    public static Task<WebApplication> StartMutualTlsOnlyGrpcAsync(WorkloadCertificate server, X509Certificate2 ca) =>
+        StartPlainAsync(server, https => RequireDevelopmentCaClient(https, ca), app => app.MapGrpcService<WorkService>(), services => services.AddGrpc());
+
+    private static void RequireDevelopmentCaClient(HttpsConnectionAdapterOptions https, X509Certificate2 ca)
+    {
+        https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+        https.ClientCertificateValidation = (certificate, _, _) =>
+        {
+            using var chain = new X509Chain();
+            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+            chain.ChainPolicy.CustomTrustStore.Add(ca);
+            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+            return chain.Build(certificate);
+        };
+    }
+
+    /// <summary>
+    /// Full SecureComms: mTLS with SVID validation, a certificate-bound JWT and the central policy. With
+    /// <paramref name="grpc"/>, the server also serves the gRPC <see cref="WorkService"/>, and
+    /// the central rule opens its method path to the caller (gRPC calls are POSTs to <c>/package.Service/Method</c>).
+    /// </summary>
+    public static async Task<WebApplication> StartSecureCommsAsync(DevelopmentCertificateAuthority ca, WorkloadCertificate server, DevelopmentTokenServer tokens, string audience, SpiffeId caller, bool grpc = false)
     {
         // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
         // under the working directory).
@@ -61,14 +75,24 @@ internal static class LoadServers
             ["SecureComms:TokenValidation:Audience"] = audience,
             ["SecureComms:Authorization:Rules:0:Name"] = "load-client-works",
             ["SecureComms:Authorization:Rules:0:Callers:0"] = caller.ToString(),
-            ["SecureComms:Authorization:Rules:0:Paths:0"] = "/work",
-            ["SecureComms:Authorization:Rules:0:Methods:0"] = "GET",
+            ["SecureComms:Authorization:Rules:0:Paths:0"] = grpc ? WorkService.DoPath : "/work",
+            ["SecureComms:Authorization:Rules:0:Methods:0"] = grpc ? "POST" : "GET",
         });
+        if (grpc)
+        {
+            builder.Services.AddGrpc();
+        }
+
         builder.Services.AddSecureComms(builder.Configuration)
             .UseCertificateSource(new InMemoryCertificateSource(server))
             .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
         WebApplication app = builder.Build();
-        app.MapGet("/work", () => Body);
+        app.MapGet("/work", () => Body); // also beside the gRPC service, as on the mTLS-only gRPC server: the same routes
+        if (grpc)
+        {
+            app.MapGrpcService<WorkService>();
+        }
+
         await app.StartAsync();
         return app;
     }

@@ -5,16 +5,22 @@ using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
+using Grpc.Core;
+using Grpc.Net.Client;
+using Grpc.Net.ClientFactory;
 using Microsoft.Extensions.DependencyInjection;
 using SecureComms;
 using SecureComms.Load;
+using SecureComms.Load.Rpc;
 using SecureComms.Testing;
 
 // End-to-end load harness: the same GET /work under TLS only, mTLS only and full SecureComms, driven by the same
-// client load on loopback; then handshake-bound runs (a new connection per request) with and without TLS resumption.
+// client load on loopback; a gRPC unary call (Grpc.AspNetCore service, Grpc.Net.Client from IHttpClientFactory) under
+// mTLS only and full SecureComms; then handshake-bound runs (a new connection per request) with and without TLS resumption.
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- [--duration 10] [--warmup 2] [--concurrency 32] [--out file.md]
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --only "plain client" --duration 30   (one mode, e.g. under dotnet-trace)
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --smoke     (1 s per run; exit 0 only if every run served requests without errors)
+//   dotnet run -c Release --project benchmarks/SecureComms.Load -- --only-load gRPC --duration 20 --rounds 3   (the gRPC modes only)
 //   benchmarks/profile-load.sh     (one load under perf per mode, then --attribute: where a request's CPU goes, by owner)
 // Saturated runs (fixed callers, as fast as they go) measure throughput; fixed-rate runs (--rate 1000 over
 // --rate-callers 16, as published mesh latency figures are measured) measure the latency a request's checks add.
@@ -60,12 +66,14 @@ await using WebApplication tlsOnly = await LoadServers.StartTlsOnlyAsync(serverS
 await using WebApplication mtlsOnly = await LoadServers.StartMutualTlsOnlyAsync(serverSvid, ca.Certificate);
 await using WebApplication mtlsFramework = await LoadServers.StartMutualTlsWithFrameworkAuthAsync(serverSvid, ca.Certificate);
 await using WebApplication secure = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client);
+await using WebApplication mtlsGrpc = await LoadServers.StartMutualTlsOnlyGrpcAsync(serverSvid, ca.Certificate);
+await using WebApplication secureGrpc = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client, grpc: true);
 
 // The full mode's caller is a SecureComms client from IHttpClientFactory: SVID, server SPIFFE ID check, bound token.
 var clientServices = new ServiceCollection();
-SecureClientOptions WorkClient() => new()
+SecureClientOptions WorkClient(Uri? address) => new()
 {
-    BaseAddress = LoadServers.Address(secure),
+    BaseAddress = address,
     ExpectedServer = "spiffe://example.org/work",
     Token = new AccessTokenOptions
     {
@@ -79,13 +87,18 @@ SecureClientOptions WorkClient() => new()
 var tokenCopy = new BearerTokenCopy();
 clientServices.AddSecureCommsCore(o =>
 {
-    o.Clients["work"] = WorkClient();
-    o.Clients["token-copy"] = WorkClient(); // same settings; copies its bound token for the handshake-bound runs
+    o.Clients["work"] = WorkClient(LoadServers.Address(secure));
+    o.Clients["token-copy"] = WorkClient(LoadServers.Address(secure)); // same settings; copies its bound token for the handshake-bound runs
+    o.Clients["grpc-work"] = WorkClient(null); // the gRPC client's token settings; its address is the gRPC client's own
 }).UseCertificateSource(new InMemoryCertificateSource(clientSvid)).UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
 clientServices.AddHttpClient("work").AddSecureComms();
 clientServices.AddHttpClient("token-copy").AddSecureComms().AddHttpMessageHandler(() => tokenCopy);
+// The full gRPC mode's caller: a Grpc.Net.Client client from the gRPC client factory (IHttpClientFactory underneath)
+// made a SecureComms client; it multiplexes its calls as HTTP/2 streams over one TLS connection.
+clientServices.AddGrpcClient<Work.WorkClient>("grpc-work", o => o.Address = LoadServers.Address(secureGrpc)).AddSecureComms("spiffe://example.org/work");
 await using ServiceProvider clients = clientServices.BuildServiceProvider();
 HttpClient secureClient = clients.GetRequiredService<IHttpClientFactory>().CreateClient("work");
+Work.WorkClient secureGrpcClient = clients.GetRequiredService<GrpcClientFactory>().CreateClient<Work.WorkClient>("grpc-work");
 // The baselines also come from IHttpClientFactory (with its logging handlers), as a team's hand-written client would.
 var plainServices = new ServiceCollection();
 plainServices.AddHttpClient("tls", c => c.BaseAddress = LoadServers.Address(tlsOnly)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, null));
@@ -94,11 +107,14 @@ plainServices.AddHttpClient("mtls", c => c.BaseAddress = LoadServers.Address(mtl
 // server's share and the client's share of the difference can be told apart.
 plainServices.AddHttpClient("mtls-framework", c => c.BaseAddress = LoadServers.Address(mtlsFramework)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
 plainServices.AddHttpClient("mtls-to-secure", c => c.BaseAddress = LoadServers.Address(secure)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
+// The gRPC baseline: the same gRPC client on the mTLS-only baseline's handler.
+plainServices.AddGrpcClient<Work.WorkClient>("grpc-mtls", o => o.Address = LoadServers.Address(mtlsGrpc)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
 await using ServiceProvider plainClients = plainServices.BuildServiceProvider();
 HttpClient tlsClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("tls");
 HttpClient mtlsClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls");
 HttpClient plainToSecureClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls-to-secure");
 HttpClient mtlsFrameworkClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls-framework");
+Work.WorkClient mtlsGrpcClient = plainClients.GetRequiredService<GrpcClientFactory>().CreateClient<Work.WorkClient>("grpc-mtls");
 
 // Correctness first: the full mode really checks a bound token (without it 401, with it 200).
 using (var unauthenticated = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid)) { BaseAddress = LoadServers.Address(secure) })
@@ -108,6 +124,19 @@ using (var unauthenticated = new HttpClient(LoadServers.PlainHandler(ca.Certific
     if (withoutToken != HttpStatusCode.Unauthorized || withToken != HttpStatusCode.OK)
     {
         Console.Error.WriteLine($"Full SecureComms mode is not what it claims: without a token {withoutToken} (expected 401), with one {withToken} (expected 200).");
+        return 1;
+    }
+}
+
+// The same for gRPC: a call without a token ends Unauthenticated, the SecureComms gRPC client's call succeeds.
+using (GrpcChannel unauthenticated = GrpcChannel.ForAddress(LoadServers.Address(secureGrpc), new GrpcChannelOptions { HttpHandler = LoadServers.PlainHandler(ca.Certificate, clientSvid) }))
+{
+    StatusCode withoutToken = await WorkCalls.StatusAsync(new Work.WorkClient(unauthenticated));
+    StatusCode withToken = await WorkCalls.StatusAsync(secureGrpcClient);
+    StatusCode baseline = await WorkCalls.StatusAsync(mtlsGrpcClient);
+    if (withoutToken != StatusCode.Unauthenticated || withToken != StatusCode.OK || baseline != StatusCode.OK)
+    {
+        Console.Error.WriteLine($"The gRPC modes are not what they claim: full SecureComms without a token {withoutToken} (expected Unauthenticated), with one {withToken} (expected OK); mTLS only {baseline} (expected OK).");
         return 1;
     }
 }
@@ -126,6 +155,14 @@ for (round = 1; round <= rounds; round++)
         await Run("mTLS + ASP.NET Core auth, trivial scheme (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(mtlsFrameworkClient, version, ct));
         await Run("full SecureComms", shape, concurrency, warmup, duration, ct => SendAsync(secureClient, version, ct));
         await Run("SecureComms server, plain client (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(plainToSecureClient, version, ct, bearer: boundToken));
+    }
+
+    // gRPC unary: the same servers' set-up with a Grpc.AspNetCore service, called by Grpc.Net.Client over HTTP/2, as
+    // many calls in flight as the HTTP runs have callers (multiplexed on one connection), then one caller back to back.
+    foreach ((int callers, string shape) in new[] { (concurrency, $"gRPC unary, HTTP/2, {concurrency} calls in flight"), (1, "gRPC unary, HTTP/2, 1 caller back to back") })
+    {
+        await Run("mTLS only", shape, callers, warmup, duration, ct => WorkCalls.CallAsync(mtlsGrpcClient, ct));
+        await Run("full SecureComms", shape, callers, warmup, duration, ct => WorkCalls.CallAsync(secureGrpcClient, ct));
     }
 
     // Latency at a fixed rate below saturation: what the checks add to a request, not queueing behind other callers.

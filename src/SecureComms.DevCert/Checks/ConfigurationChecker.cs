@@ -28,6 +28,7 @@ internal sealed class ConfigurationChecker(string baseDirectory, TimeProvider ti
         CheckServer(section.GetSection("Server"), findings);
         CheckClients(section.GetSection("Clients"), findings);
         CheckCertificate(section, findings);
+        GrpcSettingsChecker.Check(configuration, section, findings);
         return findings;
     }
 
@@ -141,9 +142,15 @@ internal sealed class ConfigurationChecker(string baseDirectory, TimeProvider ti
     {
         foreach (IConfigurationSection client in clients.GetChildren())
         {
-            if (IsPlaintext(client["BaseAddress"]))
+            string? baseAddress = client["BaseAddress"];
+            if (IsPlaintext(baseAddress))
             {
-                findings.Add(new(Severity.Serious, client.Path + ":BaseAddress", $"is plaintext ({client["BaseAddress"]}): the server is not authenticated and the call is not encrypted."));
+                findings.Add(new(Severity.Serious, client.Path + ":BaseAddress", $"is plaintext ({baseAddress}): the server is not authenticated and the call is not encrypted."));
+            }
+            else if (!string.IsNullOrWhiteSpace(baseAddress) && !(Uri.TryCreate(baseAddress, UriKind.Absolute, out Uri? address) && address.Scheme == Uri.UriSchemeHttps))
+            {
+                // e.g. a gRPC-style 'dns:///billing:8443' or a bare 'billing:8443' (read as the URI scheme 'billing').
+                findings.Add(new(Severity.Serious, client.Path + ":BaseAddress", $"'{baseAddress}' is not an absolute https:// address, which a SecureComms client (a gRPC one too) needs (start-up refuses it)."));
             }
 
             if (client["ExpectedServer"]?.Trim() == "*")

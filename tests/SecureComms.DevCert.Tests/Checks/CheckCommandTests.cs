@@ -54,6 +54,57 @@ public sealed partial class CheckCommandTests
         Assert.StartsWith(expectedLine, run.OutputLines[0], run.ToString());
     }
 
+    /// <summary>
+    /// The gRPC settings: rule paths naming gRPC methods (<c>/package.Service/Method</c>, POST), the listeners gRPC can
+    /// reach (HTTP/2), and the addresses a gRPC client is made from. <paramref name="overlay"/> maps configuration keys
+    /// to the JSON set on top of the clean configuration; <paramref name="expected"/> are the lines, in order.
+    /// </summary>
+    [TestMethod]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Name": "g", "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices" ], "Methods": [ "POST" ] } ] }""", 0,
+        new[] { "warning SecureComms:Authorization:Rules:0:Paths:0 '/billing.v1.Invoices' names the gRPC service 'billing.v1.Invoices' without a method, so it matches no call" }, DisplayName = "a service without a method")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices/" ] } ] }""", 0,
+        new[] { "warning SecureComms:Authorization:Rules:0:Paths:0 '/billing.v1.Invoices/' names the gRPC service 'billing.v1.Invoices' without a method" }, DisplayName = "a service and a trailing slash")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices/Get/all" ] } ] }""", 0,
+        new[] { "warning SecureComms:Authorization:Rules:0:Paths:0 '/billing.v1.Invoices/Get/all' has more segments than a gRPC method path, so it matches no call to 'billing.v1.Invoices'" }, DisplayName = "an extra segment")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.*/Get" ] } ] }""", 1,
+        new[] { "serious SecureComms:Authorization:Rules:0:Paths:0 '/billing.v1.*/Get' has '*' inside a segment, which start-up refuses" }, DisplayName = "a wildcard inside a service name")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices/Get*" ] } ] }""", 1,
+        new[] { "serious SecureComms:Authorization:Rules:0:Paths:0 '/billing.v1.Invoices/Get*' has '*' inside a segment, which start-up refuses ('*' stands for one whole segment): a gRPC call's path is '/package.Service/Method', and '/billing.v1.Invoices/*' opens every method" }, DisplayName = "a wildcard inside a method name")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Name": "reads", "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices/Get" ], "Methods": [ "GET" ] } ] }""", 0,
+        new[] { "warning SecureComms:Authorization:Rules:0:Methods 'GET' leaves out POST: gRPC calls are HTTP/2 POSTs, so rule 'reads' never matches a call to '/billing.v1.Invoices/Get'" }, DisplayName = "a gRPC path under GET only")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices/Get", "/billing.v1.Invoices/Get/", "/billing.v1.Ledger/*", "/grpc.health.v1.Health/Check" ], "Methods": [ "post" ] }, { "Callers": [ "spiffe://example.org/web" ], "Paths": [ "/favicon.ico", "/invoices/*" ], "Methods": [ "GET" ] } ] }""", 0,
+        new string[0], DisplayName = "well-formed gRPC method paths, and HTTP paths beside them: nothing")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices/*" ] } ], "SecureComms:Server:PlaintextEndpoints": { "health": { "Url": "http://127.0.0.1:8081" } } }""", 0,
+        new[] { "warning SecureComms:Server:PlaintextEndpoints:health opens a plaintext listener", "warning SecureComms:Server:PlaintextEndpoints:health is HTTP/1.1 only (SecureComms opens plaintext listeners without HTTP/2), so the gRPC methods the rules name cannot be called there" }, DisplayName = "gRPC and a plaintext endpoint")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices/*" ] } ], "Kestrel:Endpoints": { "internal": { "Url": "https://0.0.0.0:9443", "Protocols": "Http1" } } }""", 0,
+        new[] { "warning Kestrel:Endpoints:internal:Protocols is 'Http1': without HTTP/2 the gRPC methods the rules name fail on this listener" }, DisplayName = "gRPC and a Kestrel endpoint without HTTP/2")]
+    [DataRow("""{ "SecureComms:Authorization:Rules": [ { "Callers": [ "spiffe://example.org/orders" ], "Paths": [ "/billing.v1.Invoices/*" ] } ], "Kestrel:EndpointDefaults:Protocols": "Http1", "Kestrel:Endpoints": { "internal": { "Url": "https://0.0.0.0:9443" }, "h2": { "Url": "https://0.0.0.0:9444", "Protocols": "Http1AndHttp2" } } }""", 0,
+        new[] { "info Kestrel:EndpointDefaults:Protocols 'Http1' does not reach SecureComms' listeners (SecureComms:Server:Urls are always HTTP/1.1 and HTTP/2 over TLS", "warning Kestrel:Endpoints:internal takes Protocols 'Http1' from Kestrel:EndpointDefaults:Protocols: without HTTP/2 the gRPC methods" }, DisplayName = "gRPC and Kestrel endpoint defaults without HTTP/2")]
+    [DataRow("""{ "Kestrel:EndpointDefaults:Protocols": "Http1", "Kestrel:Endpoints": { "internal": { "Url": "https://0.0.0.0:9443", "Protocols": "Http1" } } }""", 0,
+        new string[0], DisplayName = "HTTP/1.1-only Kestrel settings without gRPC rules: nothing")]
+    [DataRow("""{ "SecureComms:Clients:billing:BaseAddress": "dns:///billing:8443" }""", 1,
+        new[] { "serious SecureComms:Clients:billing:BaseAddress 'dns:///billing:8443' is not an absolute https:// address, which a SecureComms client (a gRPC one too) needs (start-up refuses it)." }, DisplayName = "a gRPC load-balancing address")]
+    [DataRow("""{ "SecureComms:Clients:billing:BaseAddress": "https://gateway:8443/billing/" }""", 0,
+        new[] { "info SecureComms:Clients:billing:BaseAddress has a path ('/billing/'): a gRPC client made from this client (AddGrpcClient) drops it and calls '/package.Service/Method' at the root of https://gateway:8443" }, DisplayName = "a client address with a path")]
+    public void GrpcSettings_AreChecked(string overlay, int exitCode, string[] expected)
+    {
+        using var folder = new TemporaryFolder();
+        JsonObject settings = CleanSettings(folder);
+        foreach ((string key, JsonNode? value) in JsonNode.Parse(overlay)!.AsObject())
+        {
+            Set(settings, key, value!.DeepClone());
+        }
+
+        DevCertRun run = Check(folder, settings);
+
+        Assert.AreEqual(exitCode, run.ExitCode, run.ToString());
+        Assert.HasCount(expected.Length, run.OutputLines, run.ToString());
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.StartsWith(expected[i], run.OutputLines[i], run.ToString());
+        }
+    }
+
     [TestMethod]
     [DataRow("Clients:billing:Token", "internal-ca.pem", "info SecureComms:Clients:billing:Token:ServerCaBundlePath 'internal-ca.pem': the authorization server is trusted if its certificate chains to 'O=SecureComms Development (not for production), CN=SecureComms Development Root CA' until ", 0, DisplayName = "outbound, a CA file: reported")]
     [DataRow("TokenValidation", "internal-ca.pem", "info SecureComms:TokenValidation:ServerCaBundlePath 'internal-ca.pem': the authorization server is trusted if its certificate chains to", 0, DisplayName = "inbound, a CA file: reported")]
