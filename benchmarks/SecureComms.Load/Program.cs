@@ -4,10 +4,10 @@ using System.Net.Http.Headers;
 using System.Runtime;
 using System.Runtime.InteropServices;
 using System.Text;
-using Microsoft.AspNetCore.Builder;
 using Grpc.Core;
 using Grpc.Net.Client;
 using Grpc.Net.ClientFactory;
+using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SecureComms;
 using SecureComms.Load;
@@ -129,7 +129,7 @@ using (var unauthenticated = new HttpClient(LoadServers.PlainHandler(ca.Certific
 }
 
 // The same for gRPC: a call without a token ends Unauthenticated, the SecureComms gRPC client's call succeeds.
-using (GrpcChannel unauthenticated = GrpcChannel.ForAddress(LoadServers.Address(secureGrpc), new GrpcChannelOptions { HttpHandler = LoadServers.PlainHandler(ca.Certificate, clientSvid) }))
+using (GrpcChannel unauthenticated = GrpcChannel.ForAddress(LoadServers.Address(secureGrpc), new GrpcChannelOptions { HttpHandler = LoadServers.PlainHandler(ca.Certificate, clientSvid), DisposeHttpClient = true }))
 {
     StatusCode withoutToken = await WorkCalls.StatusAsync(new Work.WorkClient(unauthenticated));
     StatusCode withToken = await WorkCalls.StatusAsync(secureGrpcClient);

@@ -11,7 +11,9 @@ internal static class CheckCommand
         configuration key, and why it matters. Among them: token binding or token type checks turned off, no token
         validation, allow-all authorization rules, dry-run left on, plaintext listeners and clients, a certificate
         that is expired, long-lived or not a valid X.509-SVID for the configured bundle, a world-readable key, and
-        the CA files (ServerCaBundlePath) that authorization servers of an internal CA are trusted by.
+        the CA files (ServerCaBundlePath) that authorization servers of an internal CA are trusted by; for gRPC,
+        rule paths that are no gRPC method path (/package.Service/Method, /package.Service/*) or leave out POST,
+        listeners without HTTP/2 (plaintext endpoints, Kestrel endpoints) and client addresses a gRPC client cannot use.
         Relative file paths are resolved against the folder of the appsettings file.
         Exit code: 0 no serious finding, 1 at least one serious finding (or unreadable file), 2 usage error.
         """;
