@@ -158,20 +158,22 @@ async Task<(int Status, ActivityTraceId Trace)> CallAsync(SampleService caller, 
 
 void CheckHop(SampleService service, ActivityTraceId trace)
 {
-    Activity? request = service.ExportedSpans.SingleOrDefault(s => s.TraceId == trace && s.Kind == ActivityKind.Server && s.Source.Name == "Microsoft.AspNetCore");
-    Activity? decision = service.ExportedSpans.SingleOrDefault(s => s.TraceId == trace && IsDecision(s));
-    if (request is null)
+    List<Activity> requests = [.. service.ExportedSpans.Where(s => s.TraceId == trace && s.Kind == ActivityKind.Server && s.Source.Name == "Microsoft.AspNetCore")];
+    if (requests.Count != 1)
     {
-        problems.Add($"{service.Name} exported no request span in trace {trace}");
+        problems.Add($"{service.Name} exported {requests.Count} request spans in trace {trace}, not one");
         return;
     }
 
-    if (decision is null || decision.ParentSpanId != request.SpanId)
+    Activity request = requests[0];
+    List<Activity> decisions = [.. service.ExportedSpans.Where(s => s.TraceId == trace && IsDecision(s))];
+    if (decisions.Count != 1 || decisions[0].ParentSpanId != request.SpanId)
     {
-        problems.Add($"{service.Name}'s {SecureCommsTelemetry.Spans.InboundDecision} span in trace {trace} {(decision is null ? "is missing" : $"has parent {decision.ParentSpanId}, not its request span {request.SpanId}")}");
+        problems.Add($"{service.Name} exported {decisions.Count} {SecureCommsTelemetry.Spans.InboundDecision} span(s) in trace {trace}, not one whose parent is its request span {request.SpanId}");
         return;
     }
 
+    Activity decision = decisions[0];
     Console.WriteLine($"  {service.Name,-8} {request.DisplayName,-22} span {request.SpanId} (parent {request.ParentSpanId})"
         + $" ⊃ {decision.DisplayName} {decision.GetTagItem(SecureCommsTelemetry.Tags.Decision)} {decision.GetTagItem(SecureCommsTelemetry.Tags.PeerSpiffeId)}");
 }
