@@ -21,7 +21,8 @@ namespace SecureComms.AspNetCore.Tests.Telemetry;
 /// </summary>
 /// <remarks>
 /// The SDK rather than a bare <see cref="ActivityListener"/>: the instrumentation packages take part in propagation
-/// (the ASP.NET Core one re-extracts the parent with OpenTelemetry's propagator), so the SDK is what has to work.
+/// (the HttpClient one injects <c>traceparent</c> with OpenTelemetry's own propagator, beside the runtime), so the SDK
+/// is what has to work.
 /// Its tracer provider listens process-wide, so the class does not run beside other tests: their spans would be
 /// sampled, and their requests would carry <c>traceparent</c> headers they otherwise do not.
 /// That also lets the test that breaks propagation switch the process-wide propagators for its duration.
