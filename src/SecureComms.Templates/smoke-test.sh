@@ -129,12 +129,24 @@ leftovers="$(grep -rlE 'example\.org|billing|orders|8443' grpc grpc-worker || tr
 cp -r "$repo/src/SecureComms.Templates/smoke/SmokeAuthority" "$tmp/authority"
 
 step "build the generated projects with -warnaserror"
-for project in api/Smoke.Api.csproj worker/Smoke.Worker.csproj grpc/Smoke.Grpc.csproj grpc-worker/Smoke.GrpcWorker.csproj; do
-  name="$(basename "$project" .csproj)"
-  dotnet build "$project" -c Release -warnaserror -nologo -v:q -o "$tmp/bin/$name" > "$tmp/build-$name.log" 2>&1 \
-    || fail "build of $project (see build-$name.log)"
-  grep -Eq ' [1-9][0-9]* Warning\(s\)|: warning ' "$tmp/build-$name.log" && fail "$project built with warnings (see build-$name.log)"
-done
+build() { # build <project>...: each with -warnaserror into $tmp/bin/<name>, its log in $tmp/build-<name>.log
+  local project name
+  for project in "$@"; do
+    name="$(basename "$project" .csproj)"
+    dotnet build "$project" -c Release -warnaserror -nologo -v:q -o "$tmp/bin/$name" > "$tmp/build-$name.log" 2>&1 \
+      || fail "build of $project (see build-$name.log)"
+    grep -Eq ' [1-9][0-9]* Warning\(s\)|: warning ' "$tmp/build-$name.log" && fail "$project built with warnings (see build-$name.log)"
+  done
+  return 0
+}
+# Two at a time, for CI's two cores: the gRPC pair in a background subshell (its fail only ends the subshell, and the
+# wait below reports it), the HTTP pair here.
+build grpc/Smoke.Grpc.csproj grpc-worker/Smoke.GrpcWorker.csproj &
+grpc_builds=$!
+pids+=($grpc_builds)
+build api/Smoke.Api.csproj worker/Smoke.Worker.csproj
+wait "$grpc_builds" || fail "the gRPC projects did not build (see above)"
+unset 'pids[-1]' # reaped: nothing left to stop at exit
 
 # A worker only calls out: SecureComms' core needs no ASP.NET Core, so neither does the worker. Published, it must hold
 # no Microsoft.AspNetCore.* assembly and run on Microsoft.NETCore.App alone; the worker below runs from this output.
