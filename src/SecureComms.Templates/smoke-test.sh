@@ -5,11 +5,14 @@
 #   src/SecureComms.Templates/smoke-test.sh [package-folder]     (default: artifacts/packages)
 #
 # It packs the template project, installs it into a private template hive (the user's templates are untouched),
-# instantiates securecomms-api and securecomms-worker outside the repository with non-default names, trust domain and
-# port, builds both with -warnaserror against the local packages, publishes the worker and checks that its output holds
-# no Microsoft.AspNetCore.* assembly and its runtimeconfig.json names Microsoft.NETCore.App alone, mints a development CA
-# and SVIDs, starts a development token server, starts the API on 127.0.0.1 and runs the published worker until it has
-# called the API with a certificate-bound token. It fails unless the API answered the worker with 200. KEEP_TMP=1 keeps
+# instantiates securecomms-api, securecomms-worker, securecomms-grpc and securecomms-worker --grpc outside the repository
+# with non-default names, trust domain and ports, builds all four with -warnaserror against the local packages,
+# publishes the worker and checks that its output holds no Microsoft.AspNetCore.* assembly and its runtimeconfig.json
+# names Microsoft.NETCore.App alone (the gRPC worker's build output too), mints a development CA and SVIDs, starts a
+# development token server, starts the API and the gRPC service on 127.0.0.1, and runs the workers against them.
+# It fails unless the API answered the worker with 200, the gRPC service answered the gRPC worker's call (with a
+# certificate-bound token, opened by a rule on the gRPC path) with OK, a workload that rule does not name got
+# PermissionDenied and a call without a token got Unauthenticated, as Grpc.Net.Client reports them. KEEP_TMP=1 keeps
 # the temporary folder for inspection.
 set -euo pipefail
 
@@ -19,6 +22,9 @@ trust_domain="smoke.internal"
 api="inventory"
 worker="restocker"
 audience="https://$api.$trust_domain"
+grpc_service="ledger"
+grpc_caller="auditor"
+grpc_audience="https://$grpc_service.$trust_domain"
 
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/securecomms-templates.XXXXXX")"
 pids=()
@@ -103,7 +109,7 @@ hive="$tmp/hive"
 dotnet new install "$template_package" --debug:custom-hive "$hive" > "$tmp/install.log" 2>&1 \
   || fail "dotnet new install (see install.log)"
 
-step "instantiate securecomms-api and securecomms-worker"
+step "instantiate securecomms-api, securecomms-worker, securecomms-grpc and securecomms-worker --grpc"
 cd "$tmp"
 dotnet new securecomms-api -n Smoke.Api -o api --debug:custom-hive "$hive" \
   --trust-domain "$trust_domain" --service-name "$api" --caller "spiffe://$trust_domain/$worker" --port 9443 \
@@ -111,15 +117,36 @@ dotnet new securecomms-api -n Smoke.Api -o api --debug:custom-hive "$hive" \
 dotnet new securecomms-worker -n Smoke.Worker -o worker --debug:custom-hive "$hive" \
   --trust-domain "$trust_domain" --service-name "$worker" --api "$api" --port 9443 \
   --securecomms-version "$version" >> "$tmp/new.log" 2>&1 || fail "dotnet new securecomms-worker (see new.log)"
+dotnet new securecomms-grpc -n Smoke.Grpc -o grpc --debug:custom-hive "$hive" \
+  --trust-domain "$trust_domain" --service-name "$grpc_service" --caller "spiffe://$trust_domain/$grpc_caller" --port 9444 \
+  --securecomms-version "$version" >> "$tmp/new.log" 2>&1 || fail "dotnet new securecomms-grpc (see new.log)"
+dotnet new securecomms-worker -n Smoke.GrpcWorker -o grpc-worker --debug:custom-hive "$hive" --grpc \
+  --trust-domain "$trust_domain" --service-name "$grpc_caller" --api "$grpc_service" --port 9444 \
+  --securecomms-version "$version" >> "$tmp/new.log" 2>&1 || fail "dotnet new securecomms-worker --grpc (see new.log)"
+# Every default name, trust domain and port was replaced (a leftover would be a template that ignores its parameters).
+leftovers="$(grep -rlE 'example\.org|billing|orders|8443' grpc grpc-worker || true)"
+[[ -z "$leftovers" ]] || fail "default names left in the generated gRPC projects: $leftovers"
 cp -r "$repo/src/SecureComms.Templates/smoke/SmokeAuthority" "$tmp/authority"
 
 step "build the generated projects with -warnaserror"
-for project in api/Smoke.Api.csproj worker/Smoke.Worker.csproj; do
-  name="$(basename "$project" .csproj)"
-  dotnet build "$project" -c Release -warnaserror -nologo -v:q -o "$tmp/bin/$name" > "$tmp/build-$name.log" 2>&1 \
-    || fail "build of $project (see build-$name.log)"
-  grep -Eq ' [1-9][0-9]* Warning\(s\)|: warning ' "$tmp/build-$name.log" && fail "$project built with warnings (see build-$name.log)"
-done
+build() { # build <project>...: each with -warnaserror into $tmp/bin/<name>, its log in $tmp/build-<name>.log
+  local project name
+  for project in "$@"; do
+    name="$(basename "$project" .csproj)"
+    dotnet build "$project" -c Release -warnaserror -nologo -v:q -o "$tmp/bin/$name" > "$tmp/build-$name.log" 2>&1 \
+      || fail "build of $project (see build-$name.log)"
+    grep -Eq ' [1-9][0-9]* Warning\(s\)|: warning ' "$tmp/build-$name.log" && fail "$project built with warnings (see build-$name.log)"
+  done
+  return 0
+}
+# Two at a time, for CI's two cores: the gRPC pair in a background subshell (its fail only ends the subshell, and the
+# wait below reports it), the HTTP pair here.
+build grpc/Smoke.Grpc.csproj grpc-worker/Smoke.GrpcWorker.csproj &
+grpc_builds=$!
+pids+=($grpc_builds)
+build api/Smoke.Api.csproj worker/Smoke.Worker.csproj
+wait "$grpc_builds" || fail "the gRPC projects did not build (see above)"
+unset 'pids[-1]' # reaped: nothing left to stop at exit
 
 # A worker only calls out: SecureComms' core needs no ASP.NET Core, so neither does the worker. Published, it must hold
 # no Microsoft.AspNetCore.* assembly and run on Microsoft.NETCore.App alone; the worker below runs from this output.
@@ -134,6 +161,11 @@ frameworks="$(grep -o '"name": *"[^"]*"' "$runtimeconfig" | sed 's/.*"\([^"]*\)"
 [[ "$frameworks" == "Microsoft.NETCore.App " ]] \
   || fail "the worker's runtimeconfig.json names the shared frameworks '${frameworks% }', not Microsoft.NETCore.App alone"
 echo "    frameworks: ${frameworks% }; $(find "$tmp/publish/Smoke.Worker" -name '*.dll' | wc -l) assemblies, no Microsoft.AspNetCore.*"
+# The gRPC worker (Grpc.Net.ClientFactory) neither: checked on its build output, which it runs from.
+aspnetcore="$(find "$tmp/bin/Smoke.GrpcWorker" -name 'Microsoft.AspNetCore.*' -printf '%P ' )"
+[[ -z "$aspnetcore" ]] || fail "the gRPC worker's output holds ASP.NET Core: $aspnetcore"
+grep -q '"Microsoft.AspNetCore.App"' "$tmp/bin/Smoke.GrpcWorker/Smoke.GrpcWorker.runtimeconfig.json" \
+  && fail "the gRPC worker's runtimeconfig.json names Microsoft.AspNetCore.App"
 
 dotnet build authority/SmokeAuthority.csproj -c Release -nologo -v:q -p:SecureCommsVersion="$version" \
   -o "$tmp/bin/authority" > "$tmp/build-authority.log" 2>&1 || fail "build of the smoke-test authority (see build-authority.log)"
@@ -150,7 +182,9 @@ wait_for() { # wait_for <seconds> <pid> <what> <command...>: until the command s
 
 step "start the development CA and token server"
 certs="$tmp/certs"
-(cd "$tmp/bin/authority" && exec dotnet SmokeAuthority.dll "$certs" "$trust_domain" "$api" "$worker" "$audience") \
+# The worker may also ask for tokens for the gRPC service: it is the workload that the service's rule does not open.
+(cd "$tmp/bin/authority" && exec dotnet SmokeAuthority.dll "$certs" "$trust_domain" \
+  "$api" "$worker=$audience,$grpc_audience" "$grpc_service" "$grpc_caller=$grpc_audience") \
   > "$tmp/authority.log" 2>&1 &
 pids+=($!)
 wait_for 60 "${pids[-1]}" "the token server" test -s "$certs/issuer.txt"
@@ -163,7 +197,7 @@ common=(
   "DOTNET_NOLOGO=1"
 )
 
-step "start the API on 127.0.0.1"
+step "start the API and the gRPC service on 127.0.0.1"
 (cd "$tmp/bin/Smoke.Api" && exec env "${common[@]}" \
   "SecureComms__Certificate__CertificatePath=$certs/$api.pem" \
   "SecureComms__Certificate__KeyPath=$certs/$api.key" \
@@ -171,10 +205,21 @@ step "start the API on 127.0.0.1"
   "SecureComms__TokenValidation__Authority=$issuer" \
   dotnet Smoke.Api.dll) > "$tmp/api.log" 2>&1 &
 pids+=($!)
-api_listening() { grep -Eo 'Now listening on: https://127\.0\.0\.1:[0-9]+' "$tmp/api.log" > /dev/null; }
-wait_for 60 "${pids[-1]}" "the API" api_listening
+api_pid=$!
+(cd "$tmp/bin/Smoke.Grpc" && exec env "${common[@]}" \
+  "SecureComms__Certificate__CertificatePath=$certs/$grpc_service.pem" \
+  "SecureComms__Certificate__KeyPath=$certs/$grpc_service.key" \
+  "SecureComms__Server__Urls__0=https://127.0.0.1:0" \
+  "SecureComms__TokenValidation__Authority=$issuer" \
+  dotnet Smoke.Grpc.dll) > "$tmp/grpc.log" 2>&1 &
+pids+=($!)
+grpc_pid=$!
+listening() { grep -Eo 'Now listening on: https://127\.0\.0\.1:[0-9]+' "$1" > /dev/null; }
+wait_for 60 "$api_pid" "the API" listening "$tmp/api.log"
+wait_for 60 "$grpc_pid" "the gRPC service" listening "$tmp/grpc.log"
 api_url="$(grep -Eo 'https://127\.0\.0\.1:[0-9]+' "$tmp/api.log" | head -n 1)"
-echo "    API at $api_url, token server at $issuer"
+grpc_url="$(grep -Eo 'https://127\.0\.0\.1:[0-9]+' "$tmp/grpc.log" | head -n 1)"
+echo "    API at $api_url, gRPC service at $grpc_url, token server at $issuer"
 
 step "run the worker until the API answers it"
 status=0
@@ -200,4 +245,53 @@ if command -v curl > /dev/null; then
 else
   echo "    curl not found: skipped the no-token and /healthz checks"
 fi
-step "OK: a generated worker called a generated API with mutual TLS and a certificate-bound token"
+
+# The gRPC worker from its build output, as each of three callers. The successful call and the two refusals are
+# independent, so they run side by side. The refusals are asserted on the gRPC status Grpc.Net.Client reports, whether
+# the service answers with HTTP 401/403 or with a gRPC Trailers-Only response.
+step "run the gRPC worker: the opened caller with a bound token, a caller the rule does not name, a caller without a token"
+grpc_worker() { # grpc_worker <log> <workload> <max attempts> [VAR=value...]: run the gRPC worker as <workload>
+  local log=$1 workload=$2 attempts=$3
+  shift 3
+  (cd "$tmp/bin/Smoke.GrpcWorker" && exec timeout 120 env "${common[@]}" \
+    "SecureComms__Certificate__CertificatePath=$certs/$workload.pem" \
+    "SecureComms__Certificate__KeyPath=$certs/$workload.key" \
+    "SecureComms__Clients__${grpc_service}__BaseAddress=$grpc_url" \
+    "SecureComms__Clients__${grpc_service}__Token__Authority=$issuer" \
+    "Worker__RunOnce=true" "Worker__Interval=00:00:01" "Worker__MaxAttempts=$attempts" "Worker__Deadline=00:00:20" \
+    "$@" dotnet Smoke.GrpcWorker.dll) > "$tmp/$log" 2>&1
+}
+grpc_worker grpc-worker.log "$grpc_caller" 20 &
+ok_pid=$!
+# restocker has an SVID and tokens for the gRPC service, but the service's policy opens SayHello to auditor alone.
+grpc_worker grpc-worker-denied.log "$worker" 1 "SecureComms__Clients__${grpc_service}__Token__ClientId=$worker" &
+denied_pid=$!
+# auditor again, through a client configured without a Token section: the call carries no access token.
+grpc_worker grpc-worker-no-token.log "$grpc_caller" 1 "Worker__Client=notoken" \
+  "SecureComms__Clients__notoken__BaseAddress=$grpc_url" \
+  "SecureComms__Clients__notoken__ExpectedServer=spiffe://$trust_domain/$grpc_service" &
+no_token_pid=$!
+ok_status=0 denied_status=0 no_token_status=0
+wait "$ok_pid" || ok_status=$?
+wait "$denied_pid" || denied_status=$?
+wait "$no_token_pid" || no_token_status=$?
+
+method="/greet.v1.Greeter/SayHello"
+expected="$grpc_service answered $method with OK: hello spiffe://$trust_domain/$grpc_caller, this is $grpc_service"
+grep -qF "$expected" "$tmp/grpc-worker.log" || fail "the gRPC worker never logged '$expected' (exit code $ok_status)"
+[[ $ok_status -eq 0 ]] || fail "the gRPC worker exited with $ok_status after the call"
+echo "    $(grep -F "$expected" "$tmp/grpc-worker.log" | head -n 1 | sed 's/^ *//')"
+
+expected="$grpc_service answered $method with PermissionDenied"
+grep -qF "$expected" "$tmp/grpc-worker-denied.log" \
+  || fail "spiffe://$trust_domain/$worker never logged '$expected' (exit code $denied_status)"
+[[ $denied_status -eq 1 ]] || fail "the gRPC worker as $worker exited with $denied_status, not 1, after a refused call"
+echo "    spiffe://$trust_domain/$worker: $(grep -F "$expected" "$tmp/grpc-worker-denied.log" | head -n 1 | sed 's/^ *//')"
+
+expected="notoken answered $method with Unauthenticated"
+grep -qF "$expected" "$tmp/grpc-worker-no-token.log" \
+  || fail "the gRPC worker without a token never logged '$expected' (exit code $no_token_status)"
+[[ $no_token_status -eq 1 ]] || fail "the gRPC worker without a token exited with $no_token_status, not 1, after a refused call"
+echo "    without a token: $(grep -F "$expected" "$tmp/grpc-worker-no-token.log" | head -n 1 | sed 's/^ *//')"
+
+step "OK: generated workers called a generated API and a generated gRPC service with mutual TLS and certificate-bound tokens"

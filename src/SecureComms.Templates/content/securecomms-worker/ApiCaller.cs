@@ -1,9 +1,26 @@
 using System.Diagnostics;
+#if (Grpc)
+using Grpc.Core;
+using Grpc.Net.ClientFactory;
+#endif
 using Microsoft.Extensions.Options;
 using SecureComms;
 
 namespace SecureComms.Worker1;
 
+#if (Grpc)
+/// <summary>
+/// Calls billing's gRPC method Greeter/SayHello every <see cref="ApiCallerOptions.Interval"/> through the gRPC client
+/// on the SecureComms named client and logs the answer. The client does the security: mutual TLS with this workload's
+/// SVID, billing's SPIFFE ID checked instead of its host name, and an access token bound to the SVID, obtained and
+/// renewed by client credentials over mutual TLS.
+/// </summary>
+internal sealed partial class ApiCaller(
+    GrpcClientFactory grpcClientFactory,
+    IOptions<ApiCallerOptions> options,
+    IHostApplicationLifetime lifetime,
+    ILogger<ApiCaller> logger) : BackgroundService
+#else
 /// <summary>
 /// Calls billing every <see cref="ApiCallerOptions.Interval"/> through the SecureComms named client and logs the answer.
 /// The client does the security: mutual TLS with this workload's SVID, billing's SPIFFE ID checked instead of its host
@@ -14,19 +31,24 @@ internal sealed partial class ApiCaller(
     IOptions<ApiCallerOptions> options,
     IHostApplicationLifetime lifetime,
     ILogger<ApiCaller> logger) : BackgroundService
+#endif
 {
     public const string ActivitySourceName = "SecureComms.Worker1";
     private static readonly ActivitySource Source = new(ActivitySourceName);
+#if (Grpc)
+
+    // The gRPC path of the method: what billing's policy rules name.
+    private const string Method = "/greet.v1.Greeter/SayHello";
+#endif
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         ApiCallerOptions settings = options.Value;
-        var path = new Uri(settings.Path, UriKind.Relative);
         using var timer = new PeriodicTimer(settings.Interval);
         int failures = 0;
         do
         {
-            if (await CallOnceAsync(settings.Client, path, stoppingToken).ConfigureAwait(false))
+            if (await CallOnceAsync(settings, stoppingToken).ConfigureAwait(false))
             {
                 if (settings.RunOnce)
                 {
@@ -45,9 +67,42 @@ internal sealed partial class ApiCaller(
         }
         while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false));
     }
+#if (Grpc)
 
-    private async Task<bool> CallOnceAsync(string client, Uri path, CancellationToken cancellationToken)
+    private async Task<bool> CallOnceAsync(ApiCallerOptions settings, CancellationToken cancellationToken)
     {
+        using Activity? activity = Source.StartActivity("call " + settings.Client);
+        try
+        {
+            // The factory keeps one channel per client name: creating the client for each call costs nothing.
+            Greeter.GreeterClient greeter = grpcClientFactory.CreateClient<Greeter.GreeterClient>(settings.Client);
+            using AsyncUnaryCall<HelloReply> call = greeter.SayHelloAsync(
+                new HelloRequest(), deadline: DateTime.UtcNow.Add(settings.Deadline), cancellationToken: cancellationToken);
+            HelloReply reply = await call.ResponseAsync.ConfigureAwait(false);
+            LogAnswered(logger, settings.Client, Method, StatusCode.OK, reply.Message);
+            return true;
+        }
+        catch (RpcException ex) when (!cancellationToken.IsCancellationRequested)
+        {
+            // Unauthenticated: no token, or one billing refused (invalid_token). PermissionDenied: billing's policy does
+            // not open the method to this workload. Unavailable: no connection, e.g. a refused TLS handshake (a server
+            // whose SVID is not the expected SPIFFE ID). Internal: no certificate-bound token could be obtained, so the
+            // call was never sent (the detail names the TokenAcquisitionException).
+            LogAnswered(logger, settings.Client, Method, ex.StatusCode, ex.Status.Detail);
+        }
+
+        activity?.SetStatus(ActivityStatusCode.Error);
+        return false;
+    }
+
+    [LoggerMessage(1, LogLevel.Information, "{Client} answered {Method} with {StatusCode}: {Message}")]
+    private static partial void LogAnswered(ILogger logger, string client, string method, StatusCode statusCode, string message);
+#else
+
+    private async Task<bool> CallOnceAsync(ApiCallerOptions settings, CancellationToken cancellationToken)
+    {
+        string client = settings.Client;
+        var path = new Uri(settings.Path, UriKind.Relative);
         using Activity? activity = Source.StartActivity("call " + client);
         try
         {
@@ -84,6 +139,7 @@ internal sealed partial class ApiCaller(
 
     [LoggerMessage(3, LogLevel.Warning, "{Client} could not be called: {Reason}")]
     private static partial void LogUnreachable(ILogger logger, string client, string reason);
+#endif
 
     [LoggerMessage(4, LogLevel.Error, "{Client} did not answer successfully in {Attempts} attempts; giving up")]
     private static partial void LogGaveUp(ILogger logger, string client, int attempts);

@@ -5,11 +5,23 @@ internal sealed class ApiCallerOptions
 {
     public const string SectionName = "Worker";
 
+    public const string DefaultClient = "billing";
+
+#if (Grpc)
+    /// <summary>
+    /// The named client under <c>SecureComms:Clients</c>, which is also the gRPC client's name. Default <c>billing</c>.
+    /// </summary>
+    public string Client { get; set; } = DefaultClient;
+
+    /// <summary>How long one call may take: its gRPC deadline, sent to the service. Default 30 seconds.</summary>
+    public TimeSpan Deadline { get; set; } = TimeSpan.FromSeconds(30);
+#else
     /// <summary>The named client under <c>SecureComms:Clients</c>. Default <c>billing</c>.</summary>
-    public string Client { get; set; } = "billing";
+    public string Client { get; set; } = DefaultClient;
 
     /// <summary>The path called with GET, relative to the client's base address. Default <c>/hello</c>.</summary>
     public string Path { get; set; } = "/hello";
+#endif
 
     /// <summary>Time between calls. Default 10 seconds.</summary>
     public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(10);

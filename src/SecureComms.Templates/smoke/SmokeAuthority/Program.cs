@@ -4,30 +4,43 @@ using SecureComms;
 using SecureComms.Testing;
 
 // The smoke test's trust domain and authorization server: a development CA that writes the trust bundle and one SVID per
-// workload as PEM files, and a development token server that issues the worker access tokens bound to its SVID for the
-// API's audience. Usage: SmokeAuthority <out-dir> <trust-domain> <api-name> <worker-name> <audience>.
+// workload as PEM files, and a development token server that issues access tokens bound to their SVIDs.
+// Usage: SmokeAuthority <out-dir> <trust-domain> <workload>[=<resource>,...]...
+// Every workload gets an SVID (spiffe://<trust-domain>/<workload>, <out-dir>/<workload>.pem and .key); one followed by
+// resources is also a token client (client id = workload, tls_client_auth) that may ask for tokens for those resources.
 // Writes <out-dir>/issuer.txt once the token server listens, then runs until SIGTERM or SIGINT.
-if (args.Length != 5)
+if (args.Length < 3)
 {
-    Console.Error.WriteLine("usage: SmokeAuthority <out-dir> <trust-domain> <api-name> <worker-name> <audience>");
+    Console.Error.WriteLine("usage: SmokeAuthority <out-dir> <trust-domain> <workload>[=<resource>,...]...");
     return 2;
 }
 
 string outDir = args[0];
 string trustDomain = args[1];
-string api = args[2];
-string worker = args[3];
-string audience = args[4];
 Directory.CreateDirectory(outDir);
 
 using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse(trustDomain));
 ca.WriteTrustBundlePem(Path.Combine(outDir, "bundle.pem"));
-foreach (string name in new[] { api, worker })
+var clients = new List<DevelopmentClient>();
+foreach (string workload in args[2..])
 {
-    // The SVIDs also name localhost (X509-SVID allows extra DNS SANs) so that curl can check the API's host name;
+    string[] parts = workload.Split('=', 2);
+    string name = parts[0];
+
+    // The SVIDs also name localhost (X509-SVID allows extra DNS SANs) so that curl can check a server's host name;
     // SecureComms checks only the SPIFFE ID.
     using System.Security.Cryptography.X509Certificates.X509Certificate2 svid = ca.IssueCertificate(new SvidSpec { UriSans = [$"spiffe://{trustDomain}/{name}"], DnsSans = ["localhost"], CommonName = name });
     DevelopmentCertificateAuthority.WriteCertificatePem(svid, ca.Chain, Path.Combine(outDir, name + ".pem"), Path.Combine(outDir, name + ".key"));
+    if (parts.Length == 2)
+    {
+        clients.Add(new DevelopmentClient
+        {
+            ClientId = name,
+            Authentication = TokenClientAuthentication.TlsClientAuth,
+            TlsClientAuthSanUri = SpiffeId.Parse($"spiffe://{trustDomain}/{name}"),
+            AllowedResources = parts[1].Split(',', StringSplitOptions.RemoveEmptyEntries),
+        });
+    }
 }
 
 using ILoggerFactory loggerFactory = LoggerFactory.Create(logging => logging.AddSimpleConsole(o => o.SingleLine = true));
@@ -36,23 +49,14 @@ await using DevelopmentTokenServer tokenServer = await DevelopmentTokenServer.St
     ServerCertificate = ca.IssueSvid(SpiffeId.Parse($"spiffe://{trustDomain}/auth")),
     ClientTrust = ca.CreateTrustBundle(),
     LoggerFactory = loggerFactory,
-    Clients =
-    [
-        new DevelopmentClient
-        {
-            ClientId = worker,
-            Authentication = TokenClientAuthentication.TlsClientAuth,
-            TlsClientAuthSanUri = SpiffeId.Parse($"spiffe://{trustDomain}/{worker}"),
-            AllowedResources = [audience],
-        },
-    ],
+    Clients = clients,
 });
 
 string issuer = tokenServer.Issuer.GetLeftPart(UriPartial.Authority);
 string issuerFile = Path.Combine(outDir, "issuer.txt");
 await File.WriteAllTextAsync(issuerFile + ".tmp", issuer);
 File.Move(issuerFile + ".tmp", issuerFile, overwrite: true);
-Console.WriteLine($"token server {issuer}; SVIDs for spiffe://{trustDomain}/{api} and spiffe://{trustDomain}/{worker} in {outDir}");
+Console.WriteLine($"token server {issuer}; SVIDs of {string.Join(", ", args[2..])} in {outDir}");
 
 using var stop = new CancellationTokenSource();
 using PosixSignalRegistration term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, context => { context.Cancel = true; stop.Cancel(); });
