@@ -12,9 +12,18 @@ namespace SecureComms;
 /// (<see cref="SecureCommsUserContext.RefusedChallengeParameter"/>).
 /// </summary>
 /// <remarks>
+/// <para>
+/// A gRPC call refused with <c>grpc-status: 16</c> (Unauthenticated) and the same <c>invalid_token</c> challenge renews
+/// the token the same way. It is replayed only when its whole request had been sent before the refusal came: unary and
+/// server-streaming calls. Client- and duplex-streaming calls are never replayed (their messages are written by the
+/// application over time and cannot be sent again): the call ends with Unauthenticated, and the next call has the
+/// renewed token. A request larger than <see cref="RecordedGrpcRequestContent.MaxRecordedBytes"/> is not replayed either.
+/// </para>
+/// <para>
 /// With token exchange (RFC 8693) the subject token is <see cref="SecureCommsTokenExchange.SubjectToken"/> when the
 /// request sets it, else the bearer token of the request being served (<paramref name="servedRequest"/>, when the host
 /// registered one); without one the request is not sent.
+/// </para>
 /// </remarks>
 internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider provider, bool exchange = false, IServedRequestAccessor? servedRequest = null) : DelegatingHandler
 {
@@ -25,10 +34,24 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
             ? await provider.GetTokenAsync(cancellationToken).ConfigureAwait(false)
             : await provider.GetExchangedTokenAsync(subject, cancellationToken).ConfigureAwait(false);
         SetAuthorization(request, token);
-        HttpResponseMessage response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        if (response.StatusCode != HttpStatusCode.Unauthorized || !SaysInvalidToken(response) || !CanReplay(request))
+        RecordedGrpcRequestContent? grpc = null;
+        if (request.Content is { } content && IsGrpc(content))
         {
-            return response;
+            request.Content = grpc = new RecordedGrpcRequestContent(content);
+        }
+
+        HttpResponseMessage response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
+        HttpContent? replay = null;
+        if (grpc is null)
+        {
+            if (response.StatusCode != HttpStatusCode.Unauthorized || !SaysInvalidToken(response) || !CanReplay(request))
+            {
+                return response;
+            }
+        }
+        else if (!IsUnauthenticated(response) || !SaysInvalidToken(response) || (replay = grpc.TryCreateReplay()) is null)
+        {
+            return response; // read now, so a request still being written when the refusal came is not replayed
         }
 
         provider.Invalidate(token);
@@ -37,11 +60,17 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
             : await provider.GetExchangedTokenAsync(subject, cancellationToken).ConfigureAwait(false);
         if (ReferenceEquals(renewed, token))
         {
+            replay?.Dispose();
             return response;
         }
 
         response.Dispose();
         SetAuthorization(request, renewed);
+        if (replay is not null)
+        {
+            request.Content = replay; // the recorded bytes; the first content (and its wrapper) stay with the first send
+        }
+
         return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
@@ -90,6 +119,35 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A gRPC call (content type <c>application/grpc</c>, alone or with <c>+format</c> or parameters): its refusals come as
+    /// gRPC statuses, and its content is recorded so that it can be replayed (<see cref="RecordedGrpcRequestContent"/>).
+    /// </summary>
+    private static bool IsGrpc(HttpContent content)
+    {
+        const string Grpc = "application/grpc";
+        return content.Headers.ContentType?.MediaType is { } type
+            && type.StartsWith(Grpc, StringComparison.OrdinalIgnoreCase)
+            && (type.Length == Grpc.Length || type[Grpc.Length] == '+');
+    }
+
+    /// <summary>
+    /// A gRPC call refused before it started: a Trailers-Only response with <c>grpc-status: 16</c> (Unauthenticated,
+    /// PROTOCOL-HTTP2.md), or the HTTP 401 of a server that answers gRPC calls with HTTP statuses.
+    /// </summary>
+    private static bool IsUnauthenticated(HttpResponseMessage response)
+    {
+        if (response.StatusCode == HttpStatusCode.Unauthorized)
+        {
+            return true;
+        }
+
+        return response.StatusCode == HttpStatusCode.OK
+            && response.Headers.NonValidated.TryGetValues("grpc-status", out HeaderStringValues status)
+            && status.Count == 1
+            && string.Equals(status.ToString(), "16", StringComparison.Ordinal);
     }
 
     /// <summary>Only bodies held in memory can be sent again; a streamed body may already be consumed.</summary>
