@@ -7,17 +7,17 @@ namespace SecureComms;
 /// <summary>
 /// Adds <c>Authorization: Bearer</c> with a certificate-bound token to every request of a SecureComms client. No token,
 /// no request: a <see cref="TokenAcquisitionException"/> propagates and nothing is sent. A 401 with
-/// <c>error="invalid_token"</c> (RFC 6750 §3.1) renews the token once and replays the request when it can be replayed,
-/// unless the challenge says that the user context, not the token, was refused
-/// (<see cref="SecureCommsUserContext.RefusedChallengeParameter"/>).
+/// <c>error="invalid_token"</c> (RFC 6750 §3.1) renews the token once and replays the request when it can be replayed
+/// (a request that cannot be replayed returns the 401, and the next request gets a new token), unless the challenge says
+/// that the user context, not the token, was refused (<see cref="SecureCommsUserContext.RefusedChallengeParameter"/>).
 /// </summary>
 /// <remarks>
 /// <para>
 /// A gRPC call refused with <c>grpc-status: 16</c> (Unauthenticated) and the same <c>invalid_token</c> challenge renews
 /// the token the same way. It is replayed only when its whole request had been sent before the refusal came: unary and
 /// server-streaming calls. Client- and duplex-streaming calls are never replayed (their messages are written by the
-/// application over time and cannot be sent again): the call ends with Unauthenticated, and the next call has the
-/// renewed token. A request larger than <see cref="RecordedGrpcRequestContent.MaxRecordedBytes"/> is not replayed either.
+/// application over time and cannot be sent again): the call ends with Unauthenticated, and the next call gets a new
+/// token. A request larger than <see cref="RecordedGrpcRequestContent.MaxRecordedBytes"/> is not replayed either.
 /// </para>
 /// <para>
 /// With token exchange (RFC 8693) the subject token is <see cref="SecureCommsTokenExchange.SubjectToken"/> when the
@@ -41,20 +41,20 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
         }
 
         HttpResponseMessage response = await base.SendAsync(request, cancellationToken).ConfigureAwait(false);
-        HttpContent? replay = null;
-        if (grpc is null)
+        if ((grpc is null ? response.StatusCode != HttpStatusCode.Unauthorized : !IsUnauthenticated(response)) || !SaysInvalidToken(response))
         {
-            if (response.StatusCode != HttpStatusCode.Unauthorized || !SaysInvalidToken(response) || !CanReplay(request))
-            {
-                return response;
-            }
-        }
-        else if (!IsUnauthenticated(response) || !SaysInvalidToken(response) || (replay = grpc.TryCreateReplay()) is null)
-        {
-            return response; // read now, so a request still being written when the refusal came is not replayed
+            return response;
         }
 
+        // The receiver called this token invalid: the next request gets a new one, whether or not this one is replayed.
+        // A gRPC call's recording is read now, so that a request still being written when the refusal came is not replayed.
         provider.Invalidate(token);
+        HttpContent? replay = grpc?.TryCreateReplay();
+        if (grpc is null ? !CanReplay(request) : replay is null)
+        {
+            return response;
+        }
+
         AccessToken renewed = subject is null
             ? await provider.GetTokenAsync(cancellationToken).ConfigureAwait(false)
             : await provider.GetExchangedTokenAsync(subject, cancellationToken).ConfigureAwait(false);
@@ -68,7 +68,8 @@ internal sealed class CertificateBoundTokenHandler(CertificateBoundTokenProvider
         SetAuthorization(request, renewed);
         if (replay is not null)
         {
-            request.Content = replay; // the recorded bytes; the first content (and its wrapper) stay with the first send
+            request.Content = replay; // the recorded bytes, with the same content headers
+            grpc!.Dispose(); // sent in full: nothing reads it again
         }
 
         return await base.SendAsync(request, cancellationToken).ConfigureAwait(false);

@@ -43,7 +43,8 @@ internal sealed class LedgerService(GrpcCalls calls) : Ledger.LedgerBase
             Caller = http.GetCallerSpiffeId().ToString(),
             User = http.User.GetEndUser()?.Subject ?? string.Empty,
             Id = request.Id,
-            Detail = $"{detail} sub={http.User.FindFirst("sub")?.Value} act={http.User.FindFirst("act")?.Value}",
+            Detail = $"{detail} sub={http.User.FindFirst("sub")?.Value} act={http.User.FindFirst("act")?.Value} "
+                + $"cert={(http.Connection.ClientCertificate is { } certificate ? CertificateBinding.Thumbprint(certificate) : null)} connection={http.Connection.Id}",
         };
     }
 }
