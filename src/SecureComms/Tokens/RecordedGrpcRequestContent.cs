@@ -117,7 +117,11 @@ internal sealed class RecordedGrpcRequestContent : HttpContent
         _length = needed;
     }
 
-    private void Flushed() => _state = NotReplayable;
+    private void Flushed()
+    {
+        _state = NotReplayable;
+        _buffer = null;
+    }
 
     /// <summary>Forwards writes to the transport's request stream and records them.</summary>
     private sealed class RecordingStream(Stream transport, RecordedGrpcRequestContent owner) : Stream
