@@ -15,7 +15,7 @@ internal static class GrpcRefusal
     /// <summary>The gRPC content type (PROTOCOL-HTTP2.md: <c>application/grpc</c> [("+proto" / "+json" / {custom})]).</summary>
     internal const string ContentType = "application/grpc";
 
-    /// <summary>gRPC status codes (grpc/doc/statuscodes.md).</summary>
+    /// <summary>The caller is over its rate limit: gRPC's answer to an HTTP 429 (codes from grpc/doc/statuscodes.md).</summary>
     internal const int ResourceExhausted = 8;
 
     /// <summary>The caller is known but not allowed: gRPC's answer to an HTTP 403.</summary>

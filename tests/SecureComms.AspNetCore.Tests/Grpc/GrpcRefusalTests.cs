@@ -161,6 +161,26 @@ public sealed class GrpcRefusalTests
     }
 
     [TestMethod]
+    public async Task UserContextTheServiceDoesNotAccept_IsUnauthenticated_WithTheUserContextCodeInTheChallenge()
+    {
+        // The code tells the caller's client that renewing its access token would not help.
+        using GrpcChannel channel = GrpcChannel.ForAddress(s_billing.BaseAddress, new GrpcChannelOptions { HttpClient = TestClients.RawClient(s_orders), DisposeHttpClient = true });
+        var headers = new Metadata
+        {
+            { "authorization", "Bearer " + s_issuer.Mint(Audience, s_orders) },
+            { SecureCommsUserContext.HeaderName.ToLowerInvariant(), "not-a-user-context" },
+        };
+
+        RpcException refused = await Assert.ThrowsExactlyAsync<RpcException>(() => new Ledger.LedgerClient(channel).GetAsync(new EntryRequest(), new CallOptions(headers, DateTime.UtcNow.AddSeconds(20))).ResponseAsync);
+
+        Assert.AreEqual(StatusCode.Unauthenticated, refused.StatusCode, refused.Status.Detail);
+        Assert.StartsWith("The user context was refused: ", refused.Status.Detail);
+        string challenge = refused.Trailers.GetValue("www-authenticate") ?? string.Empty;
+        Assert.Contains("error=\"invalid_token\"", challenge);
+        Assert.Contains(SecureCommsUserContext.RefusedChallengeParameter, challenge);
+    }
+
+    [TestMethod]
     public async Task CallerOverItsRateLimit_GetsResourceExhausted_WithRetryAfter()
     {
         IReadOnlyList<EntryReply> first = await CallAsync(s_limited, s_issuer.Mint(Audience, s_limited), Target.LedgerGet);
