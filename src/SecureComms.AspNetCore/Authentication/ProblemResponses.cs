@@ -2,7 +2,10 @@ using Microsoft.AspNetCore.Http;
 
 namespace SecureComms;
 
-/// <summary>Short RFC 9457 problem details for refusals: status, title and a reason the caller may know.</summary>
+/// <summary>
+/// Short RFC 9457 problem details for refusals: status, title and a reason the caller may know. Every SecureComms refusal
+/// is written here; a gRPC call's is written as a gRPC status instead (<see cref="GrpcRefusal"/>), with the same reason.
+/// </summary>
 internal static class ProblemResponses
 {
     internal static Task WriteAsync(HttpContext context, int status, string title, string detail)
@@ -10,6 +13,11 @@ internal static class ProblemResponses
         if (context.Response.HasStarted)
         {
             return Task.CompletedTask;
+        }
+
+        if (GrpcRefusal.IsGrpcRequest(context.Request))
+        {
+            return GrpcRefusal.WriteAsync(context, status, detail);
         }
 
         context.Response.StatusCode = status;

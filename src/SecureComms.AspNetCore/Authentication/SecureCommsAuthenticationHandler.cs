@@ -57,9 +57,17 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
     /// <summary>Authenticates once per request; later calls (the policy evaluator, application code) get the same result.</summary>
     public Task<AuthenticateResult> AuthenticateAsync() => _result ??= HandleAuthenticateAsync();
 
-    /// <summary>403, as ASP.NET Core's handlers answer a forbidden request (SecureComms' own denials write their body first).</summary>
+    /// <summary>
+    /// 403, as ASP.NET Core's handlers answer a forbidden request (SecureComms' own denials write their body first); to a
+    /// gRPC call, PermissionDenied (<see cref="GrpcRefusal"/>).
+    /// </summary>
     public Task ForbidAsync(AuthenticationProperties? properties)
     {
+        if (GrpcRefusal.IsGrpcRequest(Request))
+        {
+            return GrpcRefusal.WriteAsync(Context, StatusCodes.Status403Forbidden, "The caller is not allowed to call this endpoint.");
+        }
+
         Response.StatusCode = StatusCodes.Status403Forbidden;
         return Task.CompletedTask;
     }

@@ -12,7 +12,8 @@ namespace SecureComms;
 /// Records every inbound authorization decision once — a <c>securecomms.authorize</c> span, the decisions counter
 /// and, for a denial, one audit event (caller, user, method, route template, reason, rule) — and answers the denials of
 /// the policies SecureComms authenticates as ASP.NET Core does: 401 without a valid caller identity or token (through the
-/// SecureComms scheme's challenge), 403 with one (a problem body written here). Everything else — a request allowed, a
+/// SecureComms scheme's challenge), 403 with one (a problem body written here; to a gRPC call, the PermissionDenied status
+/// of <see cref="GrpcRefusal"/>). Everything else — a request allowed, a
 /// denial under a policy that names only the application's own authentication schemes — goes to the result handler the
 /// application registered (<c>IAuthorizationMiddlewareResultHandler</c>), or ASP.NET Core's when there is none. An
 /// application handler never sees a SecureComms denial, so it cannot turn one into a call of the endpoint.

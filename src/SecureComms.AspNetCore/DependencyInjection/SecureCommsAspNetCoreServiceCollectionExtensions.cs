@@ -98,6 +98,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
             {
                 limiter.GlobalLimiter = System.Threading.RateLimiting.PartitionedRateLimiter.Create<Microsoft.AspNetCore.Http.HttpContext, CallerPartition>(callers.Partition);
                 limiter.RejectionStatusCode = Microsoft.AspNetCore.Http.StatusCodes.Status429TooManyRequests;
+                limiter.OnRejected = CallerRateLimiter.OnRejected(limiter.OnRejected);
             });
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, CallerRateLimitStartupFilter>());
         services.AddTransient<IConfigureOptions<KestrelServerOptions>, KestrelMtlsSetup>();

@@ -75,6 +75,28 @@ internal sealed class CallerRateLimiter(LastGoodOptions<CallerRateLimits> limits
         return RateLimitPartition.GetNoLimiter(default(CallerPartition));
     }
 
+    /// <summary>
+    /// What a refused request gets besides the 429 the middleware set: <c>Retry-After</c> in seconds when the limiter
+    /// knows when its window reopens (RFC 9110 §10.2.3, RFC 6585 §4), and for a gRPC call the ResourceExhausted status
+    /// (<see cref="GrpcRefusal"/>). A handler the application configured before still runs for other requests.
+    /// </summary>
+    internal static Func<OnRejectedContext, CancellationToken, ValueTask> OnRejected(Func<OnRejectedContext, CancellationToken, ValueTask>? application) =>
+        (rejected, cancellationToken) =>
+        {
+            HttpContext context = rejected.HttpContext;
+            if (rejected.Lease.TryGetMetadata(MetadataName.RetryAfter, out TimeSpan retryAfter))
+            {
+                context.Response.Headers.RetryAfter = ((long)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            if (GrpcRefusal.IsGrpcRequest(context.Request))
+            {
+                return new ValueTask(GrpcRefusal.WriteAsync(context, StatusCodes.Status429TooManyRequests, "The caller's rate limit is exceeded."));
+            }
+
+            return application?.Invoke(rejected, cancellationToken) ?? ValueTask.CompletedTask;
+        };
+
     /// <summary>Builds the last good holder of the limits bound from <c>SecureComms:Authorization:RateLimits</c>.</summary>
     internal static LastGoodOptions<CallerRateLimits> Watch(IServiceProvider services) =>
         LastGoodOptions<CallerRateLimits>.Create<SecureCommsRateLimitOptions>(services, Section, CallerRateLimits.Compile);
