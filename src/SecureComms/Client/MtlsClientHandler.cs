@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net.Security;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
@@ -33,6 +34,7 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly SecureCommsMetrics? _metrics;
+    private readonly IMeterFactory? _meterFactory;
     private readonly ConcurrentDictionary<string, ServerConnection> _servers = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, string> _rejections = new(StringComparer.OrdinalIgnoreCase);
     private readonly X509Certificate2Collection? _serverCaBundle;
@@ -58,10 +60,12 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
         TimeProvider timeProvider,
         ILogger logger,
         SecureCommsMetrics? metrics = null,
-        X509Certificate2Collection? serverCaBundle = null)
+        X509Certificate2Collection? serverCaBundle = null,
+        IMeterFactory? meterFactory = null)
     {
         _clientName = clientName;
         _metrics = metrics;
+        _meterFactory = meterFactory;
         _serverCaBundle = serverCaBundle;
         _readsBoundCertificate = options.Token is not null; // only token clients name a certificate per request
         _options = options;
@@ -278,6 +282,10 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
             AllowAutoRedirect = false,
             UseCookies = false,
             UseProxy = false,
+
+            // The host's meters, as IHttpClientFactory gives a primary SocketsHttpHandler: the client's http.client.*
+            // metrics belong to the application's meter provider, not to the process-wide default meter.
+            MeterFactory = _meterFactory,
         };
 
         if (_options.ConfigureHandler is { } configure)

@@ -99,7 +99,8 @@ public static class SecureCommsHttpClientBuilderExtensions
             services.GetRequiredService<PeerCertificateValidator>(),
             services.GetRequiredService<TimeProvider>(),
             services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureComms.Client"),
-            services.GetRequiredService<SecureCommsMetrics>());
+            services.GetRequiredService<SecureCommsMetrics>(),
+            meterFactory: services.GetService<System.Diagnostics.Metrics.IMeterFactory>());
     }
 
     private static SecureClientOptions GetOrAddClient(SecureCommsOptions options, string name)

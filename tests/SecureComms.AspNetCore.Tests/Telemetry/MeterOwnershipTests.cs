@@ -1,6 +1,7 @@
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.Metrics.Testing;
 using SecureComms.AspNetCore.Tests.Infrastructure;
 using Instruments = SecureComms.SecureCommsTelemetry.Instruments;
 
@@ -45,5 +46,29 @@ public sealed class MeterOwnershipTests
         Assert.AreEqual(1, published.Count(name => name == Instruments.PeerCertificateFailures), string.Join(", ", published));
         Assert.AreEqual(1, published.Count(name => name == Instruments.AuthorizationDecisions), string.Join(", ", published));
         Assert.HasCount(published.Distinct().Count(), published, "no instrument name twice: " + string.Join(", ", published));
+    }
+
+    /// <summary>
+    /// IHttpClientFactory hands its own primary <see cref="SocketsHttpHandler"/> the host's meter factory; SecureComms'
+    /// primary handler builds its handlers itself and must do the same, or a client's <c>http.client.*</c> metrics go to
+    /// the process-wide meter that no service's meter provider owns.
+    /// </summary>
+    [TestMethod]
+    public async Task SecureCommsClient_RecordsItsHttpClientMetrics_OnTheHostsMeterFactory()
+    {
+        await using SecureServiceHost server = await SecureServiceHost.StartAsync(
+            app => app.MapGet("/", () => "ok").AllowAnonymous(),
+            new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
+            TestPki.Bundles());
+        (ServiceProvider services, HttpClient client) = TestClients.SecureClient(
+            new InMemoryCertificateSource(TestPki.Issue(TestPki.Orders)), TestPki.Billing.ToString(), server.BaseAddress);
+        await using var _ = services;
+        IMeterFactory meters = services.GetRequiredService<IMeterFactory>();
+        using var durations = new MetricCollector<double>(meters, "System.Net.Http", "http.client.request.duration");
+
+        using HttpResponseMessage response = await client.GetAsync(new Uri("/", UriKind.Relative));
+
+        Assert.AreEqual(System.Net.HttpStatusCode.OK, response.StatusCode);
+        Assert.HasCount(1, durations.GetMeasurementSnapshot(), "the request's duration, recorded on the meter the host's factory made");
     }
 }
