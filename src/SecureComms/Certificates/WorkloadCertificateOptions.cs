@@ -7,6 +7,12 @@ namespace SecureComms;
 /// </summary>
 public sealed class WorkloadCertificateOptions
 {
+    /// <summary>
+    /// Where the SVID comes from: <see cref="CertificateSourceKind.Automatic"/> (default),
+    /// <see cref="CertificateSourceKind.Files"/> or <see cref="CertificateSourceKind.WorkloadApi"/>.
+    /// </summary>
+    public CertificateSourceKind Source { get; set; }
+
     /// <summary>PEM file with the leaf certificate first, then its intermediates. No default.</summary>
     public string? CertificatePath { get; set; }
 

@@ -32,6 +32,9 @@ public sealed class SecureCommsOptions
     /// <summary>Outbound mutual-TLS clients by name (<c>SecureComms:Clients:{name}</c>), registered with <c>IHttpClientFactory</c>.</summary>
     public IDictionary<string, SecureClientOptions> Clients { get; } = new Dictionary<string, SecureClientOptions>(StringComparer.Ordinal);
 
+    /// <summary>How to reach the SPIFFE Workload API (<c>SecureComms:WorkloadApi</c>), when the SVID comes from it.</summary>
+    public WorkloadApiOptions WorkloadApi { get; set; } = new();
+
     /// <summary>Health checks and certificate-expiry warnings (<c>SecureComms:Health</c>).</summary>
     public SecureCommsHealthOptions Health { get; set; } = new();
 
