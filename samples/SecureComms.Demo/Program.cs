@@ -12,7 +12,7 @@ using SecureComms.Demo;
 using SecureComms.Testing;
 
 // SecureComms demo: real Kestrel services on loopback, real mutual TLS, identities from an in-process development CA
-// (orders's through the development SPIFFE Workload API server, as a SPIRE agent would give it),
+// (orders' through the development SPIFFE Workload API server, as a SPIRE agent would give it),
 // certificate-bound access tokens from an in-process development token server. Development only.
 // --keep-running leaves the services up and prints curl commands; --files DIR says where their certificate files go.
 bool keepRunning = args.Contains("--keep-running");
