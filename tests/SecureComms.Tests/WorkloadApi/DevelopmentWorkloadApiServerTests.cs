@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using SecureComms.Testing;
@@ -186,6 +187,26 @@ public sealed class DevelopmentWorkloadApiServerTests
 
         Assert.AreEqual(StatusCode.InvalidArgument, error.StatusCode);
         Assert.AreEqual(0, server.JwtSvidRequestCount);
+    }
+
+    [TestMethod]
+    public async Task StartRefusalAndDenial_AreLoggedWithTheirEventIds()
+    {
+        var logs = new FakeLogCollector();
+        using ILoggerFactory loggerFactory = FakeLogs.LoggerFactory(logs);
+        using var ca = DevelopmentCertificateAuthority.Create(Domain);
+        await using DevelopmentWorkloadApiServer server = await DevelopmentWorkloadApiServer.StartAsync(
+            new DevelopmentWorkloadApiServerOptions { Authority = ca, SpiffeId = Orders, LoggerFactory = loggerFactory }, TestContext.CancellationToken);
+        using GrpcChannel channel = ChannelWithoutHeader(server.SocketPath);
+        await Assert.ThrowsExactlyAsync<RpcException>(async () => await new SpiffeWorkloadAPI.SpiffeWorkloadAPIClient(channel)
+            .FetchJWTSVIDAsync(new JWTSVIDRequest { Audience = { "billing" } }, cancellationToken: Timeout));
+        server.DenyAll = true;
+        using WorkloadApiConnection connection = Connect(server);
+        await Assert.ThrowsExactlyAsync<RpcException>(() => connection.FetchJwtSvidAsync(["billing"], null, Timeout));
+
+        Assert.IsTrue(logs.Contains(1850, server.Socket), "started, naming the socket");
+        Assert.IsTrue(logs.Contains(1856, "FetchJWTSVID"), "the call without the header");
+        Assert.IsTrue(logs.Contains(1857, "FetchJWTSVID"), "the denied call");
     }
 
     [TestMethod]
