@@ -347,6 +347,44 @@ public sealed class DevelopmentWorkloadApiServerTests
     }
 
     [TestMethod]
+    public async Task ValidateJwtSvid_ReturnsTheSubjectAndClaims_OfATokenItIssued()
+    {
+        using var ca = DevelopmentCertificateAuthority.Create(Domain);
+        await using DevelopmentWorkloadApiServer server = await StartAsync(ca);
+        using WorkloadApiConnection connection = Connect(server);
+        string token = (await connection.FetchJwtSvidAsync(["billing"], null, Timeout)).Svids[0].Svid;
+        using GrpcChannel channel = ChannelWithoutHeader(server.SocketPath);
+        var client = new SpiffeWorkloadAPI.SpiffeWorkloadAPIClient(channel);
+
+        ValidateJWTSVIDResponse response = await client.ValidateJWTSVIDAsync(
+            new ValidateJWTSVIDRequest { Audience = "billing", Svid = token }, SecurityHeader, cancellationToken: Timeout);
+
+        Assert.AreEqual(Orders.ToString(), response.SpiffeId);
+        Assert.AreEqual(Orders.ToString(), response.Claims.Fields["sub"].StringValue);
+        Assert.AreEqual("billing", response.Claims.Fields["aud"].StringValue);
+    }
+
+    [TestMethod]
+    [DataRow("another audience")]
+    [DataRow("a key outside the bundle")]
+    [DataRow("not a JWT")]
+    public async Task ValidateJwtSvid_RefusesATokenThatIsNotForTheAudienceOrNotSignedByTheBundle(string attack)
+    {
+        using var ca = DevelopmentCertificateAuthority.Create(Domain);
+        await using DevelopmentWorkloadApiServer server = await StartAsync(ca);
+        await using DevelopmentWorkloadApiServer other = await StartAsync(ca); // its own JWT keys
+        using WorkloadApiConnection connection = Connect(attack == "a key outside the bundle" ? other : server);
+        string token = attack == "not a JWT" ? "e30.e30.e30" : (await connection.FetchJwtSvidAsync(["billing"], null, Timeout)).Svids[0].Svid;
+        using GrpcChannel channel = ChannelWithoutHeader(server.SocketPath);
+        var client = new SpiffeWorkloadAPI.SpiffeWorkloadAPIClient(channel);
+
+        RpcException error = await Assert.ThrowsExactlyAsync<RpcException>(async () => await client.ValidateJWTSVIDAsync(
+            new ValidateJWTSVIDRequest { Audience = attack == "another audience" ? "audit" : "billing", Svid = token }, SecurityHeader, cancellationToken: Timeout));
+
+        Assert.AreEqual(StatusCode.InvalidArgument, error.StatusCode);
+    }
+
+    [TestMethod]
     public async Task JwtKeyRotation_PushesTheNewBundleToEveryServerSharingTheKeys()
     {
         using var ca = DevelopmentCertificateAuthority.Create(Domain);
@@ -381,6 +419,8 @@ public sealed class DevelopmentWorkloadApiServerTests
         StringAssert.Contains(error.Message, "not in the authority's trust domain");
         StringAssert.Contains(error.Message, "SvidLifetime");
     }
+
+    private static Metadata SecurityHeader => new() { { "workload.spiffe.io", "true" } };
 
     private Task<DevelopmentWorkloadApiServer> StartAsync(
         DevelopmentCertificateAuthority ca,
