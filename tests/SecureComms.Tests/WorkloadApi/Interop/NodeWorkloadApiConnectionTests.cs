@@ -148,6 +148,50 @@ public sealed class NodeWorkloadApiConnectionTests
         Assert.AreEqual(StatusCode.PermissionDenied, denied.StatusCode);
     }
 
+    [TestMethod]
+    public async Task BundleStreams_CarryTheOwnAndFederatedTrustDomains_KeyedBySpiffeId()
+    {
+        NodeWorkloadApiServer.RequireOrSkip();
+        using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
+        using var partner = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("partner.test"));
+        await using NodeWorkloadApiServer server = await NodeWorkloadApiServer.StartAsync();
+        await server.SetSvidAsync(ca.IssueSvid(Orders), [ca.Certificate]);
+        const string Jwks = """{"keys":[{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","kid":"k1","use":"jwt-svid"}]}""";
+        await server.SetJwtBundleAsync("spiffe://example.org", Jwks);
+
+        using var connection = new WorkloadApiConnection(WorkloadApiEndpoint.Parse(server.Address));
+        using AsyncServerStreamingCall<X509BundlesResponse> x509 = connection.FetchX509Bundles(CancellationToken.None);
+        using AsyncServerStreamingCall<JWTBundlesResponse> jwt = connection.FetchJwtBundles(CancellationToken.None);
+        using var timeout = new CancellationTokenSource(Eventually.Deadline);
+
+        Assert.IsTrue(await x509.ResponseStream.MoveNext(timeout.Token));
+        CollectionAssert.AreEquivalent(new[] { "spiffe://example.org" }, x509.ResponseStream.Current.Bundles.Keys.ToArray());
+        Assert.IsTrue(await jwt.ResponseStream.MoveNext(timeout.Token));
+        Assert.AreEqual(Jwks, jwt.ResponseStream.Current.Bundles["spiffe://example.org"].ToStringUtf8(), "JWKS JSON bytes, as given");
+
+        await server.AddFederatedBundleAsync("spiffe://partner.test", [partner.Certificate]);
+        Assert.IsTrue(await x509.ResponseStream.MoveNext(timeout.Token), "a federated bundle added is pushed");
+        CollectionAssert.AreEqual(partner.Certificate.RawData, x509.ResponseStream.Current.Bundles["spiffe://partner.test"].ToByteArray());
+        CollectionAssert.AreEqual(ca.Certificate.RawData, x509.ResponseStream.Current.Bundles["spiffe://example.org"].ToByteArray());
+    }
+
+    [TestMethod]
+    public async Task JwtSvid_IsFetchedForItsAudience_AndRefusedForAnother()
+    {
+        NodeWorkloadApiServer.RequireOrSkip();
+        await using NodeWorkloadApiServer server = await NodeWorkloadApiServer.StartAsync();
+        await server.SetJwtSvidAsync("billing", Orders, "header.payload.signature");
+
+        using var connection = new WorkloadApiConnection(WorkloadApiEndpoint.Parse(server.Address));
+        JWTSVIDResponse response = await connection.FetchJwtSvidAsync(["billing"], spiffeId: null, CancellationToken.None);
+        Assert.HasCount(1, response.Svids);
+        Assert.AreEqual(Orders.ToString(), response.Svids[0].SpiffeId);
+        Assert.AreEqual("header.payload.signature", response.Svids[0].Svid);
+
+        RpcException refused = await Assert.ThrowsExactlyAsync<RpcException>(() => connection.FetchJwtSvidAsync(["shipping"], spiffeId: null, CancellationToken.None));
+        Assert.AreEqual(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
     private static async Task<X509SVIDResponse> NextAsync(AsyncServerStreamingCall<X509SVIDResponse> call)
     {
         using var timeout = new CancellationTokenSource(Eventually.Deadline);

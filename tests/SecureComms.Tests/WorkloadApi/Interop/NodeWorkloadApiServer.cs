@@ -144,6 +144,17 @@ internal sealed class NodeWorkloadApiServer : IAsyncDisposable
         return ack["pushed"]!.GetValue<int>();
     }
 
+    /// <summary>Serves <paramref name="jwks"/> (JWK set JSON) as the JWT bundle of the trust domain keyed <paramref name="trustDomainKey"/>, and pushes it.</summary>
+    public async Task<int> SetJwtBundleAsync(string trustDomainKey, string jwks)
+    {
+        JsonNode ack = await SendAsync(new JsonObject { ["op"] = "set-jwt-bundle", ["trustDomain"] = trustDomainKey, ["jwks"] = jwks });
+        return ack["pushed"]!.GetValue<int>();
+    }
+
+    /// <summary>Makes <c>FetchJWTSVID</c> answer <paramref name="token"/> for <paramref name="audience"/>.</summary>
+    public Task SetJwtSvidAsync(string audience, SpiffeId spiffeId, string token) =>
+        SendAsync(new JsonObject { ["op"] = "set-jwt-svid", ["audience"] = new JsonArray(audience), ["spiffeId"] = spiffeId.ToString(), ["token"] = token });
+
     /// <summary>Ends every open stream with UNAVAILABLE, as an agent restart does; returns how many were open.</summary>
     public async Task<int> KillStreamsAsync() => (await SendAsync(new JsonObject { ["op"] = "kill-streams" }))["ended"]!.GetValue<int>();
 
