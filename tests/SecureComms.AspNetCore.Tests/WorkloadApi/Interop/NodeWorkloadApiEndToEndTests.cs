@@ -11,12 +11,13 @@ using SecureComms.Tests.WorkloadApi.Interop;
 namespace SecureComms.AspNetCore.Tests.WorkloadApi.Interop;
 
 /// <summary>
-/// A service and its caller, each with one <c>AddSecureComms</c> line and its identity from its own Workload API server
-/// on a gRPC stack SecureComms did not write (<c>@grpc/grpc-js</c>), with no certificate file anywhere: both SVIDs are
-/// rotated by pushes, round after round, while calls run continuously, and no call fails.
+/// Services with one <c>AddSecureComms</c> line and their identity from a Workload API server on a gRPC stack
+/// SecureComms did not write (<c>@grpc/grpc-js</c>), with no certificate file anywhere: both sides' SVIDs rotated by
+/// pushes round after round while calls run continuously lose no call, and a pushed federated bundle opens the
+/// handshake to its trust domain.
 /// </summary>
 [TestClass]
-public sealed class NodeWorkloadApiRotationTests
+public sealed class NodeWorkloadApiEndToEndTests
 {
     private const int Rounds = 5;
     private const int Callers = 4;
@@ -105,6 +106,47 @@ public sealed class NodeWorkloadApiRotationTests
         Assert.IsEmpty(failures, "no call failed: " + string.Join(" | ", failures.Take(5)));
         Assert.IsGreaterThan(Rounds * Callers, calls, "calls ran throughout the rotations");
         Assert.AreEqual(0, (await billingAgent.GetStatsAsync()).RejectedWithoutHeader + (await ordersAgent.GetStatsAsync()).RejectedWithoutHeader);
+    }
+
+    [TestMethod]
+    public async Task CallerFromAnotherTrustDomain_IsRefusedInTheHandshake_UntilTheAgentPushesItsFederatedBundle()
+    {
+        NodeWorkloadApiServer.RequireOrSkip();
+        SpiffeId reports = SpiffeId.Parse("spiffe://other.org/reports");
+        await using NodeWorkloadApiServer billingAgent = await NodeWorkloadApiServer.StartAsync();
+        await billingAgent.SetSvidAsync(TestPki.Issue(TestPki.Billing), [TestPki.Ca.Certificate]);
+        await using SecureServiceHost billing = await SecureServiceHost.StartAsync(
+            app => app.MapGet("/reports", () => "ok").RequireCaller(reports.ToString()),
+            certificate: null,
+            bundles: null,
+            WorkloadApiSettings(billingAgent));
+        WorkloadCertificate partner = TestPki.OtherDomainCa.IssueSvid(reports);
+        var endpoint = new Uri(billing.BaseAddress, "/reports");
+
+        using (HttpClient before = TestClients.RawClient(partner))
+        {
+            await Assert.ThrowsExactlyAsync<HttpRequestException>(() => before.GetAsync(endpoint), "other.org has no bundle yet");
+        }
+
+        Assert.IsTrue(billing.Logs.Contains(1200, "UnknownTrustDomain"), "the handshake refusal names the reason");
+
+        Assert.AreEqual(1, await billingAgent.AddFederatedBundleAsync("spiffe://other.org", [TestPki.OtherDomainCa.Certificate]));
+
+        await Eventually.WaitUntilAsync(
+            async () =>
+            {
+                using HttpClient after = TestClients.RawClient(partner); // a new connection, so a new handshake
+                try
+                {
+                    using HttpResponseMessage response = await after.GetAsync(endpoint);
+                    return response.StatusCode == HttpStatusCode.OK;
+                }
+                catch (HttpRequestException)
+                {
+                    return false;
+                }
+            },
+            "a caller from other.org is accepted once its federated bundle has been pushed");
     }
 
     private static Dictionary<string, string?> WorkloadApiSettings(NodeWorkloadApiServer agent) => new()
