@@ -117,16 +117,22 @@ internal sealed class NodeWorkloadApiServer : IAsyncDisposable
 
     /// <summary>Serves <paramref name="svid"/> (with its intermediates) as the only SVID, with its trust domain's bundle, and pushes it.</summary>
     /// <returns>The number of open streams the new response was pushed to.</returns>
-    public async Task<int> SetSvidAsync(WorkloadCertificate svid, IEnumerable<X509Certificate2> bundle, string? hint = null)
+    public Task<int> SetSvidAsync(WorkloadCertificate svid, IEnumerable<X509Certificate2> bundle, string? hint = null)
     {
         ArgumentNullException.ThrowIfNull(svid);
+        return SetRawSvidAsync(SpiffeIdOf(svid.Certificate), Der([svid.Certificate, .. svid.Intermediates]), Pkcs8(svid.Certificate), Der(bundle), hint);
+    }
+
+    /// <summary>Serves these bytes as they are (a test of what a client does with a malformed response), and pushes them.</summary>
+    public async Task<int> SetRawSvidAsync(string spiffeId, byte[] certificates, byte[] pkcs8Key, byte[] bundle, string? hint = null)
+    {
         JsonNode ack = await SendAsync(new JsonObject
         {
             ["op"] = "set-svid",
-            ["spiffeId"] = SpiffeIdOf(svid.Certificate),
-            ["certs"] = Convert.ToBase64String(Der([svid.Certificate, .. svid.Intermediates])),
-            ["key"] = Convert.ToBase64String(Pkcs8(svid.Certificate)),
-            ["bundle"] = Convert.ToBase64String(Der(bundle)),
+            ["spiffeId"] = spiffeId,
+            ["certs"] = Convert.ToBase64String(certificates),
+            ["key"] = Convert.ToBase64String(pkcs8Key),
+            ["bundle"] = Convert.ToBase64String(bundle),
             ["hint"] = hint,
         });
         return ack["pushed"]!.GetValue<int>();
@@ -243,7 +249,8 @@ internal sealed class NodeWorkloadApiServer : IAsyncDisposable
             : JsonNode.Parse(line) ?? throw new InvalidOperationException($"the Workload API server wrote '{line}'");
     }
 
-    private static byte[] Der(IEnumerable<X509Certificate2> certificates)
+    /// <summary>Certificates as the Workload API carries them: DER, concatenated.</summary>
+    public static byte[] Der(IEnumerable<X509Certificate2> certificates)
     {
         var der = new List<byte>();
         foreach (X509Certificate2 certificate in certificates)
@@ -254,7 +261,8 @@ internal sealed class NodeWorkloadApiServer : IAsyncDisposable
         return [.. der];
     }
 
-    private static byte[] Pkcs8(X509Certificate2 certificate)
+    /// <summary>The certificate's private key as the Workload API carries it: PKCS#8 DER.</summary>
+    public static byte[] Pkcs8(X509Certificate2 certificate)
     {
         using AsymmetricAlgorithm key = (AsymmetricAlgorithm?)certificate.GetECDsaPrivateKey()
             ?? certificate.GetRSAPrivateKey()

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using SecureComms.Testing;
 
@@ -141,6 +142,42 @@ public sealed class NodeWorkloadApiSourceTests
     }
 
     [TestMethod]
+    [DataRow("a key that belongs to another certificate", DisplayName = "key of another SVID")]
+    [DataRow("bytes that are not DER", DisplayName = "not DER")]
+    [DataRow("an SVID from another CA of the same trust domain name", DisplayName = "SVID that does not chain to the bundle")]
+    public async Task MalformedPush_IsIgnored_TheLastGoodSvidStays_AndTheNextGoodPushIsApplied(string defect)
+    {
+        NodeWorkloadApiServer.RequireOrSkip();
+        using var ca = DevelopmentCertificateAuthority.Create(ExampleOrg);
+        using var rogue = DevelopmentCertificateAuthority.Create(ExampleOrg);
+        await using NodeWorkloadApiServer server = await NodeWorkloadApiServer.StartAsync();
+        WorkloadCertificate first = ca.IssueSvid(Orders);
+        await server.SetSvidAsync(first, [ca.Certificate]);
+        var logs = new FakeLogCollector();
+        await using ServiceProvider services = Workload(server, logs);
+        await StartAsync(services);
+        ICertificateSource certificates = services.GetRequiredService<ICertificateSource>();
+        IChangeToken rotation = certificates.GetChangeToken();
+
+        WorkloadCertificate other = ca.IssueSvid(Orders);
+        byte[] bundle = NodeWorkloadApiServer.Der([ca.Certificate]);
+        await (defect switch
+        {
+            "a key that belongs to another certificate" => server.SetRawSvidAsync(Orders.ToString(), NodeWorkloadApiServer.Der([ca.IssueSvid(Orders).Certificate]), NodeWorkloadApiServer.Pkcs8(other.Certificate), bundle),
+            "bytes that are not DER" => server.SetRawSvidAsync(Orders.ToString(), [0x30, 0x82, 0x01, 0x00, 0x02], NodeWorkloadApiServer.Pkcs8(other.Certificate), bundle),
+            _ => server.SetSvidAsync(rogue.IssueSvid(Orders), [ca.Certificate]),
+        });
+
+        await Eventually.WaitUntilAsync(() => logs.CountOf(1804) == 1, $"the update with {defect} is refused (event 1804)");
+        Assert.IsFalse(rotation.HasChanged, $"{defect}: no rotation");
+        Assert.AreEqual(first.Sha256Thumbprint, certificates.Current.Sha256Thumbprint, $"{defect}: the last good SVID stays");
+
+        await server.SetSvidAsync(other, [ca.Certificate]);
+        await Eventually.FiresAsync(rotation, "the next good push on the same stream is a rotation");
+        Assert.AreEqual(other.Sha256Thumbprint, certificates.Current.Sha256Thumbprint);
+    }
+
+    [TestMethod]
     public async Task UnregisteredWorkload_FailsStartUp_NamingPermissionDenied()
     {
         NodeWorkloadApiServer.RequireOrSkip();
@@ -153,7 +190,7 @@ public sealed class NodeWorkloadApiSourceTests
         Assert.Contains(server.Address, failure.Message, "the message names the socket");
     }
 
-    private static ServiceProvider Workload(NodeWorkloadApiServer server)
+    private static ServiceProvider Workload(NodeWorkloadApiServer server, FakeLogCollector? logs = null)
     {
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -162,7 +199,13 @@ public sealed class NodeWorkloadApiSourceTests
             ["SecureComms:WorkloadApi:ReconnectDelay"] = "00:00:00.100",
             ["SecureComms:WorkloadApi:MaxReconnectDelay"] = "00:00:00.500",
         }).Build();
-        return new ServiceCollection().AddSecureCommsCore(configuration).Services.BuildServiceProvider();
+        var services = new ServiceCollection();
+        if (logs is not null)
+        {
+            services.AddSingleton<ILoggerFactory>(FakeLogs.LoggerFactory(logs));
+        }
+
+        return services.AddSecureCommsCore(configuration).Services.BuildServiceProvider();
     }
 
     private static async Task StartAsync(ServiceProvider services)
