@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using SecureComms.Testing;
 
@@ -26,6 +27,13 @@ internal static class WorkloadApiTestBed
         MaxReconnectDelay = TimeSpan.FromMilliseconds(200),
         Hint = hint,
     };
+
+    /// <summary>The certificate's private key as the agent sends it (<c>x509_svid_key</c>: PKCS#8 DER).</summary>
+    public static byte[] Pkcs8(X509Certificate2 certificate)
+    {
+        using AsymmetricAlgorithm key = (AsymmetricAlgorithm?)certificate.GetECDsaPrivateKey() ?? certificate.GetRSAPrivateKey()!;
+        return key.ExportPkcs8PrivateKey();
+    }
 
     public static Task<DevelopmentWorkloadApiServer> StartServerAsync(string? socketPath = null) =>
         DevelopmentWorkloadApiServer.StartAsync(new DevelopmentWorkloadApiServerOptions
