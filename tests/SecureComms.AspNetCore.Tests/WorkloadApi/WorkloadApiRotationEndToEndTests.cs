@@ -111,6 +111,43 @@ public sealed class WorkloadApiRotationEndToEndTests
         Assert.AreEqual(0, billing.Logs.GetSnapshot().Count(r => r.Id.Id == 1804), "no push was refused");
     }
 
+    [TestMethod]
+    public async Task ClientIdentityFromTheWorkloadApi_Rotated_IsPresentedOnTheNextConnections()
+    {
+        await using DevelopmentWorkloadApiServer agent = await DevelopmentWorkloadApiServer.StartAsync(new DevelopmentWorkloadApiServerOptions
+        {
+            Authority = TestPki.Ca,
+            SpiffeId = TestPki.Orders,
+        });
+        await using SecureServiceHost billing = await SecureServiceHost.StartAsync(
+            app => app.MapGet("/whoami", (HttpContext ctx) => CertificateBinding.Thumbprint(ctx.Connection.ClientCertificate!)).RequireCaller(TestPki.Orders.ToString()),
+            new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
+            TestPki.Bundles());
+        IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SecureComms:Certificate:Source"] = "WorkloadApi",
+            ["SecureComms:WorkloadApi:Socket"] = agent.Socket,
+            ["SecureComms:Clients:billing:BaseAddress"] = billing.BaseAddress.ToString(),
+            ["SecureComms:Clients:billing:ExpectedServer"] = TestPki.Billing.ToString(),
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddSecureCommsCore(configuration);
+        await using ServiceProvider orders = services.BuildServiceProvider();
+        foreach (Microsoft.Extensions.Hosting.IHostedService hosted in orders.GetServices<Microsoft.Extensions.Hosting.IHostedService>())
+        {
+            await hosted.StartAsync(CancellationToken.None); // as a host does: waits for the first SVID
+        }
+
+        HttpClient http = orders.GetRequiredService<IHttpClientFactory>().CreateClient("billing");
+        Assert.AreEqual(CertificateBinding.Thumbprint(agent.CurrentCertificate), await http.GetStringAsync(new Uri("/whoami", UriKind.Relative)));
+
+        string rotated = CertificateBinding.Thumbprint(await agent.RotateAsync());
+
+        await Eventually.WaitUntilAsync(
+            async () => await http.GetStringAsync(new Uri("/whoami", UriKind.Relative)) == rotated,
+            "calls move to connections that present the rotated SVID");
+    }
+
     private static ServiceProvider Client(Uri billing, WorkloadCertificate orders)
     {
         IConfiguration configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
