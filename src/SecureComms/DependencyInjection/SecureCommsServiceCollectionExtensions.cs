@@ -80,6 +80,15 @@ public static class SecureCommsServiceCollectionExtensions
         services.TryAddSingleton<ITrustBundleSource>(sp => WorkloadSourceFactory.CreateTrustBundleSource(sp));
         services.TryAddSingleton(sp => new PeerCertificateValidator(sp.GetRequiredService<ITrustBundleSource>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<TokenProviderRegistry>();
+
+        // One Workload API connection per process, shared by the X.509 source, JWT-SVID clients and the JWT bundles;
+        // created only when one of them is first used.
+        services.TryAddSingleton(WorkloadApiConnectionFactory.Create);
+        services.TryAddSingleton(sp => new WorkloadApiJwtBundleSource(
+            sp.GetRequiredService<WorkloadApiConnection>(),
+            sp.GetRequiredService<IOptions<SecureCommsOptions>>().Value.WorkloadApi,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("SecureComms.WorkloadApi")));
         services.TryAddSingleton<UserContextMinter>();
         services.TryAddSingleton<UserContextValidator>();
         services.TryAddSingleton<CertificateExpiryMonitor>();
