@@ -5,6 +5,7 @@ using System.Security.Cryptography;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -179,6 +180,38 @@ public sealed class JwtSvidAttackTests
         Assert.AreEqual(kid, new JsonWebToken(renewed).Kid, "the agent signs with the new key");
         Assert.AreEqual(HttpStatusCode.OK, (await CallAsync(s_orders, "/invoices", renewed)).StatusCode);
         Assert.AreEqual(HttpStatusCode.OK, (await CallAsync(s_orders, "/invoices", old)).StatusCode, "the previous key stays in the bundle");
+    }
+
+    [TestMethod]
+    public async Task SecureCommsClient_WithTokenSourceJwtSvid_CallsTheService_WithOneJwtSvidForManyRequests()
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SecureComms:WorkloadApi:Socket"] = s_ordersAgent.Socket,
+            ["SecureComms:Clients:billing:BaseAddress"] = s_billing.BaseAddress.ToString(),
+            ["SecureComms:Clients:billing:ExpectedServer"] = TestPki.Billing.ToString(),
+            ["SecureComms:Clients:billing:Token:Source"] = "JwtSvid",
+            ["SecureComms:Clients:billing:Token:Audience"] = Audience,
+        }).Build();
+        var services = new ServiceCollection();
+        services.AddLogging();
+        services.AddSecureCommsCore(configuration)
+            .UseCertificateSource(new InMemoryCertificateSource(s_orders))
+            .UseTrustBundleSource(TestPki.Bundles());
+        await using ServiceProvider provider = services.BuildServiceProvider();
+        HttpClient client = provider.GetRequiredService<IHttpClientFactory>().CreateClient("billing");
+        int issuedBefore = s_ordersAgent.JwtSvidRequestCount;
+
+        var bodies = new List<string>();
+        for (int i = 0; i < 3; i++)
+        {
+            HttpResponseMessage response = await client.GetAsync(new Uri("/invoices", UriKind.Relative), TestContext.CancellationToken);
+            Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync(TestContext.CancellationToken));
+            bodies.Add(await response.Content.ReadAsStringAsync(TestContext.CancellationToken));
+        }
+
+        Assert.AreEqual($"spiffe://example.org/orders with a JWT-SVID for spiffe://example.org/orders, aud {Audience}", bodies[2]);
+        Assert.AreEqual(issuedBefore + 1, s_ordersAgent.JwtSvidRequestCount, "one JWT-SVID, cached for the next requests");
     }
 
     private static Task<DevelopmentWorkloadApiServer> StartAgentAsync(SpiffeId id, TimeProvider? clock = null) =>
