@@ -16,7 +16,9 @@ internal static class WorkloadCertificateOptionsValidation
             + (certificate.StoreThumbprint is not null ? 1 : 0);
         if (forms == 0)
         {
-            errors.Add($"{key}CertificatePath and {key}KeyPath are required: the workload's X.509-SVID and its private key as PEM files (or set {key}Pkcs12Path, or {key}StoreThumbprint).");
+            errors.Add($"{key}CertificatePath and {key}KeyPath are required: the workload's X.509-SVID and its private key as PEM files (or set {key}Pkcs12Path, or {key}StoreThumbprint), "
+                + $"unless the identity comes from the SPIFFE Workload API: set {SecureCommsOptions.SectionName}:WorkloadApi:Socket (or the environment variable {WorkloadApiOptions.EndpointSocketVariable}) "
+                + $"with {key}Source=WorkloadApi or Automatic.");
             return;
         }
 

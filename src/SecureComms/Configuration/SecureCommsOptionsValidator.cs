@@ -10,21 +10,35 @@ namespace SecureComms;
 /// <see cref="UserContextOptionsValidation"/>); this one registration runs them in a fixed order, so the start-up
 /// message lists every problem of every section.
 /// </summary>
-internal sealed class SecureCommsOptionsValidator : IValidateOptions<SecureCommsOptions>
+internal sealed class SecureCommsOptionsValidator(WorkloadApiEnvironment environment) : IValidateOptions<SecureCommsOptions>
 {
     private const string Prefix = SecureCommsOptions.SectionName + ":";
+
+    /// <summary>Reads <c>SPIFFE_ENDPOINT_SOCKET</c> from this process's environment.</summary>
+    public SecureCommsOptionsValidator()
+        : this(WorkloadApiEnvironment.Process)
+    {
+    }
 
     public ValidateOptionsResult Validate(string? name, SecureCommsOptions options)
     {
         var errors = new List<string>();
-        if (!options.HasCustomCertificateSource)
+        if (WorkloadApiSelection.UsesWorkloadApi(options, environment))
         {
-            WorkloadCertificateOptionsValidation.Validate(Prefix + "Certificate:", options.Certificate, errors);
+            // The certificate and bundle files are not read (explicit selection logs which, event 1805).
+            WorkloadApiOptionsValidation.Validate(Prefix + "WorkloadApi", options, environment, errors);
         }
-
-        if (!options.HasCustomTrustBundleSource)
+        else
         {
-            TrustBundleOptionsValidation.Validate(Prefix + "TrustBundles", options.TrustBundles, errors);
+            if (!options.HasCustomCertificateSource)
+            {
+                WorkloadCertificateOptionsValidation.Validate(Prefix + "Certificate:", options.Certificate, errors);
+            }
+
+            if (!options.HasCustomTrustBundleSource)
+            {
+                TrustBundleOptionsValidation.Validate(Prefix + "TrustBundles", options.TrustBundles, errors);
+            }
         }
 
         if (options.FilePollingInterval < TimeSpan.FromSeconds(1))
@@ -37,6 +51,8 @@ internal sealed class SecureCommsOptionsValidator : IValidateOptions<SecureComms
         {
             SecureClientOptionsValidation.Validate($"{Prefix}Clients:{clientName}", client, errors);
         }
+
+        JwtSvidClientValidation.Validate(options, environment, errors);
 
         UserContextOptionsValidation.Validate(Prefix + "UserContext", options.UserContext, errors);
 

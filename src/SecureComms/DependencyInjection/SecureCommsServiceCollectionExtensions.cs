@@ -65,7 +65,8 @@ public static class SecureCommsServiceCollectionExtensions
         // Validated at start-up (all problems at once, start-up fails). Requests, connections and tokens read the last
         // good snapshot, never IOptionsMonitor.CurrentValue: a bad edit is refused with a warning instead of throwing.
         services.AddOptions<SecureCommsOptions>().ValidateOnStart();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsOptions>, SecureCommsOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<SecureCommsOptions>, SecureCommsOptionsValidator>(
+            sp => new SecureCommsOptionsValidator(sp.GetService<WorkloadApiEnvironment>() ?? WorkloadApiEnvironment.Process)));
         services.TryAddSingleton(TimeProvider.System);
         services.AddLogging();
         services.AddMetrics();
@@ -76,14 +77,15 @@ public static class SecureCommsServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<ILastGoodOptions, LastGoodOptions<SecureCommsOptions>>(sp => sp.GetRequiredService<LastGoodOptions<SecureCommsOptions>>()));
         services.TryAddSingleton<CertificateTelemetry>();
         services.AddHttpClient();
+        services.TryAddSingleton(WorkloadApiEnvironment.Process);
+        services.TryAddSingleton(sp => WorkloadSourceFactory.CreateWorkloadApiConnection(sp));
+        services.TryAddSingleton(sp => WorkloadSourceFactory.CreateWorkloadApiSource(sp));
         services.TryAddSingleton<ICertificateSource>(sp => WorkloadSourceFactory.CreateCertificateSource(sp));
         services.TryAddSingleton<ITrustBundleSource>(sp => WorkloadSourceFactory.CreateTrustBundleSource(sp));
         services.TryAddSingleton(sp => new PeerCertificateValidator(sp.GetRequiredService<ITrustBundleSource>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<TokenProviderRegistry>();
 
-        // One Workload API connection per process, shared by the X.509 source, JWT-SVID clients and the JWT bundles;
-        // created only when one of them is first used.
-        services.TryAddSingleton(WorkloadApiConnectionFactory.Create);
+        // The JWT bundles share the one Workload API connection; created only when JWT-SVIDs are accepted.
         services.TryAddSingleton(sp => new WorkloadApiJwtBundleSource(
             sp.GetRequiredService<WorkloadApiConnection>(),
             sp.GetRequiredService<IOptions<SecureCommsOptions>>().Value.WorkloadApi,
@@ -95,10 +97,12 @@ public static class SecureCommsServiceCollectionExtensions
         services.TryAddSingleton<CertificateHealthCheck>();
         services.TryAddSingleton<TrustBundleHealthCheck>();
         services.TryAddSingleton<TokenEndpointHealthCheck>();
+        services.TryAddSingleton<WorkloadApiHealthCheck>();
         services.AddHealthChecks()
             .AddCheck<CertificateHealthCheck>(SecureCommsHealthChecks.Certificate, tags: [SecureCommsHealthChecks.Tag])
             .AddCheck<TrustBundleHealthCheck>(SecureCommsHealthChecks.TrustBundles, tags: [SecureCommsHealthChecks.Tag])
-            .AddCheck<TokenEndpointHealthCheck>(SecureCommsHealthChecks.TokenEndpoints, tags: [SecureCommsHealthChecks.Tag]);
+            .AddCheck<TokenEndpointHealthCheck>(SecureCommsHealthChecks.TokenEndpoints, tags: [SecureCommsHealthChecks.Tag])
+            .AddCheck<WorkloadApiHealthCheck>(SecureCommsHealthChecks.WorkloadApi, tags: [SecureCommsHealthChecks.Tag]);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SecureCommsStartupCheck>());
         return builder;
     }

@@ -12,7 +12,7 @@ internal sealed class SecureCommsStartupCheck(
     IOptions<SecureCommsOptions> options,
     IServiceProvider services) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _ = options.Value; // runs the options validators first, so configuration errors are reported before file errors
 
@@ -22,11 +22,16 @@ internal sealed class SecureCommsStartupCheck(
         {
         }
 
+        if (WorkloadSourceFactory.Resolve<ICertificateSource>(services) is WorkloadApiX509Source workloadApi)
+        {
+            // The agent may start after the workload: wait for the first SVID, up to WorkloadApi:StartupTimeout.
+            await workloadApi.WaitUntilReadyAsync(cancellationToken).ConfigureAwait(false);
+        }
+
         _ = WorkloadSourceFactory.Resolve<ICertificateSource>(services).Current;
         _ = WorkloadSourceFactory.Resolve<ITrustBundleSource>(services).Current;
         _ = services.GetRequiredService<CertificateTelemetry>(); // expiry gauges and rotation counting from now on
         services.GetRequiredService<CertificateExpiryMonitor>().Start(); // expiry warnings without anyone polling health
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;

@@ -27,4 +27,11 @@ public static class SecureCommsHealthChecks
     /// the last request failed but a cached token is still valid, Unhealthy when it failed and no valid token remains.
     /// </summary>
     public const string TokenEndpoints = "securecomms.token_endpoints";
+
+    /// <summary>
+    /// The SPIFFE Workload API stream, when the identity comes from it: Healthy while connected; Degraded while
+    /// disconnected (the agent restarted, or denies this workload) and the current SVID is still valid; Unhealthy before
+    /// the first SVID and once the SVID served during an outage has expired. Healthy with "not in use" otherwise.
+    /// </summary>
+    public const string WorkloadApi = "securecomms.workload_api";
 }

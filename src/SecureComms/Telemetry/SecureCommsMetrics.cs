@@ -16,6 +16,8 @@ internal sealed class SecureCommsMetrics
     private readonly Histogram<double> _tokenDuration;
     private readonly Counter<long> _rotations;
     private readonly Counter<long> _configurationReloads;
+    private readonly Counter<long> _workloadApiUpdates;
+    private readonly Counter<long> _workloadApiDisconnections;
 
     public SecureCommsMetrics(IMeterFactory meterFactory)
     {
@@ -30,6 +32,10 @@ internal sealed class SecureCommsMetrics
             SecureCommsTelemetry.Instruments.CertificateRotations, "{rotation}", "Rotations of the workload's own certificate, by result.");
         _configurationReloads = Meter.CreateCounter<long>(
             SecureCommsTelemetry.Instruments.ConfigurationReloads, "{reload}", "Configuration reloads, by section and result (success or rejected).");
+        _workloadApiUpdates = Meter.CreateCounter<long>(
+            SecureCommsTelemetry.Instruments.WorkloadApiUpdates, "{update}", "X.509 updates pushed by the SPIFFE Workload API, by result (success or rejected).");
+        _workloadApiDisconnections = Meter.CreateCounter<long>(
+            SecureCommsTelemetry.Instruments.WorkloadApiDisconnections, "{disconnection}", "Losses of the SPIFFE Workload API stream, by gRPC status.");
     }
 
     /// <summary>The <c>SecureComms</c> meter, shared with the expiry gauges.</summary>
@@ -65,4 +71,12 @@ internal sealed class SecureCommsMetrics
             1,
             new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.ConfigurationSection, section),
             new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Result, applied ? SecureCommsTelemetry.Results.Success : SecureCommsTelemetry.Results.Rejected));
+
+    /// <summary>Counts one pushed X.509 update: <see cref="SecureCommsTelemetry.Results.Success"/> or <see cref="SecureCommsTelemetry.Results.Rejected"/>.</summary>
+    public void WorkloadApiUpdate(string result) =>
+        _workloadApiUpdates.Add(1, new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Result, result));
+
+    /// <summary>Counts one loss of the stream (or failed reconnection), by gRPC status name or <c>stream_ended</c>.</summary>
+    public void WorkloadApiDisconnection(string status) =>
+        _workloadApiDisconnections.Add(1, new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Reason, status));
 }

@@ -57,6 +57,18 @@ public static class SecureCommsTelemetry
         /// is counted once however often the file watcher reports it; the last good settings stay in force.
         /// </summary>
         public const string ConfigurationReloads = "securecomms.configuration.reloads";
+
+        /// <summary>
+        /// Counter of X.509 updates pushed by the SPIFFE Workload API, tagged with <see cref="Tags.Result"/>
+        /// (<see cref="Results.Success"/> or <see cref="Results.Rejected"/>: refused and ignored, the last good SVID kept).
+        /// </summary>
+        public const string WorkloadApiUpdates = "securecomms.workload_api.updates";
+
+        /// <summary>
+        /// Counter of losses of the SPIFFE Workload API stream and failed reconnections, tagged with <see cref="Tags.Reason"/>
+        /// (the gRPC status, for example <c>Unavailable</c> or <c>PermissionDenied</c>, or <c>stream_ended</c>).
+        /// </summary>
+        public const string WorkloadApiDisconnections = "securecomms.workload_api.disconnections";
     }
 
     /// <summary>Tag (attribute) keys on spans and metrics.</summary>

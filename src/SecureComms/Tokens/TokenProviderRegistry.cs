@@ -69,14 +69,9 @@ internal sealed class TokenProviderRegistry(
         ILogger logger = loggerFactory.CreateLogger("SecureComms.Tokens");
         if (token.Source == AccessTokenSource.JwtSvid)
         {
-            // The Workload API connection is created on the first token request, never for clients that do not use it.
-            var requester = new JwtSvidTokenRequester(
-                clientName,
-                token,
-                WorkloadApiConnectionFactory.ResolveAddress(options.Current.WorkloadApi),
-                services.GetRequiredService<WorkloadApiConnection>,
-                timeProvider,
-                logger);
+            // The process's one Workload API connection, created here (not for clients that do not use it).
+            WorkloadApiConnection connection = services.GetRequiredService<WorkloadApiConnection>();
+            var requester = new JwtSvidTokenRequester(clientName, token, new Uri(connection.Endpoint.Address), () => connection, timeProvider, logger);
             return new Entry(new CertificateBoundTokenProvider(clientName, token, certificates, requester, timeProvider, logger, metrics), Exchange: false);
         }
 

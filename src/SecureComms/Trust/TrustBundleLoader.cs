@@ -243,7 +243,7 @@ internal static class TrustBundleLoader
     /// a certificate can parse while an extension or the key inside it is corrupt, and that would otherwise surface
     /// later as a bare "ASN1 corrupted data" naming neither file nor key.
     /// </summary>
-    private static void RequireAuthority(X509Certificate2 certificate, string what)
+    internal static void RequireAuthority(X509Certificate2 certificate, string what)
     {
         bool authority = false;
         try
