@@ -183,6 +183,40 @@ public sealed class JwtSvidTokenTests
         Assert.IsEmpty(errors, string.Join(" | ", errors));
     }
 
+    [TestMethod]
+    public void JwtSvidClient_WithoutAWorkloadApiAddress_FailsStartUp_NamingTheKeyAndTheVariable()
+    {
+        var options = new SecureCommsOptions { HasCustomCertificateSource = true, HasCustomTrustBundleSource = true };
+        options.Clients["billing"] = new SecureClientOptions
+        {
+            BaseAddress = new Uri("https://billing.example.org"),
+            ExpectedServer = "spiffe://example.org/billing",
+            Token = new AccessTokenOptions { Source = AccessTokenSource.JwtSvid, Audience = Audience },
+        };
+
+        Microsoft.Extensions.Options.ValidateOptionsResult result = new SecureCommsOptionsValidator(new WorkloadApiEnvironment(_ => null)).Validate(null, options);
+
+        Assert.IsTrue(result.Failed);
+        Assert.Contains("SecureComms:WorkloadApi:Socket is required: SecureComms:Clients:billing:Token:Source is JwtSvid", result.FailureMessage);
+        Assert.Contains(WorkloadApiOptions.EndpointSocketVariable, result.FailureMessage);
+    }
+
+    [TestMethod]
+    public void JwtSvidClient_WithTheAddressInTheEnvironment_IsValid()
+    {
+        var options = new SecureCommsOptions { HasCustomCertificateSource = true, HasCustomTrustBundleSource = true };
+        options.Clients["billing"] = new SecureClientOptions
+        {
+            BaseAddress = new Uri("https://billing.example.org"),
+            ExpectedServer = "spiffe://example.org/billing",
+            Token = new AccessTokenOptions { Source = AccessTokenSource.JwtSvid, Audience = Audience },
+        };
+
+        Microsoft.Extensions.Options.ValidateOptionsResult result = new SecureCommsOptionsValidator(new WorkloadApiEnvironment(_ => "unix:///run/spire/agent.sock")).Validate(null, options);
+
+        Assert.IsTrue(result.Succeeded, result.FailureMessage);
+    }
+
     private sealed class CountingHandler : HttpMessageHandler
     {
         public int Requests;
