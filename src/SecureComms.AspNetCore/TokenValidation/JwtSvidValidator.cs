@@ -1,4 +1,5 @@
 using System.Security.Claims;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -28,9 +29,11 @@ internal sealed class JwtSvidValidator
     private readonly JsonWebTokenHandler _handler = new();
     private readonly string? _oauthIssuer;
     private readonly TimeProvider _timeProvider;
+    private readonly ILogger _logger;
 
-    public JwtSvidValidator(IOptions<SecureCommsTokenValidationOptions> options, WorkloadApiJwtBundleSource bundles, TimeProvider timeProvider)
+    public JwtSvidValidator(IOptions<SecureCommsTokenValidationOptions> options, WorkloadApiJwtBundleSource bundles, TimeProvider timeProvider, ILoggerFactory loggerFactory)
     {
+        _logger = loggerFactory.CreateLogger("SecureComms.TokenValidation");
         SecureCommsTokenValidationOptions settings = options.Value;
         _bundles = bundles;
         _timeProvider = timeProvider;
@@ -96,6 +99,7 @@ internal sealed class JwtSvidValidator
 
         if (!_bundles.HasBundles && !await _bundles.WaitForBundlesAsync(FirstBundleWait, CancellationToken.None).ConfigureAwait(false))
         {
+            TokenValidationLog.JwtBundlesUnavailable(_logger, FirstBundleWait);
             return (null, SecureCommsTelemetry.Reasons.JwtBundlesUnavailable);
         }
 
@@ -125,9 +129,13 @@ internal sealed class JwtSvidValidator
             return (null, AccessTokenFailure.From(result.Exception));
         }
 
-        return result.ClaimsIdentity is ClaimsIdentity identity && ValidatedAccessToken.From(identity, jwt, subject) is { } validated
-            ? (validated, null)
-            : (null, AccessTokenFailure.Malformed);
+        if (result.ClaimsIdentity is not ClaimsIdentity identity || ValidatedAccessToken.From(identity, jwt, subject) is not { } validated)
+        {
+            return (null, AccessTokenFailure.Malformed);
+        }
+
+        TokenValidationLog.JwtSvidValidated(_logger, subject, jwt.Kid, subject.TrustDomain, validated.ExpiresAt);
+        return (validated, null);
     }
 
     private static bool TryRead(string token, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out JsonWebToken? jwt)

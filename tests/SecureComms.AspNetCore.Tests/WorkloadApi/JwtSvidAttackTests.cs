@@ -89,6 +89,7 @@ public sealed class JwtSvidAttackTests
 
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, await response.Content.ReadAsStringAsync());
         Assert.AreEqual($"spiffe://example.org/orders with a JWT-SVID for spiffe://example.org/orders, aud {Audience}", await response.Content.ReadAsStringAsync());
+        Assert.IsTrue(s_billing.Logs.Contains(1213, $"validated a JWT-SVID of spiffe://example.org/orders with key {new JsonWebToken(token).Kid} of trust domain example.org"));
     }
 
     [TestMethod]

@@ -183,7 +183,8 @@ public sealed class JwtSvidValidatorTests
             var validator = new JwtSvidValidator(
                 Options.Create(new SecureCommsTokenValidationOptions { Authority = authority, AcceptJwtSvids = true, JwtSvidAudience = Audience }),
                 bundles,
-                TimeProvider.System);
+                TimeProvider.System,
+                NullLoggerFactory.Instance);
             Assert.IsTrue(await bundles.WaitForBundlesAsync(Eventually.Deadline, context.CancellationToken), "the server's own bundle came first");
 
             // As a SPIRE agent with a federated trust domain would push it (the development server serves one domain).
