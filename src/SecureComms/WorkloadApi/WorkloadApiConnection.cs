@@ -22,22 +22,21 @@ internal sealed class WorkloadApiConnection : IDisposable
     {
         ArgumentNullException.ThrowIfNull(endpoint);
         Endpoint = endpoint;
-        var handler = new SocketsHttpHandler
-        {
-            // A hung agent is noticed by HTTP/2 pings, not only when the kernel closes the socket.
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(10),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.Always,
-            EnableMultipleHttp2Connections = false,
-        };
+        var handler = new SocketsHttpHandler { EnableMultipleHttp2Connections = false };
         string address;
         if (endpoint.SocketPath is { } path)
         {
+            // No HTTP/2 pings on a Unix socket: an agent that exits closes it, and the kernel tells the stream at once.
             handler.ConnectCallback = (_, cancellationToken) => ConnectUnixSocketAsync(path, cancellationToken);
             address = "http://localhost";
         }
         else
         {
+            // Over TCP a silent peer is noticed by pings, spaced wider than the 5 minutes grpc-go servers (the SPIRE
+            // agent) allow by default: more frequent pings on a quiet stream earn a GOAWAY "too_many_pings".
+            handler.KeepAlivePingDelay = TimeSpan.FromMinutes(5.5);
+            handler.KeepAlivePingTimeout = TimeSpan.FromSeconds(20);
+            handler.KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests;
             address = $"http://{endpoint.TcpEndPoint}";
         }
 

@@ -30,9 +30,6 @@ internal static partial class WorkloadApiLog
     [LoggerMessage(EventId = 1808, Level = LogLevel.Information, Message = "SecureComms is waiting for the SPIFFE Workload API at {Endpoint} ({Reason}); start-up fails after {StartupTimeout}")]
     internal static partial void Waiting(ILogger logger, string endpoint, string reason, TimeSpan startupTimeout);
 
-    [LoggerMessage(EventId = 1809, Level = LogLevel.Error, Message = "SecureComms' X.509-SVID {SpiffeId} expired at {NotAfter:O} while the SPIFFE Workload API at {Endpoint} is unreachable; peers refuse it until the agent pushes a new one")]
-    internal static partial void SvidExpiredWhileDisconnected(ILogger logger, SpiffeId spiffeId, DateTimeOffset notAfter, string endpoint);
-
     [LoggerMessage(EventId = 1810, Level = LogLevel.Error, Message = "SecureComms' SPIFFE Workload API stream at {Endpoint} failed unexpectedly; it reconnects")]
     internal static partial void UnexpectedFailure(ILogger logger, string endpoint, Exception exception);
 

@@ -5,6 +5,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Grpc.Core;
 using Grpc.Net.Client;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
 using SecureComms.Testing;
@@ -189,6 +190,26 @@ public sealed class DevelopmentWorkloadApiServerTests
     }
 
     [TestMethod]
+    public async Task StartRefusalAndDenial_AreLoggedWithTheirEventIds()
+    {
+        var logs = new FakeLogCollector();
+        using ILoggerFactory loggerFactory = FakeLogs.LoggerFactory(logs);
+        using var ca = DevelopmentCertificateAuthority.Create(Domain);
+        await using DevelopmentWorkloadApiServer server = await DevelopmentWorkloadApiServer.StartAsync(
+            new DevelopmentWorkloadApiServerOptions { Authority = ca, SpiffeId = Orders, LoggerFactory = loggerFactory }, TestContext.CancellationToken);
+        using GrpcChannel channel = ChannelWithoutHeader(server.SocketPath);
+        await Assert.ThrowsExactlyAsync<RpcException>(async () => await new SpiffeWorkloadAPI.SpiffeWorkloadAPIClient(channel)
+            .FetchJWTSVIDAsync(new JWTSVIDRequest { Audience = { "billing" } }, cancellationToken: Timeout));
+        server.DenyAll = true;
+        using WorkloadApiConnection connection = Connect(server);
+        await Assert.ThrowsExactlyAsync<RpcException>(() => connection.FetchJwtSvidAsync(["billing"], null, Timeout));
+
+        Assert.IsTrue(logs.Contains(1850, server.Socket), "started, naming the socket");
+        Assert.IsTrue(logs.Contains(1856, "FetchJWTSVID"), "the call without the header");
+        Assert.IsTrue(logs.Contains(1857, "FetchJWTSVID"), "the denied call");
+    }
+
+    [TestMethod]
     public async Task DenyAll_EndsOpenStreamsAndRefusesNewCallsWithPermissionDenied()
     {
         using var ca = DevelopmentCertificateAuthority.Create(Domain);
@@ -326,6 +347,44 @@ public sealed class DevelopmentWorkloadApiServerTests
     }
 
     [TestMethod]
+    public async Task ValidateJwtSvid_ReturnsTheSubjectAndClaims_OfATokenItIssued()
+    {
+        using var ca = DevelopmentCertificateAuthority.Create(Domain);
+        await using DevelopmentWorkloadApiServer server = await StartAsync(ca);
+        using WorkloadApiConnection connection = Connect(server);
+        string token = (await connection.FetchJwtSvidAsync(["billing"], null, Timeout)).Svids[0].Svid;
+        using GrpcChannel channel = ChannelWithoutHeader(server.SocketPath);
+        var client = new SpiffeWorkloadAPI.SpiffeWorkloadAPIClient(channel);
+
+        ValidateJWTSVIDResponse response = await client.ValidateJWTSVIDAsync(
+            new ValidateJWTSVIDRequest { Audience = "billing", Svid = token }, SecurityHeader, cancellationToken: Timeout);
+
+        Assert.AreEqual(Orders.ToString(), response.SpiffeId);
+        Assert.AreEqual(Orders.ToString(), response.Claims.Fields["sub"].StringValue);
+        Assert.AreEqual("billing", response.Claims.Fields["aud"].StringValue);
+    }
+
+    [TestMethod]
+    [DataRow("another audience")]
+    [DataRow("a key outside the bundle")]
+    [DataRow("not a JWT")]
+    public async Task ValidateJwtSvid_RefusesATokenThatIsNotForTheAudienceOrNotSignedByTheBundle(string attack)
+    {
+        using var ca = DevelopmentCertificateAuthority.Create(Domain);
+        await using DevelopmentWorkloadApiServer server = await StartAsync(ca);
+        await using DevelopmentWorkloadApiServer other = await StartAsync(ca); // its own JWT keys
+        using WorkloadApiConnection connection = Connect(attack == "a key outside the bundle" ? other : server);
+        string token = attack == "not a JWT" ? "e30.e30.e30" : (await connection.FetchJwtSvidAsync(["billing"], null, Timeout)).Svids[0].Svid;
+        using GrpcChannel channel = ChannelWithoutHeader(server.SocketPath);
+        var client = new SpiffeWorkloadAPI.SpiffeWorkloadAPIClient(channel);
+
+        RpcException error = await Assert.ThrowsExactlyAsync<RpcException>(async () => await client.ValidateJWTSVIDAsync(
+            new ValidateJWTSVIDRequest { Audience = attack == "another audience" ? "audit" : "billing", Svid = token }, SecurityHeader, cancellationToken: Timeout));
+
+        Assert.AreEqual(StatusCode.InvalidArgument, error.StatusCode);
+    }
+
+    [TestMethod]
     public async Task JwtKeyRotation_PushesTheNewBundleToEveryServerSharingTheKeys()
     {
         using var ca = DevelopmentCertificateAuthority.Create(Domain);
@@ -360,6 +419,8 @@ public sealed class DevelopmentWorkloadApiServerTests
         StringAssert.Contains(error.Message, "not in the authority's trust domain");
         StringAssert.Contains(error.Message, "SvidLifetime");
     }
+
+    private static Metadata SecurityHeader => new() { { "workload.spiffe.io", "true" } };
 
     private Task<DevelopmentWorkloadApiServer> StartAsync(
         DevelopmentCertificateAuthority ca,
