@@ -45,7 +45,7 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
 
     private ILogger Logger => _s.Logger;
 
-    private bool TokensRequired => _s.Tokens.Authority is not null;
+    private bool TokensRequired => _s.Tokens.TokensRequired;
 
     public Task InitializeAsync(AuthenticationScheme scheme, HttpContext context)
     {
@@ -141,6 +141,31 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
             }
         }
 
+        // First sight of a JWT-SVID (when accepted): validated against the Workload API's JWT bundles.
+        if (_s.JwtSvids is { } svids && bearer is not null && TryGetBearerToken(bearer, out ReadOnlySpan<char> presentedSvid)
+            && (_s.Tokens.Authority is null || svids.Recognizes(presentedSvid.ToString())))
+        {
+            (ValidatedAccessToken? svid, string? svidFailure) = await svids.ValidateAsync(presentedSvid.ToString()).ConfigureAwait(false);
+            if (svid is null)
+            {
+                return Refuse(id, svidFailure!);
+            }
+
+            if (digested)
+            {
+                _s.ValidatedTokens.Add(digest, svid, now);
+                _s.ValidatedTokens.RememberHeader(bearer, svid);
+            }
+
+            return await WithUserContextAsync(id, Complete(id, workload, svid, certificate)).ConfigureAwait(false);
+        }
+
+        if (_s.Tokens.Authority is null)
+        {
+            // Only JWT-SVIDs are accepted, and none came.
+            return Refuse(id, bearer is null ? AccessTokenFailure.Missing : AccessTokenFailure.Malformed);
+        }
+
         // First sight of this token: JwtBearer validates it (keys from the issuer's JWKS, algorithms, iss, aud, typ, lifetime).
         AuthenticateResult token = await Context.AuthenticateAsync(AccessTokenJwtBearerSetup.Scheme).ConfigureAwait(false);
         if (token.None)
@@ -209,7 +234,15 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
     private AuthenticateResult Complete(SpiffeId id, WorkloadIdentity workload, ValidatedAccessToken token, X509Certificate2 certificate)
     {
         string? failure = null;
-        if (token.BindingMalformed)
+        if (token.JwtSvidSubject is { } subject)
+        {
+            // A JWT-SVID is not bound to a certificate: by default it counts only from the workload it names.
+            if (_s.Tokens.RequireJwtSvidSubjectIsCaller && subject != id)
+            {
+                failure = AccessTokenFailure.JwtSvidSubjectIsNotCaller;
+            }
+        }
+        else if (token.BindingMalformed)
         {
             failure = AccessTokenFailure.Malformed;
         }
@@ -284,7 +317,8 @@ internal sealed class SecureCommsAuthenticationServices(
     ValidatedTokenCache validatedTokens,
     UserContextValidator userContexts,
     ICertificateSource ownCertificate,
-    ILogger<SecureCommsAuthenticationHandler> logger)
+    ILogger<SecureCommsAuthenticationHandler> logger,
+    IServiceProvider serviceProvider)
 {
     public ILogger Logger { get; } = logger;
 
@@ -295,6 +329,9 @@ internal sealed class SecureCommsAuthenticationServices(
     public TimeProvider TimeProvider { get; } = timeProvider;
 
     public SecureCommsTokenValidationOptions Tokens { get; } = tokens.Value;
+
+    /// <summary>The JWT-SVID validator when JWT-SVIDs are accepted (so the Workload API is reached only then), else null.</summary>
+    public JwtSvidValidator? JwtSvids { get; } = tokens.Value.AcceptJwtSvids ? Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<JwtSvidValidator>(serviceProvider) : null;
 
     public ForwardedCertificateAuthenticator ForwardedCertificates { get; } = new(server.Value.ForwardedCertificates, validator, logger);
 

@@ -112,6 +112,8 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.TryAddTransient<SecureCommsAuthenticationHandler>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, AccessTokenJwtBearerSetup>());
         services.TryAddSingleton<ValidatedTokenCache>();
+        services.TryAddSingleton<JwtSvidValidator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, JwtSvidBundleStartup>());
         services.TryAddSingleton<SecureCommsAuthenticationServices>();
         services.TryAddSingleton<IServedRequestAccessor, AmbientRequest>(); // outbound clients read the request being served
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, AmbientRequestStartupFilter>());

@@ -20,6 +20,8 @@ internal static class AccessTokenFailure
     internal const string Invalid = SecureCommsTelemetry.Reasons.InvalidToken;
     internal const string WithoutExpiration = SecureCommsTelemetry.Reasons.TokenWithoutExpiration;
     internal const string KeysUnavailable = SecureCommsTelemetry.Reasons.IssuerKeysUnavailable;
+    internal const string JwtSvidSubjectIsNotCaller = SecureCommsTelemetry.Reasons.JwtSvidSubjectIsNotCaller;
+    internal const string JwtBundlesUnavailable = SecureCommsTelemetry.Reasons.JwtBundlesUnavailable;
 
     /// <summary>
     /// How every user-context refusal description starts (for people; clients read
@@ -56,6 +58,8 @@ internal static class AccessTokenFailure
         WithoutExpiration => "The access token has no expiration time.",
         KeysUnavailable => "The access token cannot be validated now: the issuer's signing keys are unavailable.",
         NotYetValid => "The access token is not valid yet.",
+        JwtSvidSubjectIsNotCaller => "The JWT-SVID names another workload than the caller.",
+        JwtBundlesUnavailable => "The JWT-SVID cannot be validated now: no JWT bundle is available.",
         WrongIssuer => "The access token was issued by an untrusted issuer.",
         WrongAudience => "The access token was issued for another audience.",
         WrongType => "The token is not an access token (typ at+jwt).",

@@ -4,6 +4,8 @@ namespace SecureComms;
 /// Access-token validation on the receiving side (<c>SecureComms:TokenValidation</c>). When <see cref="Authority"/> is
 /// set, every request must carry a JWT access token (RFC 9068) that the authority issued for <see cref="Audience"/>
 /// and that is bound to the caller's TLS client certificate (RFC 8705 §3); all of it is checked before any handler.
+/// With <see cref="AcceptJwtSvids"/>, a JWT-SVID from the SPIFFE Workload API is accepted too (or, without
+/// <see cref="Authority"/>, required).
 /// </summary>
 public sealed class SecureCommsTokenValidationOptions
 {
@@ -50,6 +52,32 @@ public sealed class SecureCommsTokenValidationOptions
 
     /// <summary>How many validated tokens are remembered (keyed by a hash, never past <c>exp</c>); 0 disables. Default 10 000.</summary>
     public int ValidatedTokenCacheSize { get; set; } = 10_000;
+
+    /// <summary>
+    /// Accept JWT-SVIDs (SPIFFE JWT-SVID spec) as bearer tokens, validated here against the JWT bundles the SPIFFE
+    /// Workload API streams (<c>SecureComms:WorkloadApi:Socket</c>), by the trust domain of the token's <c>sub</c> and its
+    /// <c>kid</c>; algorithms RS256/384/512, ES256/384/512 and PS256/384/512 only (JWT-SVID §3); <c>aud</c> must contain
+    /// <see cref="JwtSvidAudience"/>; <c>exp</c> is required. Without <see cref="Authority"/>, every request must carry
+    /// a JWT-SVID; with it, a token is taken for a JWT-SVID when its <c>sub</c> is a SPIFFE ID, it carries no
+    /// <c>cnf</c>, its <c>typ</c> is not <c>at+jwt</c> and its <c>iss</c> is not the authority's; any other token is
+    /// validated as an access token. <see cref="RequireCertificateBinding"/> does not apply to JWT-SVIDs (they are never
+    /// bound); <see cref="RequireJwtSvidSubjectIsCaller"/> takes its place. Default false.
+    /// </summary>
+    public bool AcceptJwtSvids { get; set; }
+
+    /// <summary>This service's audience for JWT-SVIDs; <c>aud</c> must contain it. Required with <see cref="AcceptJwtSvids"/>.</summary>
+    public string? JwtSvidAudience { get; set; }
+
+    /// <summary>
+    /// Accept a JWT-SVID only from the workload it names: its <c>sub</c> must equal the SPIFFE ID the caller proved with
+    /// its client certificate (or the trusted forwarded certificate), else 401 <c>JwtSvidSubjectIsNotCaller</c>. A
+    /// JWT-SVID is not bound to a certificate, so without this rule one replayed by another workload would be accepted.
+    /// Default true.
+    /// </summary>
+    public bool RequireJwtSvidSubjectIsCaller { get; set; } = true;
+
+    /// <summary>Whether every request must carry a token (an access token or, when accepted, a JWT-SVID).</summary>
+    internal bool TokensRequired => Authority is not null || AcceptJwtSvids;
 
     internal static readonly string[] DefaultAlgorithms = ["ES256", "ES384", "PS256", "RS256"];
 

@@ -9,12 +9,18 @@ internal sealed class SecureCommsTokenValidationOptionsValidator : IValidateOpti
 
     public ValidateOptionsResult Validate(string? name, SecureCommsTokenValidationOptions options)
     {
+        var errors = new List<string>();
+        ValidateJwtSvids(options, errors);
         if (options.Authority is null)
         {
-            return ValidateOptionsResult.Success;
+            if (options.AcceptJwtSvids)
+            {
+                ValidateCommon(options, errors);
+            }
+
+            return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
         }
 
-        var errors = new List<string>();
         if (!options.Authority.IsAbsoluteUri || options.Authority.Scheme != Uri.UriSchemeHttps)
         {
             errors.Add($"{Key}Authority '{options.Authority}' must be an absolute https:// address.");
@@ -33,11 +39,7 @@ internal sealed class SecureCommsTokenValidationOptionsValidator : IValidateOpti
             }
         }
 
-        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(5))
-        {
-            errors.Add($"{Key}ClockSkew must be between 0 and 00:05:00.");
-        }
-
+        ValidateCommon(options, errors);
         if (options.KeyRefreshMinInterval < TimeSpan.FromSeconds(1))
         {
             errors.Add($"{Key}KeyRefreshMinInterval must be at least 00:00:01.");
@@ -61,11 +63,33 @@ internal sealed class SecureCommsTokenValidationOptionsValidator : IValidateOpti
             }
         }
 
+        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
+    }
+
+    /// <summary>JWT-SVID acceptance: an audience, and no JWT-SVID setting left behind when it is off.</summary>
+    private static void ValidateJwtSvids(SecureCommsTokenValidationOptions options, List<string> errors)
+    {
+        if (options.AcceptJwtSvids && string.IsNullOrWhiteSpace(options.JwtSvidAudience))
+        {
+            errors.Add($"{Key}JwtSvidAudience is required with {Key}AcceptJwtSvids: the audience JWT-SVIDs must be issued for (the callers' Token:Audience).");
+        }
+
+        if (!options.AcceptJwtSvids && options.JwtSvidAudience is not null)
+        {
+            errors.Add($"{Key}JwtSvidAudience is set but {Key}AcceptJwtSvids is false: set AcceptJwtSvids to true to accept JWT-SVIDs, or remove JwtSvidAudience.");
+        }
+    }
+
+    private static void ValidateCommon(SecureCommsTokenValidationOptions options, List<string> errors)
+    {
+        if (options.ClockSkew < TimeSpan.Zero || options.ClockSkew > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"{Key}ClockSkew must be between 0 and 00:05:00.");
+        }
+
         if (options.ValidatedTokenCacheSize < 0)
         {
             errors.Add($"{Key}ValidatedTokenCacheSize cannot be negative.");
         }
-
-        return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 }

@@ -13,4 +13,10 @@ internal static partial class TokenValidationLog
 
     [LoggerMessage(EventId = 1212, Level = LogLevel.Debug, Message = "SecureComms did not refresh the issuer's signing keys for an unknown key id: the last such refresh was less than KeyRefreshMinInterval ago (next allowed at {NextAllowed})")]
     internal static partial void KeyRefreshRateLimited(ILogger logger, DateTimeOffset nextAllowed);
+
+    [LoggerMessage(EventId = 1213, Level = LogLevel.Debug, Message = "SecureComms validated a JWT-SVID of {SpiffeId} with key {KeyId} of trust domain {TrustDomain}, expiring {ExpiresAt}")]
+    internal static partial void JwtSvidValidated(ILogger logger, SpiffeId spiffeId, string keyId, TrustDomain trustDomain, DateTimeOffset expiresAt);
+
+    [LoggerMessage(EventId = 1214, Level = LogLevel.Warning, Message = "SecureComms cannot validate JWT-SVIDs: no JWT bundle came from the Workload API within {Wait}")]
+    internal static partial void JwtBundlesUnavailable(ILogger logger, TimeSpan wait);
 }

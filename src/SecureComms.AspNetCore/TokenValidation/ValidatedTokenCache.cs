@@ -118,8 +118,9 @@ internal sealed class ValidatedAccessToken
     private readonly string _nameClaimType;
     private readonly string _roleClaimType;
 
-    private ValidatedAccessToken(Claim[] claims, ClaimsIdentity validated, DateTimeOffset expiresAt, string? boundThumbprint, bool bindingMalformed)
+    private ValidatedAccessToken(Claim[] claims, ClaimsIdentity validated, DateTimeOffset expiresAt, string? boundThumbprint, bool bindingMalformed, SpiffeId? jwtSvidSubject)
     {
+        JwtSvidSubject = jwtSvidSubject;
         _claims = claims;
         _authenticationType = validated.AuthenticationType;
         _nameClaimType = validated.NameClaimType;
@@ -135,6 +136,9 @@ internal sealed class ValidatedAccessToken
     /// <summary>The <c>cnf.x5t#S256</c> the token is bound to (RFC 8705 §3.1), or null for an unbound token.</summary>
     public string? BoundThumbprint { get; }
 
+    /// <summary>For a JWT-SVID, the SPIFFE ID its <c>sub</c> names (compared with the caller on every request); null for an access token.</summary>
+    public SpiffeId? JwtSvidSubject { get; }
+
     /// <summary>Whether the token's <c>cnf</c> claim is present but unreadable.</summary>
     public bool BindingMalformed { get; }
 
@@ -142,7 +146,7 @@ internal sealed class ValidatedAccessToken
     /// Captures a token JwtBearer has just validated; null when it has no usable <c>exp</c>. The <c>cnf</c> binding is
     /// read from the token's own payload, where its JSON type is visible (RFC 7800 §3.1: an object, once).
     /// </summary>
-    public static ValidatedAccessToken? From(ClaimsIdentity validated, JsonWebToken token)
+    public static ValidatedAccessToken? From(ClaimsIdentity validated, JsonWebToken token, SpiffeId? jwtSvidSubject = null)
     {
         if (validated.FindFirst("exp") is not { } exp
             || !long.TryParse(exp.Value, NumberStyles.None, CultureInfo.InvariantCulture, out long seconds)
@@ -160,7 +164,7 @@ internal sealed class ValidatedAccessToken
             claims.Add(new Claim(claim.Type, claim.Value, claim.ValueType, claim.Issuer, claim.OriginalIssuer, subject: null));
         }
 
-        return new ValidatedAccessToken([.. claims], validated, DateTimeOffset.FromUnixTimeSeconds(seconds), bound, malformed);
+        return new ValidatedAccessToken([.. claims], validated, DateTimeOffset.FromUnixTimeSeconds(seconds), bound, malformed, jwtSvidSubject);
     }
 
     /// <summary>This request's identity for the token, over the shared claims.</summary>

@@ -52,6 +52,8 @@ internal sealed class SecureCommsOptionsValidator(WorkloadApiEnvironment environ
             SecureClientOptionsValidation.Validate($"{Prefix}Clients:{clientName}", client, errors);
         }
 
+        JwtSvidClientValidation.Validate(options, environment, errors);
+
         UserContextOptionsValidation.Validate(Prefix + "UserContext", options.UserContext, errors);
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);

@@ -84,6 +84,13 @@ public static class SecureCommsServiceCollectionExtensions
         services.TryAddSingleton<ITrustBundleSource>(sp => WorkloadSourceFactory.CreateTrustBundleSource(sp));
         services.TryAddSingleton(sp => new PeerCertificateValidator(sp.GetRequiredService<ITrustBundleSource>(), sp.GetRequiredService<TimeProvider>()));
         services.TryAddSingleton<TokenProviderRegistry>();
+
+        // The JWT bundles share the one Workload API connection; created only when JWT-SVIDs are accepted.
+        services.TryAddSingleton(sp => new WorkloadApiJwtBundleSource(
+            sp.GetRequiredService<WorkloadApiConnection>(),
+            sp.GetRequiredService<IOptions<SecureCommsOptions>>().Value.WorkloadApi,
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<Microsoft.Extensions.Logging.ILoggerFactory>().CreateLogger("SecureComms.WorkloadApi")));
         services.TryAddSingleton<UserContextMinter>();
         services.TryAddSingleton<UserContextValidator>();
         services.TryAddSingleton<CertificateExpiryMonitor>();

@@ -226,6 +226,15 @@ public static class SecureCommsTelemetry
         /// <summary>The issuer's signing keys could not be fetched and none are known yet, so no token can be validated.</summary>
         public const string IssuerKeysUnavailable = "IssuerKeysUnavailable";
 
+        /// <summary>
+        /// A JWT-SVID whose <c>sub</c> is not the SPIFFE ID the caller proved with its certificate: a token replayed by
+        /// another workload (a JWT-SVID is not bound to a certificate, so this is how its theft is caught).
+        /// </summary>
+        public const string JwtSvidSubjectIsNotCaller = "JwtSvidSubjectIsNotCaller";
+
+        /// <summary>A JWT-SVID came, but no JWT bundle has arrived from the Workload API yet to validate it with.</summary>
+        public const string JwtBundlesUnavailable = "JwtBundlesUnavailable";
+
         /// <summary>A user context came, but this service accepts none (no <c>SecureComms:UserContext:TrustedGateways</c>).</summary>
         public const string UserContextNotAccepted = "UserContextNotAccepted";
 

@@ -43,6 +43,20 @@ public enum TokenGrantType
     TokenExchange,
 }
 
+/// <summary>Where a SecureComms client's bearer tokens come from.</summary>
+public enum AccessTokenSource
+{
+    /// <summary>An OAuth 2.0 authorization server's token endpoint, over mutual TLS (RFC 8705): certificate-bound tokens (the default).</summary>
+    TokenEndpoint,
+
+    /// <summary>
+    /// A JWT-SVID for <see cref="AccessTokenOptions.Audience"/> from the SPIFFE Workload API (<c>FetchJWTSVID</c>, at
+    /// <c>SecureComms:WorkloadApi:Socket</c>). A JWT-SVID is not bound to a certificate: the receiver should accept it
+    /// only from the workload it names (SecureComms does by default).
+    /// </summary>
+    JwtSvid,
+}
+
 /// <summary>Request options of token exchange (RFC 8693).</summary>
 public static class SecureCommsTokenExchange
 {
@@ -60,6 +74,21 @@ public static class SecureCommsTokenExchange
 /// </summary>
 public sealed class AccessTokenOptions
 {
+    /// <summary>
+    /// Where the tokens come from: <see cref="AccessTokenSource.TokenEndpoint"/> (the default, an OAuth authorization
+    /// server) or <see cref="AccessTokenSource.JwtSvid"/> (a JWT-SVID from the SPIFFE Workload API, for
+    /// <see cref="Audience"/>, which is then required). With <see cref="AccessTokenSource.JwtSvid"/> only
+    /// <see cref="Audience"/>, <see cref="SpiffeId"/>, <see cref="RefreshBeforeExpiry"/>, <see cref="MaxTokenLifetime"/>,
+    /// <see cref="AttemptTimeout"/> and the failure back-off apply; token endpoint settings are refused at start-up.
+    /// </summary>
+    public AccessTokenSource Source { get; set; }
+
+    /// <summary>
+    /// With <see cref="AccessTokenSource.JwtSvid"/>: which of the workload's SPIFFE IDs the JWT-SVID is for, when the
+    /// agent holds several. Default none: the first (the default) identity, as the Workload API specification says.
+    /// </summary>
+    public string? SpiffeId { get; set; }
+
     /// <summary>
     /// The authorization server's issuer URL; its metadata (RFC 8414 <c>/.well-known/oauth-authorization-server</c>,
     /// then OpenID <c>/.well-known/openid-configuration</c>) gives the token endpoint, preferring
@@ -85,7 +114,11 @@ public sealed class AccessTokenOptions
     /// <summary>Resource indicator (RFC 8707), an absolute URI of the API. Default none.</summary>
     public Uri? Resource { get; set; }
 
-    /// <summary>Audience parameter, for servers that use it instead of <see cref="Resource"/>. Default none.</summary>
+    /// <summary>
+    /// Audience parameter, for servers that use it instead of <see cref="Resource"/>. With
+    /// <see cref="AccessTokenSource.JwtSvid"/>: the JWT-SVID's <c>aud</c>, required (the receiver's
+    /// <c>SecureComms:TokenValidation:JwtSvidAudience</c>). Default none.
+    /// </summary>
     public string? Audience { get; set; }
 
     /// <summary>

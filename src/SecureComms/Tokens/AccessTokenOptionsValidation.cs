@@ -12,6 +12,22 @@ internal static class AccessTokenOptionsValidation
     /// <param name="errors">Receives one message per problem, each naming the key to fix.</param>
     internal static void Validate(string key, AccessTokenOptions token, List<string> errors)
     {
+        if (token.Source == AccessTokenSource.JwtSvid)
+        {
+            ValidateJwtSvid(key, token, errors);
+            return;
+        }
+
+        if (!Enum.IsDefined(token.Source))
+        {
+            errors.Add($"{key}:Source must be TokenEndpoint or JwtSvid.");
+        }
+
+        if (token.SpiffeId is not null)
+        {
+            errors.Add($"{key}:SpiffeId applies only with {key}:Source = JwtSvid.");
+        }
+
         if (!Enum.IsDefined(token.GrantType))
         {
             errors.Add($"{key}:GrantType must be ClientCredentials or TokenExchange.");
@@ -68,6 +84,53 @@ internal static class AccessTokenOptionsValidation
             errors.Add($"{key}:ScopeMismatch must be Fail or Warn.");
         }
 
+        ValidateTiming(key, token, errors);
+    }
+
+    /// <summary>
+    /// A JWT-SVID from the Workload API (SPIFFE JWT-SVID §3): an audience, and none of the settings that only an OAuth
+    /// token endpoint would use, so that a half-converted configuration fails instead of being silently ignored.
+    /// </summary>
+    private static void ValidateJwtSvid(string key, AccessTokenOptions token, List<string> errors)
+    {
+        if (string.IsNullOrWhiteSpace(token.Audience))
+        {
+            errors.Add($"{key}:Audience is required with {key}:Source = JwtSvid: the audience the JWT-SVID is issued for (the receiver's TokenValidation:JwtSvidAudience).");
+        }
+
+        if (token.SpiffeId is not null && !SecureComms.SpiffeId.TryParse(token.SpiffeId, out _))
+        {
+            errors.Add($"{key}:SpiffeId '{token.SpiffeId}' is not a SPIFFE ID (spiffe://trust-domain/path).");
+        }
+
+        var notAllowed = new List<string>();
+        AddIf(notAllowed, token.Authority is not null, "Authority");
+        AddIf(notAllowed, token.TokenEndpoint is not null, "TokenEndpoint");
+        AddIf(notAllowed, token.ClientId is not null, "ClientId");
+        AddIf(notAllowed, token.ClientAuthentication != TokenClientAuthentication.TlsClientAuth, "ClientAuthentication");
+        AddIf(notAllowed, token.GrantType != TokenGrantType.ClientCredentials, "GrantType");
+        AddIf(notAllowed, token.Scope is not null, "Scope");
+        AddIf(notAllowed, token.Resource is not null, "Resource");
+        AddIf(notAllowed, token.ExpectedServer is not null, "ExpectedServer");
+        AddIf(notAllowed, token.ServerCaBundlePath is not null, "ServerCaBundlePath");
+        if (notAllowed.Count > 0)
+        {
+            errors.Add($"{key}:Source = JwtSvid takes its tokens from the SPIFFE Workload API, not a token endpoint: remove {string.Join(", ", notAllowed.ConvertAll(name => key + ":" + name))}.");
+        }
+
+        ValidateTiming(key, token, errors);
+    }
+
+    private static void AddIf(List<string> names, bool condition, string name)
+    {
+        if (condition)
+        {
+            names.Add(name);
+        }
+    }
+
+    private static void ValidateTiming(string key, AccessTokenOptions token, List<string> errors)
+    {
         if (token.FailureBackoff < TimeSpan.Zero || token.MaxFailureBackoff < token.FailureBackoff)
         {
             errors.Add($"{key}: FailureBackoff cannot be negative and MaxFailureBackoff must be at least FailureBackoff (they are {token.FailureBackoff} and {token.MaxFailureBackoff}).");

@@ -28,7 +28,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
     private readonly string _clientName;
     private readonly AccessTokenOptions _options;
     private readonly ICertificateSource _certificates;
-    private readonly TokenEndpointClient _endpoint;
+    private readonly ITokenRequester _endpoint;
     private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
     private readonly SecureCommsMetrics? _metrics;
@@ -42,7 +42,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         string clientName,
         AccessTokenOptions options,
         ICertificateSource certificates,
-        TokenEndpointClient endpoint,
+        ITokenRequester endpoint,
         TimeProvider timeProvider,
         ILogger logger,
         SecureCommsMetrics? metrics = null)
@@ -54,11 +54,11 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         _endpoint = endpoint;
         _timeProvider = timeProvider;
         _logger = logger;
-        _server = options.TokenEndpoint ?? options.Authority ?? throw new ArgumentException("A token endpoint or an authority is required.", nameof(options));
+        _server = options.TokenEndpoint ?? options.Authority ?? endpoint.KnownTokenEndpoint ?? throw new ArgumentException("A token endpoint or an authority is required.", nameof(options));
         _serverKey = _server.ToString();
     }
 
-    internal TokenEndpointClient Endpoint => _endpoint;
+    internal ITokenRequester Endpoint => _endpoint;
 
     /// <summary>The token endpoint for spans and logs: the discovered one once known, else the configured address.</summary>
     private Uri EndpointForTelemetry => _endpoint.KnownTokenEndpoint ?? _server;
@@ -113,7 +113,7 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
     private async Task<AccessToken> GetTokenSlowAsync(WorkloadCertificate certificate, string? subjectToken, CancellationToken cancellationToken)
     {
         string? subjectDigest = subjectToken is null ? null : Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(subjectToken)));
-        var key = new TokenCacheKey(_serverKey, _options.ClientId!, _options.Scope, _options.Resource?.OriginalString, _options.Audience, certificate.Sha256Thumbprint, subjectDigest);
+        var key = new TokenCacheKey(_serverKey, _options.ClientId ?? string.Empty, _options.Scope, _options.Resource?.OriginalString, _options.Audience, certificate.Sha256Thumbprint, subjectDigest);
         if (subjectDigest is not null && _cache.Count >= MaxExchangedTokens)
         {
             PruneExchangedTokens();

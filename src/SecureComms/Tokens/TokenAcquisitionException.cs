@@ -37,7 +37,9 @@ public sealed class TokenAcquisitionException : Exception
     /// <summary>
     /// The OAuth error code (RFC 6749 §5.2) such as <c>invalid_client</c>, or one of SecureComms' own:
     /// <c>server_unavailable</c>, <c>invalid_response</c>, <c>discovery_failed</c>, <c>circuit_open</c>,
-    /// <c>scope_not_granted</c>. During the failure back-off a call gets the last failure's code without a request being
+    /// <c>scope_not_granted</c>; for a JWT-SVID from the Workload API (<see cref="AccessTokenSource.JwtSvid"/>),
+    /// <c>server_unavailable</c>, <c>permission_denied</c> (no identity registered for this workload) or
+    /// <c>invalid_response</c>. During the failure back-off a call gets the last failure's code without a request being
     /// sent; its <see cref="ErrorDescription"/> then ends with <c>[no request sent: …]</c>.
     /// </summary>
     public string Error { get; }

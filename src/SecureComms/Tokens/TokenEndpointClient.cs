@@ -18,7 +18,7 @@ namespace SecureComms;
 /// 429 (honouring <c>Retry-After</c>), time-outs and connection failures, a circuit breaker and a per-attempt time-out.
 /// OAuth errors are not retried.
 /// </summary>
-internal sealed class TokenEndpointClient : IDisposable
+internal sealed class TokenEndpointClient : ITokenRequester
 {
     private const string ClientAssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
     private static readonly TimeSpan MaxRetryAfter = TimeSpan.FromSeconds(30);
@@ -55,14 +55,14 @@ internal sealed class TokenEndpointClient : IDisposable
     internal const string AccessTokenType = "urn:ietf:params:oauth:token-type:access_token";
 
     /// <summary>The configured token endpoint, or the one discovered so far; null until discovery succeeded.</summary>
-    internal Uri? KnownTokenEndpoint => Volatile.Read(ref _tokenEndpoint);
+    public Uri? KnownTokenEndpoint => Volatile.Read(ref _tokenEndpoint);
 
     /// <summary>
     /// The token endpoint: configured, or discovered from the authority's metadata once. Concurrent callers share one
     /// discovery (single flight); a failed one is not cached, so the next caller tries again (the provider's back-off
     /// decides when).
     /// </summary>
-    internal Task<Uri> GetTokenEndpointAsync(CancellationToken cancellationToken)
+    public Task<Uri> GetTokenEndpointAsync(CancellationToken cancellationToken)
     {
         if (Volatile.Read(ref _tokenEndpoint) is { } known)
         {
@@ -96,7 +96,7 @@ internal sealed class TokenEndpointClient : IDisposable
         }
     }
 
-    internal async Task<AccessToken> RequestTokenAsync(Uri endpoint, WorkloadCertificate certificate, CancellationToken cancellationToken, string? subjectToken = null)
+    public async Task<AccessToken> RequestTokenAsync(Uri endpoint, WorkloadCertificate certificate, CancellationToken cancellationToken, string? subjectToken = null)
     {
         List<KeyValuePair<string, string>> form = BuildForm(endpoint, certificate, subjectToken);
         HttpResponseMessage response;

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace SecureComms;
@@ -14,7 +15,8 @@ internal sealed class TokenProviderRegistry(
     PeerCertificateValidator validator,
     TimeProvider timeProvider,
     ILoggerFactory loggerFactory,
-    SecureCommsMetrics metrics) : IDisposable
+    SecureCommsMetrics metrics,
+    IServiceProvider services) : IDisposable
 {
     private readonly ConcurrentDictionary<string, Lazy<Entry?>> _providers = new(StringComparer.Ordinal);
 
@@ -65,6 +67,14 @@ internal sealed class TokenProviderRegistry(
 
         AccessTokenOptions token = client.Token;
         ILogger logger = loggerFactory.CreateLogger("SecureComms.Tokens");
+        if (token.Source == AccessTokenSource.JwtSvid)
+        {
+            // The process's one Workload API connection, created here (not for clients that do not use it).
+            WorkloadApiConnection connection = services.GetRequiredService<WorkloadApiConnection>();
+            var requester = new JwtSvidTokenRequester(clientName, token, new Uri(connection.Endpoint.Address), () => connection, timeProvider, logger);
+            return new Entry(new CertificateBoundTokenProvider(clientName, token, certificates, requester, timeProvider, logger, metrics), Exchange: false);
+        }
+
         SpiffeIdAuthorizer? tokenServer = token.ExpectedServer is null ? null : SpiffeIdAuthorizer.Parse(token.ExpectedServer);
         var transport = new MtlsClientHandler(
             clientName + " (token endpoint)",
