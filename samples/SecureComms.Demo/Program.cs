@@ -11,7 +11,8 @@ using SecureComms;
 using SecureComms.Demo;
 using SecureComms.Testing;
 
-// SecureComms demo: real Kestrel services on loopback, real mutual TLS, identities from an in-process development CA,
+// SecureComms demo: real Kestrel services on loopback, real mutual TLS, identities from an in-process development CA
+// (orders' through the development SPIFFE Workload API server, as a SPIRE agent would give it),
 // certificate-bound access tokens from an in-process development token server. Development only.
 // --keep-running leaves the services up and prints curl commands; --files DIR says where their certificate files go.
 bool keepRunning = args.Contains("--keep-running");
@@ -79,6 +80,15 @@ IDictionary<string, string?> CallsBilling(string clientId) => new Dictionary<str
     ["SecureComms:Clients:billing:Token:Resource"] = BillingResource,
 };
 
+// Orders takes its identity from a SPIFFE Workload API, as under SPIRE: here the development Workload API server on a
+// Unix socket, issuing short-lived SVIDs from the development CA and pushing each rotation. Orders reads no file.
+await using DevelopmentWorkloadApiServer ordersAgent = await DevelopmentWorkloadApiServer.StartAsync(new DevelopmentWorkloadApiServerOptions
+{
+    Authority = ca,
+    SpiffeId = SpiffeId.Parse("spiffe://example.org/orders"),
+    SvidLifetime = TimeSpan.FromMinutes(10),
+});
+
 var sniffer = new TokenSniffer(); // plays the attacker who captured a token in transit or from a log
 IDictionary<string, string?> ordersSettings = CallsBilling("orders");
 ordersSettings["SecureComms:Clients:billing:UserContext:Mode"] = "Forward"; // pass on the user it was called for
@@ -92,7 +102,8 @@ await using DemoService orders = await DemoService.StartAsync(
         using HttpResponseMessage fromBilling = await clients.CreateClient("billing").GetAsync(new Uri("/my-invoices", UriKind.Relative));
         return Results.Text(await fromBilling.Content.ReadAsStringAsync(), statusCode: (int)fromBilling.StatusCode);
     }).RequireCaller("spiffe://example.org/gateway"),
-    services => services.AddHttpClient("billing").AddHttpMessageHandler(() => sniffer));
+    services => services.AddHttpClient("billing").AddHttpMessageHandler(() => sniffer),
+    workloadApi: ordersAgent);
 IDictionary<string, string?> analyticsSettings = CallsBilling("analytics");
 analyticsSettings["SecureComms:Clients:billing:UserContext:Mode"] = "Mint"; // it will try to speak for a user: billing does not let it
 await using DemoService analytics = await DemoService.StartAsync("analytics", ca, analyticsSettings, _ => { }, services =>
@@ -136,14 +147,15 @@ var outcomes = new List<Outcome>
     }),
 };
 
-orders.Certificates.Update(ca.IssueSvid(orders.SpiffeId)); // orders' certificate rotates mid-run
-outcomes.Add(await CallAsync("orders → billing after orders' certificate rotated", "200", () => orders.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative))));
+bool rotated = await RotateOrdersAsync(); // the agent pushes orders a new SVID mid-run
+Outcome afterRotation = await CallAsync("orders → billing after the agent rotated its SVID", "200", () => orders.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative)));
+outcomes.Add(rotated ? afterRotation : afterRotation with { AsExpected = false, Detail = "orders did not take the pushed SVID within 10 s; " + afterRotation.Detail });
 
 // The issuer rotates its signing key and withdraws the old one. Billing has never seen the new kid: it re-reads the
 // JWKS and validates the same request again, so the first token under the new key is accepted. (Orders' certificate
 // rotates once more so that its next token is a new one, signed with the new key.)
 tokenServer.RotateSigningKey(retirePreviousKeys: true);
-orders.Certificates.Update(ca.IssueSvid(orders.SpiffeId));
+await RotateOrdersAsync();
 outcomes.Add(await CallAsync("orders → billing, issuer rotated its signing key", "200", () => orders.CreateClient("billing").GetAsync(new Uri("/invoices", UriKind.Relative))));
 
 // An operator saves a bad edit of billing's policy while calls flow: it is refused (one warning, one count of
@@ -170,6 +182,24 @@ if (keepRunning)
 
 Directory.Delete(policyDirectory, recursive: true);
 return allAsExpected ? 0 : 1;
+
+// The agent issues and pushes a new SVID; orders applies it from the stream (its next connection presents it, its next
+// token is bound to it). True once orders presents the pushed certificate.
+async Task<bool> RotateOrdersAsync()
+{
+    X509Certificate2 pushed = await ordersAgent.RotateAsync();
+    for (int i = 0; i < 500; i++)
+    {
+        if (orders.CurrentCertificate.Certificate.Thumbprint == pushed.Thumbprint)
+        {
+            return true;
+        }
+
+        await Task.Delay(20);
+    }
+
+    return false;
+}
 
 static ClaimsPrincipal User(string name, string role) =>
     new(new ClaimsIdentity([new Claim("sub", name), new Claim(ClaimTypes.Role, role)], "DemoEdgeLogin"));

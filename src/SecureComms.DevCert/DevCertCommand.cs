@@ -23,6 +23,7 @@ internal static class DevCertCommand
           securecomms-dev bundle --ca ./certs --out ./certs
           securecomms-dev inspect ./certs/orders.pem --bundle ./certs/bundle.pem
           securecomms-dev check ./appsettings.json
+          securecomms-dev workload-api serve --ca ./certs --socket /tmp/agent.sock --spiffe-id spiffe://example.org/orders
 
         Private keys are written owner-only (0600) and never replaced without --force.
         Exit codes: 0 ok, 1 serious findings / invalid certificate / refused, 2 usage error.
@@ -32,7 +33,22 @@ internal static class DevCertCommand
     public static int Run(string[] args, TextWriter output, TextWriter error) => Run(args, output, error, TimeProvider.System);
 
     /// <summary>Runs the tool with the given clock (tests use a fake one).</summary>
-    public static int Run(string[] args, TextWriter output, TextWriter error, TimeProvider timeProvider)
+    public static int Run(string[] args, TextWriter output, TextWriter error, TimeProvider timeProvider) =>
+        Prepare(args, output, error, timeProvider, out ParseResult? parsed, out InvocationConfiguration? invocation) is { } exitCode
+            ? exitCode
+            : parsed!.Invoke(invocation);
+
+    /// <summary>
+    /// Runs the tool asynchronously: long-running commands (<c>workload-api serve</c>) stop when
+    /// <paramref name="cancellationToken"/> is cancelled or the process gets Ctrl+C / SIGTERM.
+    /// </summary>
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, TimeProvider timeProvider, CancellationToken cancellationToken) =>
+        Prepare(args, output, error, timeProvider, out ParseResult? parsed, out InvocationConfiguration? invocation) is { } exitCode
+            ? Task.FromResult(exitCode)
+            : parsed!.InvokeAsync(invocation, cancellationToken);
+
+    // Parses the command line; returns the exit code when there is nothing to invoke (a parse error).
+    private static int? Prepare(string[] args, TextWriter output, TextWriter error, TimeProvider timeProvider, out ParseResult? parsed, out InvocationConfiguration? invocation)
     {
         ArgumentNullException.ThrowIfNull(args);
         ArgumentNullException.ThrowIfNull(output);
@@ -42,9 +58,9 @@ internal static class DevCertCommand
 
         // No response files: an argument starting with '@' is a file name to inspect or check, as it always was.
         var parser = new ParserConfiguration { ResponseFileTokenReplacer = null };
-        var invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
+        invocation = new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false };
         Command root = Create(context, parser, invocation);
-        ParseResult parsed = root.Parse(args, parser);
+        parsed = root.Parse(args, parser);
         if (parsed.Action is ParseErrorAction)
         {
             // Parse errors that --help did not clear: one line each, a pointer to the command's help, exit code 2.
@@ -57,7 +73,7 @@ internal static class DevCertCommand
             return ExitCodes.Usage;
         }
 
-        return parsed.Invoke(invocation);
+        return null;
     }
 
     private static Command Create(CommandContext context, ParserConfiguration parser, InvocationConfiguration invocation)
@@ -74,6 +90,10 @@ internal static class DevCertCommand
             BundleCommand.Create(context),
             InspectCommand.Create(context),
             CheckCommand.Create(context),
+            new Command("workload-api", "A development SPIFFE Workload API: 'workload-api serve' hands out SVIDs on a Unix socket.")
+            {
+                WorkloadApiServeCommand.Create(context),
+            },
         };
 
         // 'securecomms-dev help' showed the commands before System.CommandLine; it still does.

@@ -1,3 +1,3 @@
 using SecureComms.DevCert;
 
-return DevCertCommand.Run(args, Console.Out, Console.Error);
+return await DevCertCommand.RunAsync(args, Console.Out, Console.Error, TimeProvider.System, CancellationToken.None).ConfigureAwait(false);

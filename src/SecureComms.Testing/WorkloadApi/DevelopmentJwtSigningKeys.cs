@@ -126,6 +126,19 @@ public sealed class DevelopmentJwtSigningKeys : IDisposable
         }
     }
 
+    /// <summary>Every key of the bundle (public parts), to validate JWT-SVIDs as a consumer of the bundle would.</summary>
+    internal IReadOnlyList<SecurityKey> ValidationKeys
+    {
+        get
+        {
+            lock (_lock)
+            {
+                ObjectDisposedException.ThrowIf(_disposed, this);
+                return [.. _keys.Select(k => k.Credentials.Key)];
+            }
+        }
+    }
+
     internal IDisposable Subscribe(Func<CancellationToken, Task> onRotated)
     {
         lock (_lock)

@@ -372,6 +372,47 @@ public sealed class DevelopmentWorkloadApiServer : IAsyncDisposable
         return response;
     }
 
+    internal async Task<ValidateJWTSVIDResponse> ValidateJwtSvidAsync(ValidateJWTSVIDRequest request, ServerCallContext context)
+    {
+        Authorize(context);
+        if (request.Audience.Length == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "audience must be specified"));
+        }
+
+        if (request.Svid.Length == 0)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "svid must be specified"));
+        }
+
+        // JWT-SVID §3 and §5: signed by a key of the bundle, aud holds the audience, exp in the future, sub a SPIFFE ID
+        // of this trust domain (the only JWT bundle this server holds).
+        TokenValidationResult result = await new JsonWebTokenHandler().ValidateTokenAsync(request.Svid, new TokenValidationParameters
+        {
+            IssuerSigningKeys = _jwtKeys.ValidationKeys,
+            ValidAudience = request.Audience,
+            ValidateIssuer = false,
+            ValidAlgorithms = [SecurityAlgorithms.EcdsaSha256],
+            RequireExpirationTime = true,
+            LifetimeValidator = (notBefore, expires, _, _) => expires > _timeProvider.GetUtcNow().UtcDateTime && (notBefore is null || notBefore <= _timeProvider.GetUtcNow().UtcDateTime),
+        }).ConfigureAwait(false);
+        if (!result.IsValid || result.SecurityToken is not JsonWebToken token)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "the JWT-SVID is not valid: " + result.Exception?.Message));
+        }
+
+        if (!SpiffeId.TryParse(token.Subject, out SpiffeId subject) || subject.IsTrustDomainId || !subject.IsMemberOf(_authority.TrustDomain))
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "the JWT-SVID's sub is not a workload SPIFFE ID of this trust domain"));
+        }
+
+        return new ValidateJWTSVIDResponse
+        {
+            SpiffeId = subject.ToString(),
+            Claims = Google.Protobuf.WellKnownTypes.Struct.Parser.ParseJson(Base64UrlEncoder.Decode(token.EncodedPayload)),
+        };
+    }
+
     private static void Validate(DevelopmentWorkloadApiServerOptions options)
     {
         var problems = new List<string>();

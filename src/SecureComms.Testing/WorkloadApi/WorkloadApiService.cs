@@ -18,9 +18,6 @@ internal sealed class WorkloadApiService(DevelopmentWorkloadApiServer server) : 
     public override Task FetchJWTBundles(JWTBundlesRequest request, IServerStreamWriter<JWTBundlesResponse> responseStream, ServerCallContext context) =>
         server.FetchJwtBundlesAsync(responseStream, context);
 
-    public override Task<ValidateJWTSVIDResponse> ValidateJWTSVID(ValidateJWTSVIDRequest request, ServerCallContext context)
-    {
-        server.Authorize(context);
-        throw new RpcException(new Status(StatusCode.Unimplemented, "the development server does not validate JWT-SVIDs; validate them against FetchJWTBundles"));
-    }
+    public override Task<ValidateJWTSVIDResponse> ValidateJWTSVID(ValidateJWTSVIDRequest request, ServerCallContext context) =>
+        server.ValidateJwtSvidAsync(request, context);
 }
