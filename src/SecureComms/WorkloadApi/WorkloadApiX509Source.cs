@@ -43,6 +43,7 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
     private WorkloadApiStatus _status;
     private string? _lastProblem;
     private bool _outageAnnounced;
+    private bool _denialAnnounced;
     private long _streamOpenedAt;
     private int _disposed;
 
@@ -139,8 +140,17 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
                 // stream right after a response must not be called in a tight loop.
                 TimeSpan pause = _timeProvider.GetElapsedTime(_streamOpenedAt) < _options.ReconnectDelay ? _options.ReconnectDelay : TimeSpan.Zero;
                 OnDisconnected(broken.Message, broken.StatusCode);
-                _outageAnnounced = true;
-                WorkloadApiLog.StreamBroken(_logger, _endpoint, broken.Message, DescribeCurrent(), Volatile.Read(ref _current)?.Certificate.NotAfter, pause);
+                if (broken.StatusCode == StatusCode.PermissionDenied)
+                {
+                    _denialAnnounced = true;
+                    WorkloadApiLog.PermissionDenied(_logger, _endpoint, DescribeCurrent(), Volatile.Read(ref _current)?.Certificate.NotAfter, pause);
+                }
+                else
+                {
+                    _outageAnnounced = true;
+                    WorkloadApiLog.StreamBroken(_logger, _endpoint, broken.Message, DescribeCurrent(), Volatile.Read(ref _current)?.Certificate.NotAfter, pause);
+                }
+
                 if (pause > TimeSpan.Zero)
                 {
                     await DelayQuietlyAsync(pause, stopping).ConfigureAwait(false);
@@ -168,6 +178,7 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
                 {
                     delivered = true;
                     _outageAnnounced = false;
+                    _denialAnnounced = false;
                     _streamOpenedAt = _timeProvider.GetTimestamp();
                     Volatile.Write(ref _status, new WorkloadApiStatus(Connected: true, DisconnectedSince: null, Problem: null, PermissionDenied: false));
                     WorkloadApiLog.Connected(_logger, _endpoint);
@@ -266,7 +277,11 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
         OnDisconnected(_lastProblem, (exception as RpcException)?.StatusCode ?? StatusCode.Unavailable);
         if (denied)
         {
-            WorkloadApiLog.PermissionDenied(_logger, _endpoint, DescribeCurrent(), _current?.Certificate.NotAfter, delay);
+            if (!_denialAnnounced)
+            {
+                _denialAnnounced = true;
+                WorkloadApiLog.PermissionDenied(_logger, _endpoint, DescribeCurrent(), _current?.Certificate.NotAfter, delay);
+            }
         }
         else if (!_outageAnnounced)
         {

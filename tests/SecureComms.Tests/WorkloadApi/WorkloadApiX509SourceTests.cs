@@ -223,6 +223,7 @@ public sealed class WorkloadApiX509SourceTests
         Assert.AreEqual(HealthStatus.Degraded, health.Status);
         Assert.Contains("no identity registered for this workload", health.Description!);
         Assert.AreEqual(served, sut.Certificates.Current.Sha256Thumbprint);
+        Assert.AreEqual(0, sut.Logger.CountOf(1806), "a denial is reported as a denial, not as a lost stream");
     }
 
     /// <summary>Each malformed push is refused with one warning naming why; the last good SVID stays, and a good push after it still rotates.</summary>
