@@ -17,7 +17,8 @@ namespace SecureComms;
 /// <item>Until the first SVID arrives, <see cref="WaitUntilReadyAsync"/> waits (the agent may start after the workload)
 /// and fails after <see cref="WorkloadApiOptions.StartupTimeout"/> with a message naming the socket, or at once when the
 /// agent answers <c>PermissionDenied</c> (no identity registered for this workload).</item>
-/// <item>A stream that breaks (agent restarted: <c>Unavailable</c> or the stream ended) is reopened at once, then with
+/// <item>A stream that breaks (agent restarted: <c>Unavailable</c> or the stream ended) is reopened at once (after
+/// <see cref="WorkloadApiOptions.ReconnectDelay"/> if it lived shorter than that), then with
 /// exponential back-off and jitter from <see cref="WorkloadApiOptions.ReconnectDelay"/> to
 /// <see cref="WorkloadApiOptions.MaxReconnectDelay"/>; meanwhile the current SVID keeps being served until it expires,
 /// and <see cref="Status"/> reports the outage to the health check.</item>
@@ -42,6 +43,8 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
     private WorkloadApiStatus _status;
     private string? _lastProblem;
     private bool _outageAnnounced;
+    private bool _denialAnnounced;
+    private long _streamOpenedAt;
     private int _disposed;
 
     /// <param name="connection">The channel to the agent (not owned: it may serve other streams).</param>
@@ -133,9 +136,25 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
             }
             catch (StreamBrokenException broken)
             {
+                // Reopened at once, unless the stream lived shorter than ReconnectDelay: an agent that ends every
+                // stream right after a response must not be called in a tight loop.
+                TimeSpan pause = _timeProvider.GetElapsedTime(_streamOpenedAt) < _options.ReconnectDelay ? _options.ReconnectDelay : TimeSpan.Zero;
                 OnDisconnected(broken.Message, broken.StatusCode);
-                _outageAnnounced = true;
-                WorkloadApiLog.StreamBroken(_logger, _endpoint, broken.Message, DescribeCurrent(), Volatile.Read(ref _current)?.Certificate.NotAfter, TimeSpan.Zero);
+                if (broken.StatusCode == StatusCode.PermissionDenied)
+                {
+                    _denialAnnounced = true;
+                    WorkloadApiLog.PermissionDenied(_logger, _endpoint, DescribeCurrent(), Volatile.Read(ref _current)?.Certificate.NotAfter, pause);
+                }
+                else
+                {
+                    _outageAnnounced = true;
+                    WorkloadApiLog.StreamBroken(_logger, _endpoint, broken.Message, DescribeCurrent(), Volatile.Read(ref _current)?.Certificate.NotAfter, pause);
+                }
+
+                if (pause > TimeSpan.Zero)
+                {
+                    await DelayQuietlyAsync(pause, stopping).ConfigureAwait(false);
+                }
             }
 #pragma warning disable CA1031 // The background loop must survive anything; the last good SVID stays in use.
             catch (Exception ex)
@@ -159,6 +178,8 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
                 {
                     delivered = true;
                     _outageAnnounced = false;
+                    _denialAnnounced = false;
+                    _streamOpenedAt = _timeProvider.GetTimestamp();
                     Volatile.Write(ref _status, new WorkloadApiStatus(Connected: true, DisconnectedSince: null, Problem: null, PermissionDenied: false));
                     WorkloadApiLog.Connected(_logger, _endpoint);
                 }
@@ -256,7 +277,11 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
         OnDisconnected(_lastProblem, (exception as RpcException)?.StatusCode ?? StatusCode.Unavailable);
         if (denied)
         {
-            WorkloadApiLog.PermissionDenied(_logger, _endpoint, DescribeCurrent(), _current?.Certificate.NotAfter, delay);
+            if (!_denialAnnounced)
+            {
+                _denialAnnounced = true;
+                WorkloadApiLog.PermissionDenied(_logger, _endpoint, DescribeCurrent(), _current?.Certificate.NotAfter, delay);
+            }
         }
         else if (!_outageAnnounced)
         {

@@ -134,6 +134,26 @@ public sealed class WorkloadApiX509SourceTests
     }
 
     [TestMethod]
+    public async Task AStreamEndingRightAfterAResponse_IsReopenedOnlyAfterTheReconnectDelay()
+    {
+        var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
+        WorkloadApiOptions options = FastOptions();
+        options.ReconnectDelay = TimeSpan.FromSeconds(10);
+        options.MaxReconnectDelay = TimeSpan.FromSeconds(30);
+        await using DevelopmentWorkloadApiServer server = await StartServerAsync();
+        await using var sut = new SourceUnderTest(server.Socket, options, clock);
+        await sut.Source.WaitUntilReadyAsync(CancellationToken.None).WaitAsync(Eventually.Deadline);
+
+        server.BreakStreams(); // no time passed on the clock since the stream opened
+        Microsoft.Extensions.Logging.Testing.FakeLogRecord broken = await sut.Logger.Collector.WaitForAsync(r => r.Id.Id == 1806, "the broken stream is reported");
+        Assert.Contains("reconnects in 00:00:10", broken.Message);
+        Assert.AreEqual(1, sut.Logger.CountOf(1800), "not reopened before the delay");
+
+        clock.Advance(TimeSpan.FromSeconds(10));
+        await Eventually.WaitUntilAsync(() => sut.Logger.CountOf(1800) == 2, "reopened after the delay");
+    }
+
+    [TestMethod]
     public async Task AgentRestartOnTheSameSocket_KeepsTheSvidServed_HealthDegradedMeanwhile_ThenReconnects()
     {
         await using DevelopmentWorkloadApiServer server = await StartServerAsync();
@@ -203,6 +223,7 @@ public sealed class WorkloadApiX509SourceTests
         Assert.AreEqual(HealthStatus.Degraded, health.Status);
         Assert.Contains("no identity registered for this workload", health.Description!);
         Assert.AreEqual(served, sut.Certificates.Current.Sha256Thumbprint);
+        Assert.AreEqual(0, sut.Logger.CountOf(1806), "a denial is reported as a denial, not as a lost stream");
     }
 
     /// <summary>Each malformed push is refused with one warning naming why; the last good SVID stays, and a good push after it still rotates.</summary>
