@@ -18,7 +18,7 @@ internal static partial class WorkloadApiLog
     [LoggerMessage(EventId = 1804, Level = LogLevel.Warning, Message = "SecureComms ignored an X.509-SVID update from the Workload API at {Endpoint} and keeps the last good one: {Reason}")]
     internal static partial void UpdateRefused(ILogger logger, string endpoint, string reason);
 
-    [LoggerMessage(EventId = 1805, Level = LogLevel.Warning, Message = "SecureComms takes its identity from the SPIFFE Workload API (SecureComms:Certificate:Source is WorkloadApi), so these settings are not read: {IgnoredKeys}")]
+    [LoggerMessage(EventId = 1805, Level = LogLevel.Information, Message = "SecureComms takes its identity from the SPIFFE Workload API (SecureComms:Certificate:Source is WorkloadApi), so these settings are not read: {IgnoredKeys}")]
     internal static partial void FileSettingsIgnored(ILogger logger, string ignoredKeys);
 
     [LoggerMessage(EventId = 1806, Level = LogLevel.Warning, Message = "SecureComms lost the SPIFFE Workload API stream at {Endpoint} ({Reason}); it keeps serving {SpiffeId} (valid until {NotAfter:O}) and reconnects in {Delay}")]

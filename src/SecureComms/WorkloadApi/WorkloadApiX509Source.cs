@@ -187,7 +187,12 @@ internal sealed class WorkloadApiX509Source : ICertificateSource, ITrustBundleSo
                 Apply(call.ResponseStream.Current);
             }
         }
-        catch (RpcException ex) when (delivered && !cancellationToken.IsCancellationRequested)
+        catch (RpcException ex) when (cancellationToken.IsCancellationRequested)
+        {
+            // Our own shutdown ends the call with Cancelled: not a broken stream, nothing to reconnect or report.
+            throw new OperationCanceledException("the Workload API source is stopping", ex, cancellationToken);
+        }
+        catch (RpcException ex) when (delivered)
         {
             // A stream that worked: reopened at once, and the back-off starts over.
             throw new StreamBrokenException($"{ex.StatusCode}: {ex.Status.Detail}", ex.StatusCode, ex);

@@ -134,6 +134,21 @@ public sealed class WorkloadApiX509SourceTests
     }
 
     [TestMethod]
+    public async Task Disposal_EndsTheStreamQuietly_WithoutAWarningOrAReconnection()
+    {
+        await using DevelopmentWorkloadApiServer server = await StartServerAsync();
+        var sut = new SourceUnderTest(server.Socket);
+        await sut.Source.WaitUntilReadyAsync(CancellationToken.None).WaitAsync(Eventually.Deadline);
+
+        await sut.DisposeAsync(); // the host stopping: its own cancellation ends the call, the agent did nothing
+
+        Microsoft.Extensions.Logging.Testing.FakeLogRecord[] loud = sut.Logger.Collector.GetSnapshot()
+            .Where(r => r.Level >= Microsoft.Extensions.Logging.LogLevel.Warning).ToArray();
+        Assert.IsEmpty(loud, string.Join("; ", loud.Select(r => $"{r.Id.Id}: {r.Message}")));
+        Assert.AreEqual(1, sut.Logger.CountOf(1800), "no reconnection after disposal");
+    }
+
+    [TestMethod]
     public async Task AStreamEndingRightAfterAResponse_IsReopenedOnlyAfterTheReconnectDelay()
     {
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
