@@ -88,7 +88,7 @@ internal static class WorkloadSourceFactory
         WorkloadApiEnvironment environment = services.GetRequiredService<WorkloadApiEnvironment>();
         ILogger logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureComms.WorkloadApi");
         List<string> ignored = WorkloadApiSelection.IgnoredFileSettings(options);
-        if (ignored.Count > 0)
+        if (ignored.Count > 0 && logger.IsEnabled(LogLevel.Information))
         {
             WorkloadApiLog.FileSettingsIgnored(logger, string.Join(", ", ignored));
         }
