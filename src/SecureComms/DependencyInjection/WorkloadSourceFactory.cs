@@ -88,9 +88,9 @@ internal static class WorkloadSourceFactory
         WorkloadApiEnvironment environment = services.GetRequiredService<WorkloadApiEnvironment>();
         ILogger logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("SecureComms.WorkloadApi");
         List<string> ignored = WorkloadApiSelection.IgnoredFileSettings(options);
-        if (ignored.Count > 0 && logger.IsEnabled(LogLevel.Information))
+        if (ignored.Count > 0)
         {
-            WorkloadApiLog.FileSettingsIgnored(logger, string.Join(", ", ignored));
+            WorkloadApiLog.FileSettingsIgnored(logger, ignored);
         }
 
         return new WorkloadApiX509Source(

@@ -19,7 +19,7 @@ internal static partial class WorkloadApiLog
     internal static partial void UpdateRefused(ILogger logger, string endpoint, string reason);
 
     [LoggerMessage(EventId = 1805, Level = LogLevel.Information, Message = "SecureComms takes its identity from the SPIFFE Workload API (SecureComms:Certificate:Source is WorkloadApi), so these settings are not read: {IgnoredKeys}")]
-    internal static partial void FileSettingsIgnored(ILogger logger, string ignoredKeys);
+    internal static partial void FileSettingsIgnored(ILogger logger, IEnumerable<string> ignoredKeys);
 
     [LoggerMessage(EventId = 1806, Level = LogLevel.Warning, Message = "SecureComms lost the SPIFFE Workload API stream at {Endpoint} ({Reason}); it keeps serving {SpiffeId} (valid until {NotAfter:O}) and reconnects in {Delay}")]
     internal static partial void StreamBroken(ILogger logger, string endpoint, string reason, string spiffeId, DateTimeOffset? notAfter, TimeSpan delay);
