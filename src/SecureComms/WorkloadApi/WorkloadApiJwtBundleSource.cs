@@ -152,11 +152,12 @@ internal sealed class WorkloadApiJwtBundleSource : IDisposable
             while (await call.ResponseStream.MoveNext(stop).ConfigureAwait(false))
             {
                 received = true;
-                Apply(call.ResponseStream.Current);
                 if (!Volatile.Read(ref _status).Connected)
                 {
                     Volatile.Write(ref _status, new WorkloadApiStatus(Connected: true, DisconnectedSince: null, Problem: null, PermissionDenied: false));
                 }
+
+                Apply(call.ResponseStream.Current);
             }
         }
         catch (RpcException ex) when (stop.IsCancellationRequested)
