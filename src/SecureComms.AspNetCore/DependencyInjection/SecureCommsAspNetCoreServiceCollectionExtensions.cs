@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace SecureComms;
@@ -114,6 +115,11 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.TryAddSingleton<ValidatedTokenCache>();
         services.TryAddSingleton<JwtSvidValidator>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, JwtSvidBundleStartup>());
+        services.AddHealthChecks().Add(new HealthCheckRegistration(
+            SecureCommsHealthChecks.JwtBundles,
+            sp => new JwtBundleHealthCheck(sp.GetRequiredService<IOptions<SecureCommsTokenValidationOptions>>().Value.AcceptJwtSvids ? sp.GetRequiredService<WorkloadApiJwtBundleSource>() : null),
+            failureStatus: null,
+            tags: [SecureCommsHealthChecks.Tag]));
         services.TryAddSingleton<SecureCommsAuthenticationServices>();
         services.TryAddSingleton<IServedRequestAccessor, AmbientRequest>(); // outbound clients read the request being served
         services.TryAddEnumerable(ServiceDescriptor.Transient<Microsoft.AspNetCore.Hosting.IStartupFilter, AmbientRequestStartupFilter>());

@@ -34,4 +34,12 @@ public static class SecureCommsHealthChecks
     /// the first SVID and once the SVID served during an outage has expired. Healthy with "not in use" otherwise.
     /// </summary>
     public const string WorkloadApi = "securecomms.workload_api";
+
+    /// <summary>
+    /// The JWT bundle stream of the SPIFFE Workload API, when the service accepts JWT-SVIDs (registered by the ASP.NET
+    /// Core <c>AddSecureComms</c>): Healthy while the stream is up and bundles arrived; Degraded while it is down (the
+    /// agent restarted, or denies this workload) and the last bundles received are kept; Unhealthy before the first
+    /// bundle, when every JWT-SVID is refused. Healthy with "not accepted" otherwise.
+    /// </summary>
+    public const string JwtBundles = "securecomms.jwt_bundles";
 }

@@ -237,7 +237,12 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
             }
 
             Volatile.Write(ref _status, new TokenAcquisitionStatus(_timeProvider.GetUtcNow(), null, null, token.ExpiresAt));
-            TokenLog.Acquired(_logger, _clientName, token.ExpiresAt, certificate.Sha256Thumbprint);
+            if (_endpoint is not JwtSvidTokenRequester)
+            {
+                // A JWT-SVID is bound to no certificate: its requester logs event 1830 (SPIFFE ID, audience) instead.
+                TokenLog.Acquired(_logger, _clientName, token.ExpiresAt, certificate.Sha256Thumbprint);
+            }
+
             return token;
         }
         catch (TokenAcquisitionException ex)

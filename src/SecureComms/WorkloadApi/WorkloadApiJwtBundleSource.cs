@@ -29,6 +29,7 @@ internal sealed class WorkloadApiJwtBundleSource : IDisposable
     private Snapshot? _current;
     private Task? _running;
     private int _updates;
+    private WorkloadApiStatus _status;
 
     public WorkloadApiJwtBundleSource(WorkloadApiConnection connection, WorkloadApiOptions options, TimeProvider timeProvider, ILogger logger)
     {
@@ -36,7 +37,20 @@ internal sealed class WorkloadApiJwtBundleSource : IDisposable
         _options = options;
         _timeProvider = timeProvider;
         _logger = logger;
+        _status = new WorkloadApiStatus(Connected: false, DisconnectedSince: timeProvider.GetUtcNow(), Problem: "not connected yet", PermissionDenied: false);
     }
+
+    /// <summary>The Workload API address, for the health check.</summary>
+    public string Endpoint => _connection.Endpoint.Address;
+
+    /// <summary>Whether the stream was opened (JWT-SVIDs are accepted), for the health check.</summary>
+    public bool Started => Volatile.Read(ref _running) is not null;
+
+    /// <summary>The state of the bundle stream, for the health check.</summary>
+    public WorkloadApiStatus Status => Volatile.Read(ref _status);
+
+    /// <summary>The stream loop, null before <see cref="Start"/> (for tests: it ends without a fault on dispose).</summary>
+    internal Task? Loop => Volatile.Read(ref _running);
 
     /// <summary>How many pushed responses were applied (for tests and diagnostics).</summary>
     internal int Updates => Volatile.Read(ref _updates);
@@ -89,7 +103,8 @@ internal sealed class WorkloadApiJwtBundleSource : IDisposable
         ResiliencePipeline pipeline = new ResiliencePipelineBuilder { TimeProvider = _timeProvider }
             .AddRetry(new RetryStrategyOptions
             {
-                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => !stop.IsCancellationRequested),
+                // Stopping is not a broken stream: the call cancelled by Dispose ends as an OperationCanceledException.
+                ShouldHandle = new PredicateBuilder().Handle<Exception>(ex => ex is not OperationCanceledException && !stop.IsCancellationRequested),
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = _options.ReconnectDelay,
@@ -97,6 +112,7 @@ internal sealed class WorkloadApiJwtBundleSource : IDisposable
                 MaxRetryAttempts = int.MaxValue,
                 OnRetry = args =>
                 {
+                    OnDisconnected(args.Outcome.Exception);
                     if (args.Outcome.Exception is RpcException { StatusCode: StatusCode.PermissionDenied })
                     {
                         JwtSvidLog.PermissionDenied(_logger, _connection.Endpoint.Address, args.RetryDelay);
@@ -136,21 +152,43 @@ internal sealed class WorkloadApiJwtBundleSource : IDisposable
             while (await call.ResponseStream.MoveNext(stop).ConfigureAwait(false))
             {
                 received = true;
+                if (!Volatile.Read(ref _status).Connected)
+                {
+                    Volatile.Write(ref _status, new WorkloadApiStatus(Connected: true, DisconnectedSince: null, Problem: null, PermissionDenied: false));
+                }
+
                 Apply(call.ResponseStream.Current);
             }
         }
-        catch (RpcException ex) when (received && !stop.IsCancellationRequested)
+        catch (RpcException ex) when (stop.IsCancellationRequested)
         {
+            // Dispose cancelled the call, which gRPC reports as StatusCode.Cancelled: the host is stopping, nothing broke.
+            throw new OperationCanceledException("The JWT bundle stream was stopped.", ex, stop);
+        }
+        catch (RpcException ex) when (received)
+        {
+            OnDisconnected(ex);
             JwtSvidLog.StreamBroken(_logger, _connection.Endpoint.Address, Describe(ex), TimeSpan.Zero);
             return;
         }
 
+        stop.ThrowIfCancellationRequested();
         if (!received)
         {
             throw new RpcException(new Status(StatusCode.Unavailable, "the JWT bundle stream ended before any bundle"));
         }
 
+        OnDisconnected(null);
         JwtSvidLog.StreamBroken(_logger, _connection.Endpoint.Address, "the stream ended", TimeSpan.Zero);
+    }
+
+    /// <summary>Records an outage for the health check; its start stays the first failure's time.</summary>
+    private void OnDisconnected(Exception? exception)
+    {
+        WorkloadApiStatus previous = Volatile.Read(ref _status);
+        DateTimeOffset since = previous.DisconnectedSince ?? _timeProvider.GetUtcNow();
+        bool denied = exception is RpcException { StatusCode: StatusCode.PermissionDenied };
+        Volatile.Write(ref _status, new WorkloadApiStatus(Connected: false, DisconnectedSince: since, Problem: Describe(exception), PermissionDenied: denied));
     }
 
     private static string Describe(Exception? exception) => exception switch

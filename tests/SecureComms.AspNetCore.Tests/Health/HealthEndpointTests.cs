@@ -13,7 +13,7 @@ namespace SecureComms.AspNetCore.Tests.Health;
 public sealed class HealthEndpointTests
 {
     [TestMethod]
-    public async Task AddSecureComms_RegistersItsFourChecks_AndAMappedEndpointAnswersOverMutualTls()
+    public async Task AddSecureComms_RegistersItsFiveChecks_AndAMappedEndpointAnswersOverMutualTls()
     {
         await using SecureServiceHost service = await SecureServiceHost.StartAsync(
             app => app.MapHealthChecks("/healthz").AllowAnonymous(),
@@ -27,7 +27,7 @@ public sealed class HealthEndpointTests
             .CheckHealthAsync(r => r.Tags.Contains(SecureCommsHealthChecks.Tag));
         HttpResponseMessage response = await client.GetAsync(new Uri("/healthz", UriKind.Relative));
 
-        Assert.AreSequenceEqual(new[] { SecureCommsHealthChecks.Certificate, SecureCommsHealthChecks.TrustBundles, SecureCommsHealthChecks.TokenEndpoints, SecureCommsHealthChecks.WorkloadApi }, report.Entries.Keys.ToArray(), SequenceOrder.InAnyOrder);
+        Assert.AreSequenceEqual(new[] { SecureCommsHealthChecks.Certificate, SecureCommsHealthChecks.TrustBundles, SecureCommsHealthChecks.TokenEndpoints, SecureCommsHealthChecks.WorkloadApi, SecureCommsHealthChecks.JwtBundles }, report.Entries.Keys.ToArray(), SequenceOrder.InAnyOrder);
         Assert.AreEqual(HealthStatus.Healthy, report.Status);
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode);
         Assert.AreEqual("Healthy", await response.Content.ReadAsStringAsync());

@@ -1,4 +1,3 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.IdentityModel.JsonWebTokens;
 using SecureComms.Testing;
 
@@ -31,6 +30,17 @@ public sealed class JwtSvidTokenTests
         Assert.AreEqual(new DateTimeOffset(jwt.ValidTo, TimeSpan.Zero), token.ExpiresAt);
         Assert.AreEqual("Bearer " + token.Value, token.AuthorizationHeaderValue);
         Assert.IsNull(token.Scope, "a JWT-SVID carries no scope");
+    }
+
+    [TestMethod]
+    public async Task Fetch_IsLoggedAsAJwtSvid_NotAsATokenBoundToTheCertificate()
+    {
+        await using Bed bed = await Bed.StartAsync(TestContext);
+
+        await bed.Provider.GetTokenAsync(TestContext.CancellationToken);
+
+        Assert.IsTrue(bed.Logs.Contains(1830, $"obtained a JWT-SVID for {Orders}, audience {Audience}"), "the fetch is logged with its SPIFFE ID and audience");
+        Assert.AreEqual(0, bed.Logs.CountOf(1501), "a JWT-SVID is bound to no certificate");
     }
 
     [TestMethod]
@@ -235,8 +245,9 @@ public sealed class JwtSvidTokenTests
         private readonly InMemoryCertificateSource _certificates;
         private readonly WorkloadApiConnection _connection;
 
-        private Bed(FakeTimeProvider clock, DevelopmentCertificateAuthority ca, DevelopmentWorkloadApiServer server, InMemoryCertificateSource certificates, WorkloadApiConnection connection, CertificateBoundTokenProvider provider)
+        private Bed(FakeTimeProvider clock, DevelopmentCertificateAuthority ca, DevelopmentWorkloadApiServer server, InMemoryCertificateSource certificates, WorkloadApiConnection connection, CertificateBoundTokenProvider provider, FakeLogCollector logs)
         {
+            Logs = logs;
             Clock = clock;
             _ca = ca;
             Server = server;
@@ -251,6 +262,8 @@ public sealed class JwtSvidTokenTests
 
         public CertificateBoundTokenProvider Provider { get; }
 
+        public FakeLogCollector Logs { get; }
+
         public static async Task<Bed> StartAsync(TestContext context, string? spiffeId = null)
         {
             var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
@@ -261,9 +274,10 @@ public sealed class JwtSvidTokenTests
             var certificates = new InMemoryCertificateSource(ca.IssueSvid(Orders));
             var connection = new WorkloadApiConnection(WorkloadApiEndpoint.Parse(server.Socket));
             var options = new AccessTokenOptions { Source = AccessTokenSource.JwtSvid, Audience = Audience, SpiffeId = spiffeId };
-            var requester = new JwtSvidTokenRequester("billing", options, new Uri(server.Socket), () => connection, clock, NullLogger.Instance);
-            var provider = new CertificateBoundTokenProvider("billing", options, certificates, requester, clock, NullLogger.Instance);
-            return new Bed(clock, ca, server, certificates, connection, provider);
+            var logs = new FakeLogCollector();
+            var requester = new JwtSvidTokenRequester("billing", options, new Uri(server.Socket), () => connection, clock, new FakeLogger(logs));
+            var provider = new CertificateBoundTokenProvider("billing", options, certificates, requester, clock, new FakeLogger(logs));
+            return new Bed(clock, ca, server, certificates, connection, provider, logs);
         }
 
         public async ValueTask DisposeAsync()

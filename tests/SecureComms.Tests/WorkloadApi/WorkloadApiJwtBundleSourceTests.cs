@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
 using Google.Protobuf;
+using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
 using SecureComms.Testing;
 using SecureComms.WorkloadApi.Protocol;
@@ -67,6 +68,38 @@ public sealed class WorkloadApiJwtBundleSourceTests
         await Eventually.WaitUntilAsync(() => bed.Logs.Contains(1837, "keeping the current bundles"), "the source noticed the lost stream");
 
         Assert.HasCount(1, bed.Source.GetKeys(Domain));
+    }
+
+    [TestMethod]
+    public async Task Dispose_AfterBundlesArrived_LogsNoWarning()
+    {
+        // Dispose cancels the open call, which gRPC ends with RpcException(Cancelled): stopping, not a lost stream.
+        await using Bed bed = await Bed.StartAsync(TestContext);
+        await bed.Source.WaitForBundlesAsync(Eventually.Deadline, TestContext.CancellationToken);
+        await Eventually.WaitUntilAsync(() => bed.Source.Status.Connected, "the stream is up");
+
+        bed.Source.Dispose();
+
+        Assert.AreEqual(TaskStatus.RanToCompletion, bed.Source.Loop!.Status, "the loop ended as stopped, not with the cancelled call's RpcException");
+        Assert.IsEmpty(bed.Logs.GetSnapshot().Where(r => r.Level >= LogLevel.Warning).Select(r => $"{r.Id.Id}: {r.Message}").ToArray());
+    }
+
+    [TestMethod]
+    public async Task Status_IsConnected_OnceBundlesArrived_AndKeepsTheOutageStart_WhileDisconnected()
+    {
+        await using Bed bed = await Bed.StartAsync(TestContext);
+        await bed.Source.WaitForBundlesAsync(Eventually.Deadline, TestContext.CancellationToken);
+        await Eventually.WaitUntilAsync(() => bed.Source.Status.Connected, "the stream is up");
+        Assert.IsNull(bed.Source.Status.DisconnectedSince);
+
+        await bed.Server.StopAsync();
+        await Eventually.WaitUntilAsync(() => !bed.Source.Status.Connected, "the source noticed the lost stream");
+        DateTimeOffset? since = bed.Source.Status.DisconnectedSince;
+        await Eventually.WaitUntilAsync(() => bed.Logs.CountOf(1837) >= 2, "a reconnection attempt failed too");
+
+        Assert.IsNotNull(since);
+        Assert.AreEqual(since, bed.Source.Status.DisconnectedSince, "the outage began at the first failure");
+        Assert.IsFalse(bed.Source.Status.PermissionDenied);
     }
 
     public static IEnumerable<object[]> MalformedPushes()
