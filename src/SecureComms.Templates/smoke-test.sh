@@ -308,6 +308,7 @@ echo "    without a token: $(grep -F "$expected" "$tmp/grpc-worker-no-token.log"
 # with Certificate:Source=WorkloadApi they are not read (event 1805 names them), and a read would fail. The token
 # arrangement is the one above: the worker's token is bound to its Workload API SVID.
 step "run the API and the worker again with identities from the SPIFFE Workload API only (no certificate file)"
+wl_started=$SECONDS
 [[ -f "$devcert_dll" ]] || fail "no $devcert_dll; build the solution in Release first (dotnet build SecureComms.sln -c Release)"
 sockets="$(mktemp -d /tmp/sc-XXXXXXXX)" # Unix socket paths must stay under 108 bytes, whatever TMPDIR is
 absent="$tmp/no-such-folder"
@@ -367,6 +368,6 @@ for side in "$api:api-workload-api.log" "$worker:worker-workload-api.log"; do
 done
 [[ ! -e "$absent" ]] || fail "$absent exists: the absent file settings prove nothing"
 rotations="$(grep -c "loaded workload certificate spiffe://$trust_domain/$api from the SPIFFE Workload API" "$tmp/api-workload-api.log" || true)"
-echo "    $api and $worker: first SVID from the Workload API (1801), file settings unread (1805), no file read; $api rotated $rotations time(s) by push"
+echo "    $api and $worker: first SVID from the Workload API (1801), file settings unread (1805), no file read; $api rotated $rotations time(s) by push ($((SECONDS - wl_started)) s)"
 
 step "OK: generated workers called a generated API and a generated gRPC service with mutual TLS and certificate-bound tokens"
