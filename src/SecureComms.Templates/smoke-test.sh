@@ -12,8 +12,11 @@
 # development token server, starts the API and the gRPC service on 127.0.0.1, and runs the workers against them.
 # It fails unless the API answered the worker with 200, the gRPC service answered the gRPC worker's call (with a
 # certificate-bound token, opened by a rule on the gRPC path) with OK, a workload that rule does not name got
-# PermissionDenied and a call without a token got Unauthenticated, as Grpc.Net.Client reports them. KEEP_TMP=1 keeps
-# the temporary folder for inspection.
+# PermissionDenied and a call without a token got Unauthenticated, as Grpc.Net.Client reports them. Then it runs the API
+# and the worker again with no certificate or bundle file, each with its identity from its own development SPIFFE
+# Workload API (securecomms-dev workload-api serve from the Release build, rotating every 5 s, from the same CA), and
+# fails unless the API answered the worker with 200 after a pushed rotation and both logged their first SVID from the
+# Workload API (1801) and their file settings as unread (1805). KEEP_TMP=1 keeps the temporary folder for inspection.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -26,7 +29,11 @@ grpc_service="ledger"
 grpc_caller="auditor"
 grpc_audience="https://$grpc_service.$trust_domain"
 
+# securecomms-dev from the Release build of the solution, as .ci/run uses it: it serves the Workload API below.
+devcert_dll="$repo/src/SecureComms.DevCert/bin/Release/net10.0/SecureComms.DevCert.dll"
+
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/securecomms-templates.XXXXXX")"
+sockets=""
 pids=()
 cleanup() {
   local status=$?
@@ -48,6 +55,7 @@ cleanup() {
   else
     rm -rf "$tmp"
   fi
+  [[ -z "$sockets" ]] || rm -rf "$sockets"
   exit $status
 }
 trap cleanup EXIT
@@ -293,5 +301,73 @@ grep -qF "$expected" "$tmp/grpc-worker-no-token.log" \
   || fail "the gRPC worker without a token never logged '$expected' (exit code $no_token_status)"
 [[ $no_token_status -eq 1 ]] || fail "the gRPC worker without a token exited with $no_token_status, not 1, after a refused call"
 echo "    without a token: $(grep -F "$expected" "$tmp/grpc-worker-no-token.log" | head -n 1 | sed 's/^ *//')"
+
+# The same API and worker again with no certificate or bundle file: each takes its SVID, key and bundle from its own
+# development Workload API (securecomms-dev workload-api serve, from the CA the token server trusts), which rotates
+# the SVID every few seconds. The file keys the generated appsettings.json carry point at paths that do not exist:
+# with Certificate:Source=WorkloadApi they are not read (event 1805 names them), and a read would fail. The token
+# arrangement is the one above: the worker's token is bound to its Workload API SVID.
+step "run the API and the worker again with identities from the SPIFFE Workload API only (no certificate file)"
+wl_started=$SECONDS
+[[ -f "$devcert_dll" ]] || fail "no $devcert_dll; build the solution in Release first (dotnet build SecureComms.sln -c Release)"
+sockets="$(mktemp -d /tmp/sc-XXXXXXXX)" # Unix socket paths must stay under 108 bytes, whatever TMPDIR is
+absent="$tmp/no-such-folder"
+no_files=(
+  "SecureComms__Certificate__Source=WorkloadApi"
+  "SecureComms__Certificate__CertificatePath=$absent/svid.pem"
+  "SecureComms__Certificate__KeyPath=$absent/svid_key.pem"
+  "SecureComms__TrustBundles__${trust_domain}__Path=$absent/bundle.pem"
+  "DOTNET_NOLOGO=1"
+)
+workload_api() { # workload_api <workload>: a development Workload API for spiffe://<trust domain>/<workload>
+  dotnet "$devcert_dll" workload-api serve --ca "$certs" --socket "$sockets/$1.sock" \
+    --spiffe-id "spiffe://$trust_domain/$1" --ttl 2m --rotate-every 5s > "$tmp/workload-api-$1.log" 2>&1 &
+  pids+=($!)
+}
+workload_api "$api"
+api_agent_pid=$!
+workload_api "$worker"
+worker_agent_pid=$!
+serving() { grep -q '^SPIFFE_ENDPOINT_SOCKET=' "$1"; }
+wait_for 60 "$api_agent_pid" "the Workload API of $api" serving "$tmp/workload-api-$api.log"
+(cd "$tmp/bin/Smoke.Api" && exec env "${no_files[@]}" \
+  "SecureComms__WorkloadApi__Socket=unix://$sockets/$api.sock" \
+  "SecureComms__Server__Urls__0=https://127.0.0.1:0" \
+  "SecureComms__TokenValidation__Authority=$issuer" \
+  dotnet Smoke.Api.dll) > "$tmp/api-workload-api.log" 2>&1 &
+pids+=($!)
+wl_api_pid=$!
+wait_for 60 "$worker_agent_pid" "the Workload API of $worker" serving "$tmp/workload-api-$worker.log"
+wait_for 60 "$wl_api_pid" "the API (Workload API)" listening "$tmp/api-workload-api.log"
+wl_api_url="$(grep -Eo 'https://127\.0\.0\.1:[0-9]+' "$tmp/api-workload-api.log" | head -n 1)"
+# A pushed rotation, used like a rotated file: the worker's handshake below meets the API's rotated SVID.
+rotated() { grep -q "loaded workload certificate spiffe://$trust_domain/$1 from the SPIFFE Workload API" "$2"; }
+wait_for 30 "$wl_api_pid" "a rotation pushed to the API" rotated "$api" "$tmp/api-workload-api.log"
+status=0
+(cd "$tmp/publish/Smoke.Worker" && exec timeout 120 env "${no_files[@]}" \
+  "SecureComms__WorkloadApi__Socket=unix://$sockets/$worker.sock" \
+  "SecureComms__Clients__${api}__BaseAddress=$wl_api_url" \
+  "SecureComms__Clients__${api}__Token__Authority=$issuer" \
+  "Worker__RunOnce=true" "Worker__Interval=00:00:01" "Worker__MaxAttempts=20" \
+  dotnet Smoke.Worker.dll) > "$tmp/worker-workload-api.log" 2>&1 || status=$?
+expected="$api answered GET /hello with 200: hello spiffe://$trust_domain/$worker, this is $api"
+grep -qF "$expected" "$tmp/worker-workload-api.log" || fail "the worker (Workload API) never logged '$expected' (exit code $status)"
+[[ $status -eq 0 ]] || fail "the worker (Workload API) exited with $status after the call"
+echo "    $(grep -F "$expected" "$tmp/worker-workload-api.log" | head -n 1 | sed 's/^ *//')"
+# Where each took its identity from: the first SVID from the Workload API (1801), the file keys named unread (1805), and
+# no certificate loaded from anywhere else (every 1000 names the Workload API).
+for side in "$api:api-workload-api.log" "$worker:worker-workload-api.log"; do
+  workload="${side%%:*}" log="$tmp/${side#*:}"
+  grep -q '\[1801\]' "$log" && grep -q "received its first X.509-SVID spiffe://$trust_domain/$workload from the Workload API at unix://$sockets/$workload.sock" "$log" \
+    || fail "$workload did not log its first X.509-SVID from the Workload API (event 1801; see ${side#*:})"
+  grep -q '\[1805\]' "$log" && grep -q "so these settings are not read: .*SecureComms:Certificate:CertificatePath" "$log" \
+    || fail "$workload did not log that its certificate file settings are not read (event 1805; see ${side#*:})"
+  if grep -A1 '\[1000\]' "$log" | grep 'loaded workload certificate' | grep -qv 'from the SPIFFE Workload API'; then
+    fail "$workload loaded a certificate from somewhere else than the Workload API (see ${side#*:})"
+  fi
+done
+[[ ! -e "$absent" ]] || fail "$absent exists: the absent file settings prove nothing"
+rotations="$(grep -c "loaded workload certificate spiffe://$trust_domain/$api from the SPIFFE Workload API" "$tmp/api-workload-api.log" || true)"
+echo "    $api and $worker: first SVID from the Workload API (1801), file settings unread (1805), no file read; $api rotated $rotations time(s) by push ($((SECONDS - wl_started)) s)"
 
 step "OK: generated workers called a generated API and a generated gRPC service with mutual TLS and certificate-bound tokens"

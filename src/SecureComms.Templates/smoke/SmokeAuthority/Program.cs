@@ -6,6 +6,7 @@ using SecureComms.Testing;
 // The smoke test's trust domain and authorization server: a development CA that writes the trust bundle and one SVID per
 // workload as PEM files, and a development token server that issues access tokens bound to their SVIDs.
 // Usage: SmokeAuthority <out-dir> <trust-domain> <workload>[=<resource>,...]...
+// Writes the CA (<out-dir>/ca.pem and ca.key) and the trust bundle (<out-dir>/bundle.pem).
 // Every workload gets an SVID (spiffe://<trust-domain>/<workload>, <out-dir>/<workload>.pem and .key); one followed by
 // resources is also a token client (client id = workload, tls_client_auth) that may ask for tokens for those resources.
 // Writes <out-dir>/issuer.txt once the token server listens, then runs until SIGTERM or SIGINT.
@@ -21,6 +22,9 @@ Directory.CreateDirectory(outDir);
 
 using var ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse(trustDomain));
 ca.WriteTrustBundlePem(Path.Combine(outDir, "bundle.pem"));
+// The CA itself too (ca.pem, ca.key), as 'securecomms-dev ca create' saves one: 'securecomms-dev workload-api serve --ca'
+// then issues SVIDs that the token server and the workloads of the file-based run trust.
+ca.SavePem(Path.Combine(outDir, "ca.pem"), Path.Combine(outDir, "ca.key"));
 var clients = new List<DevelopmentClient>();
 foreach (string workload in args[2..])
 {
