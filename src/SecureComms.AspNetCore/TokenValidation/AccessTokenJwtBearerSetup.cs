@@ -87,7 +87,7 @@ internal sealed class AccessTokenJwtBearerSetup(
             RequireExpirationTime = true,
             RequireSignedTokens = true,
             ClockSkew = settings.ClockSkew,
-            LifetimeValidator = ValidateLifetime,
+            LifetimeValidator = TokenLifetimeValidation.Using(timeProvider),
             ValidAlgorithms = [.. settings.EffectiveAlgorithms],
             ValidTypes = settings.RequireAccessTokenType ? ["at+jwt", "application/at+jwt"] : null, // RFC 9068 §4
             NameClaimType = "sub",
@@ -114,32 +114,5 @@ internal sealed class AccessTokenJwtBearerSetup(
         }
 
         return Task.CompletedTask;
-    }
-
-    /// <summary>
-    /// <c>exp</c> and <c>nbf</c> against <see cref="TimeProvider"/>, with the configured skew; the exception says which
-    /// failed. IdentityModel also calls this after a failed key lookup, with <see cref="DateTime.MinValue"/> for a
-    /// missing <c>nbf</c> (RFC 9068 does not require one): the skew is applied to "now", never to the token's times,
-    /// so no arithmetic can leave the range of <see cref="DateTime"/>.
-    /// </summary>
-    private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
-    {
-        DateTime now = timeProvider.GetUtcNow().UtcDateTime;
-        if (expires is null)
-        {
-            throw new SecurityTokenNoExpirationException("The token has no expiration time.");
-        }
-
-        if (expires.Value <= now - parameters.ClockSkew)
-        {
-            throw new SecurityTokenExpiredException("The token expired.") { Expires = expires.Value };
-        }
-
-        if (notBefore is { } nbf && nbf > now + parameters.ClockSkew)
-        {
-            throw new SecurityTokenNotYetValidException("The token is not valid yet.") { NotBefore = nbf };
-        }
-
-        return true;
     }
 }

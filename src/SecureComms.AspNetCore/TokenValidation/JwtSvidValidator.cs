@@ -28,7 +28,6 @@ internal sealed class JwtSvidValidator
     private readonly TokenValidationParameters _parameters;
     private readonly JsonWebTokenHandler _handler = new();
     private readonly string? _oauthIssuer;
-    private readonly TimeProvider _timeProvider;
     private readonly ILogger _logger;
 
     public JwtSvidValidator(IOptions<SecureCommsTokenValidationOptions> options, WorkloadApiJwtBundleSource bundles, TimeProvider timeProvider, ILoggerFactory loggerFactory)
@@ -36,7 +35,6 @@ internal sealed class JwtSvidValidator
         _logger = loggerFactory.CreateLogger("SecureComms.TokenValidation");
         SecureCommsTokenValidationOptions settings = options.Value;
         _bundles = bundles;
-        _timeProvider = timeProvider;
         _oauthIssuer = settings.Issuer ?? settings.Authority?.ToString();
         _parameters = new TokenValidationParameters
         {
@@ -47,7 +45,7 @@ internal sealed class JwtSvidValidator
             RequireExpirationTime = true,
             RequireSignedTokens = true,
             ClockSkew = settings.ClockSkew,
-            LifetimeValidator = ValidateLifetime,
+            LifetimeValidator = TokenLifetimeValidation.Using(timeProvider),
             ValidAlgorithms = Algorithms,
             TryAllIssuerSigningKeys = false, // the key is the one the kid names, in the sub's trust domain
             NameClaimType = "sub",
@@ -152,27 +150,5 @@ internal sealed class JwtSvidValidator
             jwt = null;
             return false;
         }
-    }
-
-    /// <summary><c>exp</c> (required) and <c>nbf</c> against <see cref="TimeProvider"/>, the skew applied to "now".</summary>
-    private bool ValidateLifetime(DateTime? notBefore, DateTime? expires, SecurityToken token, TokenValidationParameters parameters)
-    {
-        DateTime now = _timeProvider.GetUtcNow().UtcDateTime;
-        if (expires is null)
-        {
-            throw new SecurityTokenNoExpirationException("The token has no expiration time.");
-        }
-
-        if (expires.Value <= now - parameters.ClockSkew)
-        {
-            throw new SecurityTokenExpiredException("The token expired.") { Expires = expires.Value };
-        }
-
-        if (notBefore is { } nbf && nbf > now + parameters.ClockSkew)
-        {
-            throw new SecurityTokenNotYetValidException("The token is not valid yet.") { NotBefore = nbf };
-        }
-
-        return true;
     }
 }
