@@ -317,6 +317,7 @@ internal sealed class SecureCommsAuthenticationServices(
     ValidatedTokenCache validatedTokens,
     UserContextValidator userContexts,
     ICertificateSource ownCertificate,
+    ITrustBundleSource trustBundles,
     ILogger<SecureCommsAuthenticationHandler> logger,
     IServiceProvider serviceProvider)
 {
@@ -333,7 +334,7 @@ internal sealed class SecureCommsAuthenticationServices(
     /// <summary>The JWT-SVID validator when JWT-SVIDs are accepted (so the Workload API is reached only then), else null.</summary>
     public JwtSvidValidator? JwtSvids { get; } = tokens.Value.AcceptJwtSvids ? Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<JwtSvidValidator>(serviceProvider) : null;
 
-    public ForwardedCertificateAuthenticator ForwardedCertificates { get; } = new(server.Value.ForwardedCertificates, validator, logger);
+    public ForwardedCertificateAuthenticator ForwardedCertificates { get; } = new(server.Value.ForwardedCertificates, validator, trustBundles, timeProvider, logger);
 
     public SecureCommsServerMetrics Metrics { get; } = metrics;
 

@@ -20,18 +20,26 @@ internal sealed class ForwardedCertificateAuthenticator
     private readonly int _maxHeaderLength;
     private readonly TrustedProxies? _proxies;
     private readonly PeerCertificateValidator _validator;
+    private readonly ITrustBundleSource _trustBundles;
+    private readonly TimeProvider _timeProvider;
+    private readonly ForwardedCertificateVerdicts _verdicts = new();
     private readonly ILogger _logger;
 
     /// <param name="options">The forwarded-certificate settings (validated at start-up).</param>
     /// <param name="validator">Validates the forwarded certificate as an X.509-SVID.</param>
+    /// <param name="trustBundles">The bundles <paramref name="validator"/> reads: a kept verdict holds only for the snapshot it was made against.</param>
+    /// <param name="timeProvider">The clock a kept verdict's expiry is compared with.</param>
     /// <param name="logger">Receives the spoofing and refusal events (1204, 1205).</param>
-    public ForwardedCertificateAuthenticator(ForwardedCertificateOptions options, PeerCertificateValidator validator, ILogger logger)
+    public ForwardedCertificateAuthenticator(
+        ForwardedCertificateOptions options, PeerCertificateValidator validator, ITrustBundleSource trustBundles, TimeProvider timeProvider, ILogger logger)
     {
         _headerName = options.EffectiveHeaderName;
         _format = options.Format;
         _maxHeaderLength = options.MaxHeaderLength;
         _proxies = TrustedProxies.TryCompile(options.TrustedProxies, out TrustedProxies? proxies, [], string.Empty) && !proxies.IsEmpty ? proxies : null;
         _validator = validator;
+        _trustBundles = trustBundles;
+        _timeProvider = timeProvider;
         _logger = logger;
     }
 
@@ -66,8 +74,17 @@ internal sealed class ForwardedCertificateAuthenticator
             return null;
         }
 
-        ForwardedCertificateResult forwarded = ForwardedCertificateParser.Parse(
-            Map(_format), header, _format == ForwardedCertificateHeaderFormat.ClientCert ? request.Headers["Client-Cert-Chain"] : default(string?), _maxHeaderLength);
+        StringValues chainHeader = _format == ForwardedCertificateHeaderFormat.ClientCert ? request.Headers["Client-Cert-Chain"] : default;
+        Sha256Key key = KeyOf(header, chainHeader);
+        TrustBundleSet bundles = _trustBundles.Current;
+        if (_verdicts.TryGet(key, bundles, _timeProvider.GetUtcNow(), out X509Certificate2? known, out SvidValidationResult? knownResult))
+        {
+            certificate = known;
+            result = knownResult;
+            return null;
+        }
+
+        ForwardedCertificateResult forwarded = ForwardedCertificateParser.Parse(Map(_format), header, chainHeader.Count == 0 ? null : chainHeader.ToString(), _maxHeaderLength);
         if (forwarded.Certificate is null)
         {
             ServerLog.ForwardedCertificateRejected(_logger, peer, forwarded.Failure ?? "NoCertificate");
@@ -78,7 +95,32 @@ internal sealed class ForwardedCertificateAuthenticator
         // Validated exactly like a direct client certificate.
         certificate = forwarded.Certificate;
         result = _validator.Validate(certificate, forwarded.Chain, PeerSide.Client);
+        _verdicts.Add(key, bundles, certificate, result);
         return null;
+    }
+
+    // The one value of the usual request as it is (no copy); otherwise every value of both headers, each ended by a NUL,
+    // which no header value holds: two requests share a key only when they forwarded the same values.
+    private static Sha256Key KeyOf(StringValues header, StringValues chainHeader)
+    {
+        if (header.Count == 1 && chainHeader.Count == 0)
+        {
+            return Sha256Key.Of(header[0]);
+        }
+
+        var text = new System.Text.StringBuilder();
+        foreach (string? value in header)
+        {
+            text.Append(value).Append('\0');
+        }
+
+        text.Append('\0');
+        foreach (string? value in chainHeader)
+        {
+            text.Append(value).Append('\0');
+        }
+
+        return Sha256Key.Of(text.ToString());
     }
 
     private static ForwardedCertificateFormat Map(ForwardedCertificateHeaderFormat format) => format switch
