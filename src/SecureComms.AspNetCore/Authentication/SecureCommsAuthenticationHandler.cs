@@ -142,10 +142,11 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
         }
 
         // First sight of a JWT-SVID (when accepted): validated against the Workload API's JWT bundles.
-        if (_s.JwtSvids is { } svids && bearer is not null && TryGetBearerToken(bearer, out ReadOnlySpan<char> presentedSvid)
-            && (_s.Tokens.Authority is null || svids.Recognizes(presentedSvid.ToString())))
+        // The token's text is made once, for both the recognition and the validation.
+        string? presentedSvid = _s.JwtSvids is not null && bearer is not null && TryGetBearerToken(bearer, out ReadOnlySpan<char> svidText) ? svidText.ToString() : null;
+        if (_s.JwtSvids is { } svids && presentedSvid is not null && (_s.Tokens.Authority is null || svids.Recognizes(presentedSvid)))
         {
-            (ValidatedAccessToken? svid, string? svidFailure) = await svids.ValidateAsync(presentedSvid.ToString()).ConfigureAwait(false);
+            (ValidatedAccessToken? svid, string? svidFailure) = await svids.ValidateAsync(presentedSvid).ConfigureAwait(false);
             if (svid is null)
             {
                 return Refuse(id, svidFailure!);
@@ -154,7 +155,7 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
             if (digested)
             {
                 _s.ValidatedTokens.Add(digest, svid, now);
-                _s.ValidatedTokens.RememberHeader(bearer, svid);
+                _s.ValidatedTokens.RememberHeader(bearer!, svid);
             }
 
             return await WithUserContextAsync(id, Complete(id, workload, svid, certificate)).ConfigureAwait(false);
