@@ -109,9 +109,9 @@ if (!Observed(billing, SecureCommsTelemetry.Results.Allow, Orders, reason: null)
     problems.Add($"billing exported no {SecureCommsTelemetry.Spans.InboundDecision} span with {SecureCommsTelemetry.Tags.Decision}=allow and {SecureCommsTelemetry.Tags.PeerSpiffeId}={Orders}");
 }
 
-if (!Observed(billing, SecureCommsTelemetry.Results.Deny, Analytics, reason: "CallerNotAllowed"))
+if (!Observed(billing, SecureCommsTelemetry.Results.Deny, Analytics, reason: SecureCommsTelemetry.Reasons.NoMatchingRule))
 {
-    problems.Add($"billing exported no {SecureCommsTelemetry.Spans.InboundDecision} span with {SecureCommsTelemetry.Tags.Decision}=deny, {SecureCommsTelemetry.Tags.Reason}=CallerNotAllowed and {SecureCommsTelemetry.Tags.PeerSpiffeId}={Analytics}");
+    problems.Add($"billing exported no {SecureCommsTelemetry.Spans.InboundDecision} span with {SecureCommsTelemetry.Tags.Decision}=deny, {SecureCommsTelemetry.Tags.Reason}={SecureCommsTelemetry.Reasons.NoMatchingRule} and {SecureCommsTelemetry.Tags.PeerSpiffeId}={Analytics}");
 }
 
 // One trace: gateway's, orders' and billing's request spans all carry the trace of the user's call, each with the

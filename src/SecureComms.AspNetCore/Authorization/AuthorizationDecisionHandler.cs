@@ -78,8 +78,10 @@ internal sealed class AuthorizationDecisionHandler(
     {
         bool allowed = result.Succeeded;
         PolicyDecision? decision = context.Features.Get<PolicyDecision>();
-        string reason = allowed ? decision?.Reason ?? SecureCommsTelemetry.Reasons.Allowed : DescribeFailure(context, result);
-        string? rule = decision?.Rule;
+        string reason = allowed ? decision?.Reason ?? SecureCommsTelemetry.Reasons.AllowedByRule : DescribeFailure(context, result);
+        // The rule that decided: an allowing one, or a refusing one; a rule that allowed a request another requirement
+        // then refused (RequireCaller met, RequireScope not) did not decide it.
+        string? rule = allowed ? decision?.Rule ?? PolicyDecision.EndpointRule : decision is { Allowed: false } ? decision.Rule : null;
         metrics.AuthorizationDecision(allowed, reason);
 
         bool logAllowed = allowed && policy.Current.LogAllowedRequests && logger.IsEnabled(LogLevel.Information);

@@ -86,7 +86,7 @@ internal sealed class SecureCommsAuthorizationHandler(CentralPolicyCheck central
     private string? Reason(ClaimsPrincipal user, object? resource, IAuthorizationRequirement requirement) => requirement switch
     {
         CentralPolicyRequirement => centralPolicy.Decide(user, resource),
-        CallerRequirement caller => caller.Decide(user),
+        CallerRequirement caller => caller.Decide(user, resource),
         ScopeRequirement scope => scope.Decide(user, resource),
         _ => throw new ArgumentOutOfRangeException(nameof(requirement), requirement.GetType().Name, "Not a SecureComms requirement."),
     };

@@ -23,6 +23,13 @@ public sealed class SecureCommsAuthorizationOptions
     /// allowed calls are counted and traced; logging each one is for audits that need a complete record.
     /// </summary>
     public bool LogAllowedRequests { get; set; }
+
+    /// <summary>
+    /// An operator's label for this policy (a commit, a release, a date), shown with the policy's SHA-256 and load time
+    /// by the policy information endpoint (<c>MapSecureCommsPolicyInfo</c>) and in event 1411, so that operators can
+    /// confirm every replica runs the same policy. Decides nothing. Default: none.
+    /// </summary>
+    public string? Version { get; set; }
 }
 
 /// <summary>

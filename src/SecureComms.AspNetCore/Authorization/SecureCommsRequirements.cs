@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Http;
 
 namespace SecureComms;
 
@@ -16,8 +17,12 @@ internal sealed class CallerRequirement(SpiffeIdAuthorizer authorizer) : IAuthor
 
     public override string ToString() => $"caller {Authorizer}";
 
-    /// <summary><see langword="null"/> when <paramref name="user"/>'s SPIFFE ID is accepted, else the denial reason.</summary>
-    internal string? Decide(ClaimsPrincipal user)
+    /// <summary>
+    /// <see langword="null"/> when <paramref name="user"/>'s SPIFFE ID is accepted, else the denial reason: the same
+    /// vocabulary as the central policy's (<see cref="DenialReasons.NoMatchingRule"/>, rule <c>RequireCaller</c>,
+    /// recorded on the request for the decision's log and span).
+    /// </summary>
+    internal string? Decide(ClaimsPrincipal user, object? resource)
     {
         SpiffeId caller = user.GetSpiffeId();
         if (caller.IsEmpty)
@@ -25,7 +30,13 @@ internal sealed class CallerRequirement(SpiffeIdAuthorizer authorizer) : IAuthor
             return DenialReasons.NoCallerIdentity;
         }
 
-        return Authorizer.IsAuthorized(caller) ? null : DenialReasons.CallerNotAllowed;
+        bool allowed = Authorizer.IsAuthorized(caller);
+        if (resource is HttpContext http && http.Features.Get<PolicyDecision>() is null)
+        {
+            http.Features.Set(allowed ? PolicyDecision.AllowedByRequireCaller : PolicyDecision.DeniedByRequireCaller);
+        }
+
+        return allowed ? null : DenialReasons.NoMatchingRule;
     }
 }
 
@@ -34,6 +45,5 @@ internal static class DenialReasons
 {
     internal const string NoCallerIdentity = SecureCommsTelemetry.Reasons.NoCallerIdentity;
     internal const string NoMatchingRule = SecureCommsTelemetry.Reasons.NoMatchingRule;
-    internal const string CallerNotAllowed = SecureCommsTelemetry.Reasons.CallerNotAllowed;
     internal const string InsufficientScope = SecureCommsTelemetry.Reasons.InsufficientScope;
 }

@@ -80,7 +80,7 @@ public static class SecureCommsTelemetry
         /// <summary><c>allow</c> or <c>deny</c>.</summary>
         public const string Decision = "securecomms.decision";
 
-        /// <summary>Why: a denial reason (for example <c>CallerNotAllowed</c>, <c>TokenBoundToAnotherCertificate</c>) or a validation failure.</summary>
+        /// <summary>Why: a denial reason (for example <c>NoMatchingRule</c>, <c>TokenBoundToAnotherCertificate</c>) or a validation failure.</summary>
         public const string Reason = "securecomms.reason";
 
         /// <summary>The name of the central-policy rule that decided, when one did. Spans only.</summary>
@@ -157,16 +157,27 @@ public static class SecureCommsTelemetry
     /// </summary>
     public static class Reasons
     {
-        /// <summary>An endpoint's own rule (for example <c>RequireCaller</c>) allowed the caller.</summary>
+        /// <summary>
+        /// Replaced by <see cref="AllowedByRule"/>: an endpoint's own rule (<c>RequireCaller</c>, <c>RequireScope</c>)
+        /// and a central-policy rule now allow with the same reason, so that dashboards group them.
+        /// </summary>
+        [Obsolete("Allowed requests are reported as AllowedByRule, whichever rule allowed them (the rule tag names it).")]
         public const string Allowed = "Allowed";
 
-        /// <summary>A central-policy Allow rule allowed the caller (<c>securecomms.rule</c> names it).</summary>
+        /// <summary>
+        /// A rule allowed the caller: a central-policy Allow rule (<c>securecomms.rule</c> names it) or the endpoint's
+        /// own authorization (<c>RequireCaller</c>, <c>RequireScope</c>; the rule is then <c>RequireCaller</c> or
+        /// <c>endpoint</c>).
+        /// </summary>
         public const string AllowedByRule = "AllowedByRule";
 
         /// <summary>A central-policy Deny rule refused the caller (<c>securecomms.rule</c> names it).</summary>
         public const string DeniedByRule = "DeniedByRule";
 
-        /// <summary>No central-policy rule allows this caller here: default deny.</summary>
+        /// <summary>
+        /// No rule allows this caller here: default deny. The central policy had no matching Allow rule, or the
+        /// endpoint's <c>RequireCaller</c> does not name the caller (the rule is then <c>RequireCaller</c>).
+        /// </summary>
         public const string NoMatchingRule = "NoMatchingRule";
 
         /// <summary>The path was not canonical (encoded separators or dot segments) and was refused.</summary>
@@ -175,7 +186,11 @@ public static class SecureCommsTelemetry
         /// <summary>No valid caller identity (no trusted client certificate).</summary>
         public const string NoCallerIdentity = "NoCallerIdentity";
 
-        /// <summary>The endpoint's <c>RequireCaller</c> does not include this caller.</summary>
+        /// <summary>
+        /// Replaced by <see cref="NoMatchingRule"/>: a caller that <c>RequireCaller</c> does not name is denied with the
+        /// same reason as one no central-policy rule allows (the rule tag says <c>RequireCaller</c>).
+        /// </summary>
+        [Obsolete("A caller RequireCaller does not name is reported as NoMatchingRule, rule RequireCaller.")]
         public const string CallerNotAllowed = "CallerNotAllowed";
 
         /// <summary>The access token lacks a scope the endpoint requires.</summary>

@@ -72,9 +72,9 @@ public sealed class MutualTlsEndToEndTests
     }
 
     [TestMethod]
-    [DataRow("/invoices", "CallerNotAllowed", DisplayName = "endpoint convention names another caller")]
-    [DataRow("/reports/daily", "NoMatchingRule", DisplayName = "central rule names another caller")]
-    [DataRow("/unprotected", "NoMatchingRule", DisplayName = "endpoint with no policy at all")]
+    [DataRow("/invoices", "NoMatchingRule, rule RequireCaller", DisplayName = "endpoint convention names another caller")]
+    [DataRow("/reports/daily", "NoMatchingRule, rule (none)", DisplayName = "central rule names another caller")]
+    [DataRow("/unprotected", "NoMatchingRule, rule (none)", DisplayName = "endpoint with no policy at all")]
     public async Task ValidCallerNotInThePolicy_Gets403_WithALoggedReason(string path, string reason)
     {
         (var services, HttpClient client) = TestClients.SecureClient(

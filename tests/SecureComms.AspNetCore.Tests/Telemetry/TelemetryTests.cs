@@ -127,6 +127,33 @@ public sealed class TelemetryTests
     }
 
     [TestMethod]
+    public async Task EndpointRulesAndCentralRules_ReportOneVocabulary()
+    {
+        await using World world = await World.StartAsync();
+        using TelemetryCapture telemetry = world.Capture();
+
+        (string Scenario, HttpClient Client, string Path, string Decision, string Reason, string? Rule)[] calls =
+        [
+            ("RequireCaller names the caller", world.Orders, "/ledger", Results.Allow, "AllowedByRule", "RequireCaller"),
+            ("RequireCaller does not name the caller", world.Analytics, "/ledger", Results.Deny, "NoMatchingRule", "RequireCaller"),
+            ("a central rule allows the caller", world.Orders, "/invoices", Results.Allow, "AllowedByRule", "orders-reads-invoices"),
+            ("no central rule allows the caller", world.Analytics, "/invoices", Results.Deny, "NoMatchingRule", null),
+        ];
+
+        foreach ((string scenario, HttpClient client, string path, string decision, string reason, string? rule) in calls)
+        {
+            using var _ = await client.GetAsync(new Uri(path, UriKind.Relative));
+            Activity span = telemetry.Spans(Spans.InboundDecision)[^1];
+            Assert.AreEqual(decision, span.GetTagItem(Tags.Decision), scenario);
+            Assert.AreEqual(reason, span.GetTagItem(Tags.Reason), scenario);
+            Assert.AreEqual(rule, span.GetTagItem(Tags.Rule), scenario);
+        }
+
+        string[] reasons = [.. telemetry.Measurements(Instruments.AuthorizationDecisions).Select(m => m.Tags[Tags.Reason]!).Distinct().Order(StringComparer.Ordinal)];
+        Assert.AreSequenceEqual(new[] { "AllowedByRule", "NoMatchingRule" }, reasons, "two reasons for four calls: dashboards group endpoint and central rules together");
+    }
+
+    [TestMethod]
     public async Task AllowedRequests_AreAudited_WhenAsked()
     {
         await using World world = await World.StartAsync(logAllowed: true);
@@ -329,6 +356,7 @@ public sealed class TelemetryTests
                 {
                     app.MapGet("/invoices", () => "invoices");
                     app.MapGet("/admin/{page}", (string page) => page);
+                    app.MapGet("/ledger", () => "ledger").RequireCaller("spiffe://example.org/orders");
                 },
                 new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
                 TestPki.Bundles(),

@@ -210,7 +210,7 @@ public sealed class AccessTokenAttackTests
         HttpResponseMessage response = await CallAsync(s_analytics, "/orders-only", s_issuer.Mint(Audience, s_analytics));
 
         Assert.AreEqual(HttpStatusCode.Forbidden, response.StatusCode);
-        Assert.IsTrue(s_billing.Logs.Contains(1400, "spiffe://example.org/analytics (user (none)) GET /orders-only: CallerNotAllowed"));
+        Assert.IsTrue(s_billing.Logs.Contains(1400, "spiffe://example.org/analytics (user (none)) GET /orders-only: NoMatchingRule, rule RequireCaller"));
     }
 
     [TestMethod]

@@ -27,8 +27,14 @@ internal sealed class CentralPolicy
         CompiledRule[] forAnyCaller,
         bool dryRun,
         bool logAllowedRequests,
-        int ruleCount)
+        int ruleCount,
+        string? version,
+        string sha256,
+        DateTimeOffset loadedAt)
     {
+        Version = version;
+        Sha256 = sha256;
+        LoadedAt = loadedAt;
         _byExactId = byExactId;
         _byPrefix = byPrefix;
         _byTrustDomain = byTrustDomain;
@@ -44,6 +50,18 @@ internal sealed class CentralPolicy
     public bool LogAllowedRequests { get; }
 
     public int RuleCount { get; }
+
+    /// <summary><see cref="SecureCommsAuthorizationOptions.Version"/>: the operator's label, if any.</summary>
+    public string? Version { get; }
+
+    /// <summary>
+    /// The SHA-256 (lower-case hex) of what decides requests — the rules in order and dry run — written canonically, so
+    /// the same policy has the same hash on every replica whatever the file's layout, comments or key order.
+    /// </summary>
+    public string Sha256 { get; }
+
+    /// <summary>When this policy was compiled: at start-up, or when a change to it was applied.</summary>
+    public DateTimeOffset LoadedAt { get; }
 
     public PolicyDecision Evaluate(in PolicyRequest request)
     {
@@ -140,7 +158,10 @@ internal sealed class CentralPolicy
     }
 
     /// <summary>Compiles the options; every problem is added to <paramref name="errors"/> with its configuration key.</summary>
-    public static CentralPolicy Compile(SecureCommsAuthorizationOptions options, List<string>? errors)
+    public static CentralPolicy Compile(SecureCommsAuthorizationOptions options, List<string>? errors) => Compile(options, errors, default);
+
+    /// <summary>Compiles the options, stamped as loaded at <paramref name="loadedAt"/>.</summary>
+    public static CentralPolicy Compile(SecureCommsAuthorizationOptions options, List<string>? errors, DateTimeOffset loadedAt)
     {
         var exact = new Dictionary<string, List<CompiledRule>>(StringComparer.Ordinal);
         var prefix = new Dictionary<string, List<CompiledRule>>(StringComparer.Ordinal);
@@ -197,7 +218,7 @@ internal sealed class CentralPolicy
             }
         }
 
-        return new CentralPolicy(Freeze(exact), Freeze(prefix), Freeze(domain), [.. any], options.DryRun, options.LogAllowedRequests, options.Rules.Count);
+        return new CentralPolicy(Freeze(exact), Freeze(prefix), Freeze(domain), [.. any], options.DryRun, options.LogAllowedRequests, options.Rules.Count, options.Version, PolicyHash.Of(options), loadedAt);
     }
 
     private static FrozenDictionary<string, CompiledRule[]> Freeze(Dictionary<string, List<CompiledRule>> index) =>

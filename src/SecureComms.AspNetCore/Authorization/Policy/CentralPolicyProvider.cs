@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace SecureComms;
@@ -19,13 +20,16 @@ internal sealed class CentralPolicyProvider
     public CentralPolicy Current => _policy.Current;
 
     /// <summary>Builds the last good holder of the policy bound from <c>SecureComms:Authorization</c>.</summary>
-    internal static LastGoodOptions<CentralPolicy> Watch(IServiceProvider services) =>
-        LastGoodOptions<CentralPolicy>.Create<SecureCommsAuthorizationOptions>(
+    internal static LastGoodOptions<CentralPolicy> Watch(IServiceProvider services)
+    {
+        TimeProvider time = services.GetRequiredService<TimeProvider>();
+        return LastGoodOptions<CentralPolicy>.Create<SecureCommsAuthorizationOptions>(
             services,
             Section,
-            CentralPolicy.Compile,
+            (options, errors) => CentralPolicy.Compile(options, errors, time.GetUtcNow()),
             PolicyLog.ReloadRejected,
-            static (logger, policy) => PolicyLog.Reloaded(logger, policy.RuleCount, policy.DryRun));
+            static (logger, policy) => PolicyLog.Reloaded(logger, policy.RuleCount, policy.DryRun, policy.Version ?? "(none)", policy.Sha256));
+    }
 }
 
 /// <summary>Central policy log events (event ids 1410–1419).</summary>
@@ -34,8 +38,8 @@ internal static partial class PolicyLog
     [LoggerMessage(EventId = 1410, Level = LogLevel.Warning, Message = "SecureComms rejected a changed authorization policy and keeps the last good one: {Problems}")]
     internal static partial void ReloadRejected(ILogger logger, string problems);
 
-    [LoggerMessage(EventId = 1411, Level = LogLevel.Information, Message = "SecureComms loaded an authorization policy of {RuleCount} rules (dry run: {DryRun})")]
-    internal static partial void Reloaded(ILogger logger, int ruleCount, bool dryRun);
+    [LoggerMessage(EventId = 1411, Level = LogLevel.Information, Message = "SecureComms loaded an authorization policy of {RuleCount} rules (dry run: {DryRun}, version {Version}, sha256 {Sha256})")]
+    internal static partial void Reloaded(ILogger logger, int ruleCount, bool dryRun, string version, string sha256);
 
     [LoggerMessage(EventId = 1412, Level = LogLevel.Information, Message = "SecureComms audit: {Caller} {Method} {Path} matched audit rule {Rule} (decision {Reason})")]
     internal static partial void Audited(ILogger logger, string caller, string method, string path, string rule, string reason);

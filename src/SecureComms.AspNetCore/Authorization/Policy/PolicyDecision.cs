@@ -29,10 +29,22 @@ internal sealed class PolicyDecision
     internal const string NoCallerIdentity = SecureCommsTelemetry.Reasons.NoCallerIdentity;
     internal const string InsufficientScope = SecureCommsTelemetry.Reasons.InsufficientScope;
 
+    /// <summary>The rule name of an endpoint's <c>RequireCaller</c> in logs and spans.</summary>
+    internal const string RequireCallerRule = "RequireCaller";
+
+    /// <summary>The rule name of an endpoint's own authorization with no named rule (<c>RequireScope</c> alone).</summary>
+    internal const string EndpointRule = "endpoint";
+
     private static readonly string[] NoAudits = [];
     private static readonly PolicyDecision NoMatch = new(false, NoMatchingRule, null, NoAudits, false);
     private static readonly PolicyDecision NonCanonical = new(false, NonCanonicalPath, null, NoAudits, false);
     private static readonly PolicyDecision NoCaller = new(false, NoCallerIdentity, null, NoAudits, false);
+
+    /// <summary>The endpoint's <c>RequireCaller</c> names the caller: allowed by that rule.</summary>
+    internal static readonly PolicyDecision AllowedByRequireCaller = new(true, AllowedByRule, RequireCallerRule, NoAudits, false);
+
+    /// <summary>The endpoint's <c>RequireCaller</c> does not name the caller: no rule allows it.</summary>
+    internal static readonly PolicyDecision DeniedByRequireCaller = new(false, NoMatchingRule, RequireCallerRule, NoAudits, false);
 
     private PolicyDecision(bool allowed, string reason, string? rule, IReadOnlyList<string> auditRules, bool dryRun, string? missingScopes = null)
     {
