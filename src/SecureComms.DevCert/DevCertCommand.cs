@@ -23,6 +23,9 @@ internal static class DevCertCommand
           securecomms-dev bundle --ca ./certs --out ./certs
           securecomms-dev inspect ./certs/orders.pem --bundle ./certs/bundle.pem
           securecomms-dev check ./appsettings.json
+          securecomms-dev policy diff --config ./appsettings.json --config ./appsettings.new.json
+          securecomms-dev policy graph --config ./billing/appsettings.json --config ./orders/appsettings.json
+          securecomms-dev policy suggest --audit ./billing.log --routes '/invoices/{id}'
           securecomms-dev workload-api serve --ca ./certs --socket /tmp/agent.sock --spiffe-id spiffe://example.org/orders
 
         Private keys are written owner-only (0600) and never replaced without --force.
@@ -90,6 +93,7 @@ internal static class DevCertCommand
             BundleCommand.Create(context),
             InspectCommand.Create(context),
             CheckCommand.Create(context),
+            PolicyCommand.Create(context),
             new Command("workload-api", "A development SPIFFE Workload API: 'workload-api serve' hands out SVIDs on a Unix socket.")
             {
                 WorkloadApiServeCommand.Create(context),
