@@ -194,6 +194,7 @@ internal sealed class PolicyDiff
         }
 
         parts.AddRange(samples.Select(s => s.Value).Where(v => present.Contains(v) && !covered.Contains(v)));
+        parts.Sort(StringComparer.Ordinal);
         return string.Join(", ", parts);
     }
 }
