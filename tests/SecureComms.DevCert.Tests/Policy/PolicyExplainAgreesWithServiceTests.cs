@@ -53,7 +53,7 @@ public sealed class PolicyExplainAgreesWithServiceTests
         int allowed = 0;
         foreach ((string caller, string method, string path) in requests)
         {
-            int status = await RawRequestAsync(address, SpiffeId.Parse(caller), method, path);
+            int status = await RawRequestAsync(address, Ca.IssueSvid(SpiffeId.Parse(caller)), method, path, token: null);
             DevCertRun explained = DevCertRun.Of("policy", "explain", "--config", files.Config, "--caller", caller, "--method", method, "--path", path);
 
             Assert.AreEqual(status == 200 ? 0 : 1, explained.ExitCode, $"{caller} {method} {path}: the service answered {status}\n{explained}");
@@ -64,7 +64,77 @@ public sealed class PolicyExplainAgreesWithServiceTests
         Assert.AreEqual(7, allowed, "the table has both outcomes");
     }
 
-    private static async Task<WebApplication> StartAsync(BillingPolicyFiles files)
+    /// <summary>
+    /// With access tokens: certificate-bound tokens from a development authorization server, validated by the service,
+    /// carry the scopes and claims that explain is given as --scope and --claim (a claim twice is a JSON array).
+    /// </summary>
+    [TestMethod]
+    public async Task ExplainAndTheService_DecideAlike_OnTheScopesAndClaimsOfRealTokens()
+    {
+        (string Caller, string Method, string Path, string[] Scopes, string[] Tenants)[] requests =
+        [
+            ("spiffe://example.org/orders", "GET", "/invoices/42", ["invoices.read"], []),
+            ("spiffe://example.org/orders", "GET", "/invoices/42", ["invoices.write"], []),
+            ("spiffe://example.org/orders", "GET", "/invoices/42", [], []),
+            ("spiffe://example.org/orders", "POST", "/invoices", ["invoices.read", "invoices.write"], []),
+            ("spiffe://example.org/orders", "POST", "/invoices", ["invoices.read"], []),
+            ("spiffe://example.org/orders", "POST", "/invoices/", ["invoices.writer"], []),
+            ("spiffe://example.org/team/analytics", "GET", "/reports/q1", [], ["other", "acme"]),
+            ("spiffe://example.org/team/analytics", "GET", "/reports/q1", [], ["other"]),
+            ("spiffe://example.org/team/analytics", "GET", "/reports/q1", [], ["ACME"]),
+            ("spiffe://example.org/team/analytics", "GET", "/status", ["invoices.read"], ["acme"]),
+        ];
+        const string Audience = "https://billing.example.org";
+        var tokenServerId = SpiffeId.Parse("spiffe://example.org/token-server");
+        await using DevelopmentTokenServer tokens = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
+        {
+            ServerCertificate = Ca.IssueSvid(tokenServerId),
+            ClientTrust = Ca.CreateTrustBundle(),
+        });
+        using var files = new BillingPolicyFiles();
+        await using WebApplication billing = await StartAsync(files, new Dictionary<string, string?>
+        {
+            ["SecureComms:TokenValidation:Authority"] = tokens.Issuer.GetLeftPart(UriPartial.Authority),
+            ["SecureComms:TokenValidation:ExpectedServer"] = tokenServerId.ToString(),
+            ["SecureComms:TokenValidation:Audience"] = Audience,
+        });
+        Uri address = new(billing.Urls.First());
+
+        int allowed = 0;
+        foreach ((string caller, string method, string path, string[] scopes, string[] tenants) in requests)
+        {
+            WorkloadCertificate svid = Ca.IssueSvid(SpiffeId.Parse(caller));
+            var claims = new Dictionary<string, object>(StringComparer.Ordinal);
+            if (scopes.Length > 0)
+            {
+                claims["scope"] = string.Join(' ', scopes);
+            }
+
+            if (tenants.Length > 0)
+            {
+                claims["tenant"] = tenants.Length == 1 ? tenants[0] : tenants;
+            }
+
+            string token = tokens.IssueUserToken(caller, Audience, claims, boundTo: svid.Certificate);
+            int status = await RawRequestAsync(address, svid, method, path, token);
+            string[] args =
+            [
+                "policy", "explain", "--config", files.Config, "--caller", caller, "--method", method, "--path", path,
+                .. scopes.SelectMany(scope => new[] { "--scope", scope }),
+                .. tenants.SelectMany(tenant => new[] { "--claim", "tenant=" + tenant }),
+            ];
+            DevCertRun explained = DevCertRun.Of(args);
+
+            string at = $"{caller} {method} {path} scopes [{string.Join(' ', scopes)}] tenants [{string.Join(' ', tenants)}]";
+            Assert.IsTrue(status is 200 or 403, $"{at}: {status}");
+            Assert.AreEqual(status == 200 ? 0 : 1, explained.ExitCode, $"{at}: the service answered {status}\n{explained}");
+            allowed += status == 200 ? 1 : 0;
+        }
+
+        Assert.AreEqual(4, allowed, "the table has both outcomes");
+    }
+
+    private static async Task<WebApplication> StartAsync(BillingPolicyFiles files, IDictionary<string, string?>? overrides = null)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseKestrel();
@@ -72,6 +142,8 @@ public sealed class PolicyExplainAgreesWithServiceTests
         {
             builder.Configuration.AddJsonFile(file, optional: false, reloadOnChange: false);
         }
+
+        builder.Configuration.AddInMemoryCollection(overrides ?? new Dictionary<string, string?>());
 
         builder.Logging.ClearProviders();
         builder.Services.AddSecureComms(builder.Configuration)
@@ -83,9 +155,8 @@ public sealed class PolicyExplainAgreesWithServiceTests
         return app;
     }
 
-    private static async Task<int> RawRequestAsync(Uri server, SpiffeId caller, string method, string path)
+    private static async Task<int> RawRequestAsync(Uri server, WorkloadCertificate certificate, string method, string path, string? token)
     {
-        WorkloadCertificate certificate = Ca.IssueSvid(caller);
         using var tcp = new TcpClient();
         await tcp.ConnectAsync(server.Host, server.Port);
         await using var tls = new SslStream(tcp.GetStream());
@@ -96,7 +167,7 @@ public sealed class PolicyExplainAgreesWithServiceTests
             RemoteCertificateValidationCallback = (_, server, _, _) => server is not null && server.GetCertHashString() == Billing.Certificate.GetCertHashString(),
             ApplicationProtocols = [SslApplicationProtocol.Http11],
         });
-        await tls.WriteAsync(Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: billing\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"));
+        await tls.WriteAsync(Encoding.ASCII.GetBytes($"{method} {path} HTTP/1.1\r\nHost: billing\r\n{(token is null ? string.Empty : $"Authorization: Bearer {token}\r\n")}Content-Length: 0\r\nConnection: close\r\n\r\n"));
         using var reader = new StreamReader(tls, Encoding.ASCII);
         string statusLine = await reader.ReadLineAsync() ?? string.Empty;
         return int.Parse(statusLine.Split(' ')[1], CultureInfo.InvariantCulture);
