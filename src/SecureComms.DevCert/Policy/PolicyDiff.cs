@@ -34,6 +34,15 @@ internal sealed class PolicyDiff
         foreach (RequestSamples.Sample caller in samples.Callers)
         {
             var id = SpiffeId.Parse(caller.Value);
+            var principals = new System.Security.Claims.ClaimsPrincipal[samples.Workloads.Count, samples.Users.Count];
+            for (int w = 0; w < samples.Workloads.Count; w++)
+            {
+                for (int u = 0; u < samples.Users.Count; u++)
+                {
+                    principals[w, u] = samples.Principal(id, w, u);
+                }
+            }
+
             foreach (string method in samples.Methods)
             {
                 foreach (RequestSamples.Sample path in samples.Paths)
@@ -42,7 +51,7 @@ internal sealed class PolicyDiff
                     {
                         for (int u = 0; u < samples.Users.Count; u++)
                         {
-                            var request = new PolicyRequest(id, method, path.Value, samples.Principal(w, u));
+                            var request = new PolicyRequest(id, method, path.Value, principals[w, u]);
                             PolicyDecision old = before.Policy.Evaluate(request);
                             PolicyDecision now = after.Policy.Evaluate(request);
                             compared++;

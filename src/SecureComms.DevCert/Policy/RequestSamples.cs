@@ -29,20 +29,6 @@ internal sealed class RequestSamples
         Paths = paths;
         Workloads = workloads;
         Users = users;
-        _principals = new ClaimsPrincipal[workloads.Count, users.Count];
-        for (int w = 0; w < workloads.Count; w++)
-        {
-            for (int u = 0; u < users.Count; u++)
-            {
-                var principal = new ClaimsPrincipal(workloads[w].Identity());
-                if (users[u].Identity() is { } user)
-                {
-                    principal.AddIdentity(user);
-                }
-
-                _principals[w, u] = principal;
-            }
-        }
     }
 
     /// <summary>Concrete callers, each with the caller patterns it stands for.</summary>
@@ -60,10 +46,18 @@ internal sealed class RequestSamples
     /// <summary>The end user a call is made for, if any, and the user's claims.</summary>
     public IReadOnlyList<UserVariant> Users { get; }
 
-    private readonly ClaimsPrincipal[,] _principals;
-
-    /// <summary>The request's principal as SecureComms builds it after authentication.</summary>
-    public ClaimsPrincipal Principal(int workload, int user) => _principals[workload, user];
+    /// <summary>The request's principal as SecureComms builds it after authentication (<see cref="PolicyPrincipal"/>).</summary>
+    public ClaimsPrincipal Principal(SpiffeId caller, int workload, int user)
+    {
+        WorkloadVariant token = Workloads[workload];
+        UserVariant endUser = Users[user];
+        return PolicyPrincipal.Create(
+            caller,
+            token.Scopes,
+            [.. token.Claims.Select(c => KeyValuePair.Create(c.Type, c.Value))],
+            endUser.Claims is null ? null : "user",
+            endUser.Claims is null ? [] : [.. endUser.Claims.Select(c => KeyValuePair.Create(c.Type, c.Value))]);
+    }
 
     /// <summary>The samples of every rule of <paramref name="policies"/>.</summary>
     public static RequestSamples From(IEnumerable<SecureCommsAuthorizationOptions> policies)
@@ -234,23 +228,6 @@ internal sealed class RequestSamples
         /// <summary>For people: <c>no scopes</c>, <c>scopes a b</c>, <c>scopes a, claims k=v</c>.</summary>
         public string Label { get; } = (Scopes.Length == 0 ? "no scopes" : "scopes " + string.Join(' ', Scopes))
             + (Claims.Length == 0 ? string.Empty : ", claims " + string.Join(' ', Claims.Select(c => $"{c.Type}={c.Value}")));
-
-        /// <summary>The workload's identity with a <c>scope</c> claim (RFC 9068 §2.2.3) and the claims.</summary>
-        public ClaimsIdentity Identity()
-        {
-            var identity = new ClaimsIdentity("SecureComms");
-            if (Scopes.Length > 0)
-            {
-                identity.AddClaim(new Claim("scope", string.Join(' ', Scopes)));
-            }
-
-            foreach ((string type, string value) in Claims)
-            {
-                identity.AddClaim(new Claim(type, value));
-            }
-
-            return identity;
-        }
     }
 
     /// <summary>No end user (<see cref="Claims"/> null), or a user with these claims.</summary>
@@ -260,11 +237,6 @@ internal sealed class RequestSamples
         public string Label { get; } = Claims is null ? "no user"
             : Claims.Length == 0 ? "a user"
             : "a user with " + string.Join(' ', Claims.Select(c => $"{c.Type}={c.Value}"));
-
-        /// <summary>A verified end user as the user context validation makes one, or null.</summary>
-        public EndUserIdentity? Identity() => Claims is null
-            ? null
-            : new EndUserIdentity("user", Claims.Select(c => new Claim(c.Type, c.Value)), [], string.Empty, DateTimeOffset.MaxValue);
     }
 
     private sealed class SampleSet

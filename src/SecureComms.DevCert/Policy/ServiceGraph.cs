@@ -202,7 +202,7 @@ internal sealed class ServiceGraph
                 {
                     for (int u = 0; u < samples.Users.Count; u++)
                     {
-                        if (server.Policy.Evaluate(new PolicyRequest(caller, method, path.Value, samples.Principal(w, u))).Allowed)
+                        if (server.Policy.Evaluate(new PolicyRequest(caller, method, path.Value, samples.Principal(caller, w, u))).Allowed)
                         {
                             return true;
                         }
