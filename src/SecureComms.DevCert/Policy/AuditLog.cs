@@ -70,7 +70,7 @@ internal static partial class AuditLog
                 {
                     events.Add(parsed);
                 }
-                else if (line.Contains("SecureComms dry run:", StringComparison.Ordinal) || line.Contains("\"EventId\":14", StringComparison.Ordinal))
+                else if (line.Contains("SecureComms dry run: ", StringComparison.Ordinal) || line.Contains("SecureComms allowed ", StringComparison.Ordinal) || line.Contains("SecureComms denied ", StringComparison.Ordinal))
                 {
                     unreadableLines++;
                 }

@@ -27,6 +27,8 @@ public sealed class PolicyDiffCommandTests
         "+ opens  spiffe://example.org/orders GET /invoices when scopes invoices.read (rule orders-reads-invoices; was rule orders-reads-invoices needs scopes invoices.read invoices.audit)")]
     [DataRow("Deny removed", Invoices, Reports, """{ "Name": "no-analytics-charges", "Action": "Audit", "Callers": ["spiffe://example.org/analytics"], "Paths": ["/charges/*"] }""", TeamCharges,
         "+ opens  spiffe://example.org/analytics POST /charges (rule team-charges; was denied by rule no-analytics-charges)")]
+    [DataRow("Deny deleted", Invoices, Reports, "", TeamCharges,
+        "+ opens  spiffe://example.org/analytics POST /charges (rule team-charges; was denied by rule no-analytics-charges)")]
     [DataRow("user required", Invoices, Reports, NoAnalyticsCharges, """{ "Name": "team-charges", "Callers": ["spiffe://example.org/*"], "Methods": ["POST"], "Paths": ["/charges"], "RequireUser": true }""",
         "- closes spiffe://example.org/orders, spiffe://example.org/reports/*, spiffe://example.org/unlisted POST /charges when no user (no rule allows it; was rule team-charges)")]
     public void SubtleChange_IsReported_AsTheRequestsItOpensOrCloses(string change, string first, string second, string third, string fourth, string expected)
@@ -115,7 +117,7 @@ public sealed class PolicyDiffCommandTests
     internal static string Write(TemporaryFolder folder, string name, params string[] rules)
     {
         string path = folder.File(name);
-        File.WriteAllText(path, $$"""{ "SecureComms": { "Authorization": { "Rules": [ {{string.Join(",\n", rules)}} ] } } }""");
+        File.WriteAllText(path, $$"""{ "SecureComms": { "Authorization": { "Rules": [ {{string.Join(",\n", rules.Where(r => r.Length > 0))}} ] } } }""");
         return path;
     }
 }
