@@ -21,8 +21,8 @@ internal static class PolicyDiffCommand
         scopes and each rule's scopes, with and without an end user. Results are summarised back to the rules' patterns
         where every sample of a pattern changed alike. A configuration is one or more JSON files joined by commas,
         layered in order as the service layers them.
-        Exit code: 0 no decision changed, 1 decisions changed (as 'git diff --exit-code'; also when a configuration
-        cannot be loaded), 2 usage error.
+        Exit code: 0 no decision changed, 1 decisions changed (as 'git diff --exit-code'), 2 usage error, unreadable
+        configuration or a policy the service would refuse at start-up (as 'policy explain' and 'policy test').
         """;
 
     /// <summary>The <c>policy diff</c> command.</summary>
@@ -57,7 +57,8 @@ internal static class PolicyDiffCommand
                 context.Error.WriteLine($"error: {problem}");
             }
 
-            return ExitCodes.Failed;
+            // Not 1: that says "decisions changed" to a CI step.
+            return ExitCodes.Usage;
         }
 
         PolicyDiff diff = PolicyDiff.Compare(before, after);

@@ -101,7 +101,7 @@ public sealed class PolicyDiffCommandTests
     }
 
     [TestMethod]
-    public void PolicyTheServiceWouldRefuse_FailsWithTheKeyToFix()
+    public void PolicyTheServiceWouldRefuse_IsExitCodeTwo_WithTheKeyToFix()
     {
         using var folder = new TemporaryFolder();
         string before = Write(folder, "before.json", Invoices);
@@ -109,7 +109,7 @@ public sealed class PolicyDiffCommandTests
 
         DevCertRun run = DevCertRun.Of("policy", "diff", "--config", before, "--config", after);
 
-        Assert.AreEqual(1, run.ExitCode, run.ToString());
+        Assert.AreEqual(2, run.ExitCode, run.ToString());
         Assert.Contains("SecureComms:Authorization:Rules:0:Paths:0 'invoices'", run.Error);
         Assert.AreEqual(string.Empty, run.Output, run.ToString());
     }
