@@ -15,7 +15,8 @@ namespace SecureComms.DevCert.Tests;
 /// <summary>
 /// <c>policy explain</c> decides as the running service does: a real Kestrel service with SecureComms, started from the
 /// same configuration files, answers requests written by hand over real mutual TLS (so no client normalises the path),
-/// each from a caller holding its own X.509-SVID, and every answer is compared with the explanation of that request.
+/// each from a caller holding its own X.509-SVID, with real certificate-bound tokens or through the gateway's SecureComms
+/// client minting user contexts, and every answer is compared with the explanation of that request.
 /// </summary>
 [TestClass]
 public sealed class PolicyExplainAgreesWithServiceTests
