@@ -13,8 +13,9 @@ internal sealed class PolicyExplanation
     /// <summary>How many candidate rules an explanation lists by default.</summary>
     public const int DefaultCandidates = 3;
 
-    private PolicyExplanation(PolicyQuery query, PolicyDecision decision, string? canonicalPath, RuleDiagnosis? decidingRule, IReadOnlyList<RuleDiagnosis> candidates)
+    private PolicyExplanation(PolicyQuery query, PolicyDecision decision, string? canonicalPath, RuleDiagnosis? decidingRule, IReadOnlyList<RuleDiagnosis> candidates, IReadOnlyList<RuleDiagnosis> overriddenAllows)
     {
+        OverriddenAllows = overriddenAllows;
         Query = query;
         Decision = decision;
         CanonicalPath = canonicalPath;
@@ -40,6 +41,9 @@ internal sealed class PolicyExplanation
     /// </summary>
     public IReadOnlyList<RuleDiagnosis> Candidates { get; }
 
+    /// <summary>For a denial by a Deny rule: the Allow rules that matched too (a Deny wins over any Allow).</summary>
+    public IReadOnlyList<RuleDiagnosis> OverriddenAllows { get; }
+
     /// <summary>Whether the service allows the request or refuses it.</summary>
     public bool Allowed => Decision.Allowed;
 
@@ -62,7 +66,10 @@ internal sealed class PolicyExplanation
                 .Take(maxCandidates));
         }
 
-        return new PolicyExplanation(query, decision, canonical, deciding, candidates);
+        List<RuleDiagnosis> overridden = decision.Reason == PolicyDecision.DeniedByRule
+            ? diagnoses.FindAll(d => d.Rule.Action == PolicyAction.Allow && d.Misses.Count == 0)
+            : [];
+        return new PolicyExplanation(query, decision, canonical, deciding, candidates, overridden);
     }
 
     // Rule names need not be unique: the deciding rule is the one whose diagnosis agrees with the decision.
@@ -101,6 +108,11 @@ internal sealed class PolicyExplanation
         else if (Decision.Reason == PolicyDecision.NoMatchingRule)
         {
             output.WriteLine("rule:     none matched (default deny)");
+        }
+
+        if (OverriddenAllows.Count > 0)
+        {
+            output.WriteLine($"          wins over the Allow rule(s) that match too: {string.Join(", ", OverriddenAllows.Select(d => d.Rule.Name))}");
         }
 
         if (Decision.AuditRules.Count > 0)
@@ -150,6 +162,13 @@ internal sealed class PolicyExplanation
         foreach (string audit in Decision.AuditRules)
         {
             json.WriteStringValue(audit);
+        }
+
+        json.WriteEndArray();
+        json.WriteStartArray("overriddenAllowRules");
+        foreach (RuleDiagnosis overridden in OverriddenAllows)
+        {
+            json.WriteStringValue(overridden.Rule.Name);
         }
 
         json.WriteEndArray();

@@ -48,6 +48,11 @@ internal static class PolicyTestCommand
             return ExitCodes.Usage;
         }
 
+        if (service.Policy.DryRun)
+        {
+            context.Error.WriteLine("note: SecureComms:Authorization:DryRun is true: the cases check the policy's decisions, which the service logs and does not enforce.");
+        }
+
         int failed = 0;
         foreach (PolicyTestCase testCase in cases)
         {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net.Security;
 using System.Net.Sockets;
+using System.Security.Claims;
 using System.Text;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -14,7 +15,8 @@ namespace SecureComms.DevCert.Tests;
 /// <summary>
 /// <c>policy explain</c> decides as the running service does: a real Kestrel service with SecureComms, started from the
 /// same configuration files, answers requests written by hand over real mutual TLS (so no client normalises the path),
-/// each from a caller holding its own X.509-SVID, and every answer is compared with the explanation of that request.
+/// each from a caller holding its own X.509-SVID, with real certificate-bound tokens or through the gateway's SecureComms
+/// client minting user contexts, and every answer is compared with the explanation of that request.
 /// </summary>
 [TestClass]
 public sealed class PolicyExplainAgreesWithServiceTests
@@ -132,6 +134,74 @@ public sealed class PolicyExplainAgreesWithServiceTests
         }
 
         Assert.AreEqual(4, allowed, "the table has both outcomes");
+    }
+
+    /// <summary>
+    /// With end users: the gateway's SecureComms client mints a user context for each user (Mint mode, the user's
+    /// <c>role</c> carried), the service verifies it and puts the end user on the principal; explain is given the same
+    /// user as --user and --user-claim.
+    /// </summary>
+    [TestMethod]
+    public async Task ExplainAndTheService_DecideAlike_OnVerifiedEndUsers()
+    {
+        (string? User, string[] Roles, string Method, string Path)[] requests =
+        [
+            ("alice", ["clerk"], "POST", "/refunds/9"),
+            ("bob", ["buyer"], "POST", "/refunds/9"),
+            ("carol", ["buyer", "clerk"], "POST", "/refunds/9"),
+            ("dave", [], "POST", "/refunds/9"),
+            (null, [], "POST", "/refunds/9"),
+            ("alice", ["clerk"], "GET", "/refunds/9"),
+            ("alice", ["clerk"], "GET", "/status"),
+        ];
+        var gateway = SpiffeId.Parse("spiffe://example.org/gateway");
+        using var files = new BillingPolicyFiles();
+        await using WebApplication billing = await StartAsync(files, new Dictionary<string, string?>
+        {
+            ["SecureComms:UserContext:TrustedGateways:0"] = gateway.ToString(),
+        });
+        IConfiguration clientConfiguration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SecureComms:Clients:billing:BaseAddress"] = billing.Urls.First(),
+            ["SecureComms:Clients:billing:ExpectedServer"] = "spiffe://example.org/billing",
+            ["SecureComms:Clients:billing:UserContext:Mode"] = "Mint",
+            ["SecureComms:Clients:billing:UserContext:Claims:0"] = "role",
+        }).Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddSecureCommsCore(clientConfiguration)
+            .UseCertificateSource(new InMemoryCertificateSource(Ca.IssueSvid(gateway)))
+            .UseTrustBundleSource(new InMemoryTrustBundleSource(Ca.CreateTrustBundle()));
+        await using ServiceProvider client = services.BuildServiceProvider();
+        HttpClient http = client.GetRequiredService<IHttpClientFactory>().CreateClient("billing");
+
+        int allowed = 0;
+        foreach ((string? user, string[] roles, string method, string path) in requests)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(method), new Uri(path, UriKind.Relative));
+            if (user is not null)
+            {
+                var claims = new List<Claim> { new("sub", user) };
+                claims.AddRange(roles.Select(role => new Claim("role", role)));
+                request.Options.Set(SecureCommsUserContext.User, new ClaimsPrincipal(new ClaimsIdentity(claims, "Edge")));
+            }
+
+            using HttpResponseMessage response = await http.SendAsync(request);
+            int status = (int)response.StatusCode;
+            string[] args =
+            [
+                "policy", "explain", "--config", files.Config, "--caller", gateway.ToString(), "--method", method, "--path", path,
+                .. user is null ? Array.Empty<string>() : ["--user", user],
+                .. roles.SelectMany(role => new[] { "--user-claim", "role=" + role }),
+            ];
+            DevCertRun explained = DevCertRun.Of(args);
+
+            string at = $"{user ?? "(no user)"} [{string.Join(' ', roles)}] {method} {path}";
+            Assert.IsTrue(status is 200 or 403, $"{at}: {status}");
+            Assert.AreEqual(status == 200 ? 0 : 1, explained.ExitCode, $"{at}: the service answered {status}\n{explained}");
+            allowed += status == 200 ? 1 : 0;
+        }
+
+        Assert.AreEqual(3, allowed, "the table has both outcomes");
     }
 
     private static async Task<WebApplication> StartAsync(BillingPolicyFiles files, IDictionary<string, string?>? overrides = null)

@@ -114,15 +114,28 @@ public sealed class PolicyExplainCommandTests
     }
 
     [TestMethod]
-    public void DenyRule_Decides()
+    public void DenyRule_Decides_AndTheAllowRulesItOverrides_AreNamed()
     {
-        using var files = new BillingPolicyFiles();
+        string rules = BillingPolicyFiles.Rules.Replace("\"Paths\": [ \"/status\", \"/tenants/*/status\" ]", "\"Paths\": [ \"/status\", \"/tenants/*/status\", \"/admin/*\" ]", StringComparison.Ordinal);
+        Assert.AreNotEqual(BillingPolicyFiles.Rules, rules);
+        using var files = new BillingPolicyFiles(rules: rules);
 
         DevCertRun run = Explain(files, "--caller", "spiffe://example.org/orders", "--path", "/ADMIN/users");
+        DevCertRun json = Explain(files, "--caller", "spiffe://example.org/orders", "--path", "/ADMIN/users", "--format", "json");
 
         Assert.AreEqual(1, run.ExitCode, run.ToString());
-        Assert.AreEqual("decision: denied (DeniedByRule)", run.OutputLines[0], run.ToString());
-        Assert.Contains("rule:     never-admin (SecureComms:Authorization:Rules:6, Deny)", run.Output, run.ToString());
+        CollectionAssert.AreEqual(
+            new[]
+            {
+                "decision: denied (DeniedByRule)",
+                "request:  spiffe://example.org/orders GET /ADMIN/users",
+                "rule:     never-admin (SecureComms:Authorization:Rules:6, Deny)",
+                "wins over the Allow rule(s) that match too: anyone-reads-status",
+            },
+            run.OutputLines,
+            run.ToString());
+        using var document = JsonDocument.Parse(json.Output);
+        Assert.AreEqual("anyone-reads-status", document.RootElement.GetProperty("overriddenAllowRules")[0].GetString(), json.ToString());
     }
 
     [TestMethod]

@@ -82,6 +82,18 @@ public sealed class PolicyTestCommandTests
     }
 
     [TestMethod]
+    public void DryRun_IsNoted_AndTheCasesCheckTheDecisions()
+    {
+        using var files = new BillingPolicyFiles(dryRun: true);
+        string table = files.Write("policy-tests.json", SubtleTable);
+
+        DevCertRun run = DevCertRun.Of("policy", "test", "--config", files.Config, table);
+
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        Assert.Contains("DryRun is true", run.Error, run.ToString());
+    }
+
+    [TestMethod]
     [DataRow("{ \"cases\": [ ] }", "has no cases", DisplayName = "no cases")]
     [DataRow("[ ]", "is not a table", DisplayName = "not an object")]
     [DataRow("{ \"cases\": [ { \"name\": \"x\", \"caller\": \"spiffe://example.org/orders\", \"path\": \"/x\", \"expected\": \"allow\" } ] }", "cases[0].expected is not a case property", DisplayName = "a misspelt expectation")]
