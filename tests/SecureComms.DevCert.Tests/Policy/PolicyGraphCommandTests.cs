@@ -92,11 +92,16 @@ public sealed class PolicyGraphCommandTests
     [TestMethod]
     public void ServiceWhoseIdentityCannotBeTold_FailsWithHowToNameIt()
     {
-        DevCertRun run = Graph("mermaid", "--config", OrdersConfig, "--config", BillingConfig);
+        // A copy: next to the sample, ../certs/orders.pem exists once run.sh has issued it.
+        using var folder = new TemporaryFolder();
+        string orders = folder.File("appsettings.json");
+        File.Copy(OrdersConfig, orders);
+
+        DevCertRun run = Graph("mermaid", "--config", orders, "--config", BillingConfig);
 
         Assert.AreEqual(1, run.ExitCode, run.ToString());
-        Assert.Contains($"cannot tell the SPIFFE ID of '{OrdersConfig}'", run.Error);
-        Assert.Contains($"--config spiffe://…={OrdersConfig}", run.Error);
+        Assert.Contains($"cannot tell the SPIFFE ID of '{orders}': its certificate '{Path.GetFullPath(Path.Combine(folder.Path, "../certs/orders.pem"))}' does not exist", run.Error);
+        Assert.Contains($"--config spiffe://…={orders}", run.Error);
         Assert.AreEqual(string.Empty, run.Output, run.ToString());
     }
 
