@@ -137,6 +137,25 @@ public sealed class PolicySuggestCommandTests
         Assert.IsFalse(Decide(policy, "spiffe://example.org/orders", "GET", "/invoices/44").Allowed, run.ToString());
     }
 
+    /// <summary>The decision events carry no scopes; a log whose events do gets the scopes every call behind a rule had.</summary>
+    [TestMethod]
+    public void ScopesInTheEvents_BecomeTheScopesEveryCallCarried()
+    {
+        using var folder = new TemporaryFolder();
+        string log = folder.File("scoped.log");
+        File.WriteAllLines(log,
+        [
+            """{"EventId":1401,"State":{"Caller":"spiffe://example.org/orders","Method":"GET","Route":"/invoices/{id}","Reason":"AllowedByRule","Rule":"r","Scopes":"invoices.read invoices.audit"}}""",
+            """{"EventId":1401,"State":{"Caller":"spiffe://example.org/orders","Method":"GET","Route":"/invoices","Reason":"AllowedByRule","Rule":"r","Scopes":"invoices.read"}}""",
+        ]);
+
+        DevCertRun run = DevCertRun.Of("policy", "suggest", "--audit", log);
+
+        Assert.AreEqual(0, run.ExitCode, run.ToString());
+        Assert.Contains("// Scopes: the scopes every call behind a rule carried.", run.Output);
+        Assert.Contains("\"Scopes\": [ \"invoices.read\" ]", run.Output);
+    }
+
     [TestMethod]
     public void LogWithoutServedCalls_Fails()
     {
