@@ -23,10 +23,15 @@ internal static class DevCertCommand
           securecomms-dev bundle --ca ./certs --out ./certs
           securecomms-dev inspect ./certs/orders.pem --bundle ./certs/bundle.pem
           securecomms-dev check ./appsettings.json
+          securecomms-dev policy explain --config appsettings.json,securecomms.policy.json --caller spiffe://example.org/orders --method POST --path /charges --scope charges.write
+          securecomms-dev policy test --config appsettings.json,securecomms.policy.json policy-tests.json
+          securecomms-dev policy diff --config ./appsettings.json --config ./appsettings.new.json
+          securecomms-dev policy graph --config ./billing/appsettings.json --config ./orders/appsettings.json
+          securecomms-dev policy suggest --audit ./billing.log --routes '/invoices/{id}'
           securecomms-dev workload-api serve --ca ./certs --socket /tmp/agent.sock --spiffe-id spiffe://example.org/orders
 
         Private keys are written owner-only (0600) and never replaced without --force.
-        Exit codes: 0 ok, 1 serious findings / invalid certificate / refused, 2 usage error.
+        Exit codes: 0 ok, 1 serious findings / invalid certificate / refused / denied / failed policy test, 2 usage error.
         """;
 
     /// <summary>Runs the tool with the system clock.</summary>
@@ -90,6 +95,7 @@ internal static class DevCertCommand
             BundleCommand.Create(context),
             InspectCommand.Create(context),
             CheckCommand.Create(context),
+            PolicyCommand.Create(context),
             new Command("workload-api", "A development SPIFFE Workload API: 'workload-api serve' hands out SVIDs on a Unix socket.")
             {
                 WorkloadApiServeCommand.Create(context),

@@ -16,7 +16,10 @@
 # and the worker again with no certificate or bundle file, each with its identity from its own development SPIFFE
 # Workload API (securecomms-dev workload-api serve from the Release build, rotating every 5 s, from the same CA), and
 # fails unless the API answered the worker with 200 after a pushed rotation and both logged their first SVID from the
-# Workload API (1801) and their file settings as unread (1805). KEEP_TMP=1 keeps the temporary folder for inspection.
+# Workload API (1801) and their file settings as unread (1805). The API's and the gRPC service's policy unit tests run as
+# their generated CI step runs them (dotnet tool restore from the SecureComms.DevCert package under test, then
+# securecomms-dev policy test): the shipped table must pass, and the same table with a wrong expectation must fail.
+# KEEP_TMP=1 keeps the temporary folder for inspection.
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -72,8 +75,9 @@ version_of() { # the newest version of package $1 in the package folder
   echo "${file%.nupkg}"
 }
 version="$(version_of SecureComms.AspNetCore)"
-[[ "$(version_of SecureComms)" == "$version" && "$(version_of SecureComms.Testing)" == "$version" ]] \
-  || fail "SecureComms, SecureComms.AspNetCore and SecureComms.Testing in $packages have different versions"
+[[ "$(version_of SecureComms)" == "$version" && "$(version_of SecureComms.Testing)" == "$version" \
+  && "$(version_of SecureComms.DevCert)" == "$version" ]] \
+  || fail "SecureComms, SecureComms.AspNetCore, SecureComms.Testing and SecureComms.DevCert in $packages have different versions"
 step "SecureComms $version from $packages; working in $tmp"
 
 # Isolation: the generated projects must carry their own settings, so nothing from above the temporary folder applies,
@@ -155,6 +159,25 @@ pids+=($grpc_builds)
 build api/Smoke.Api.csproj worker/Smoke.Worker.csproj
 wait "$grpc_builds" || fail "the gRPC projects did not build (see above)"
 unset 'pids[-1]' # reaped: nothing left to stop at exit
+
+# As .github/workflows/ci.yml of the generated projects runs them: the tool pinned in .config/dotnet-tools.json (the
+# SecureComms.DevCert package under test, through the nuget.config above), then the project's own table.
+step "run the generated policy tests with the tool of their manifest"
+policy_tests() { # policy_tests <folder>
+  local folder=$1 status=0
+  (cd "$folder" && dotnet tool restore) > "$tmp/tool-restore-$folder.log" 2>&1 \
+    || fail "dotnet tool restore in $folder (see tool-restore-$folder.log)"
+  (cd "$folder" && dotnet tool run securecomms-dev policy test --config appsettings.json,securecomms.policy.json policy-tests.json) \
+    > "$tmp/policy-tests-$folder.log" 2>&1 || fail "the policy tests of $folder (see policy-tests-$folder.log)"
+  echo "    $folder: $(tail -n 1 "$tmp/policy-tests-$folder.log")"
+  # The step can fail: the same table expecting the opposite of its first case must exit 1.
+  sed '0,/"expect": "allow"/s//"expect": "deny"/' "$folder/policy-tests.json" > "$tmp/policy-tests-$folder-wrong.json"
+  (cd "$folder" && dotnet tool run securecomms-dev policy test --config appsettings.json,securecomms.policy.json "$tmp/policy-tests-$folder-wrong.json") \
+    > "$tmp/policy-tests-$folder-wrong.log" 2>&1 || status=$?
+  [[ $status -eq 1 ]] || fail "a wrong expectation in $folder's policy tests exited $status, not 1 (see policy-tests-$folder-wrong.log)"
+}
+policy_tests api
+policy_tests grpc
 
 # A worker only calls out: SecureComms' core needs no ASP.NET Core, so neither does the worker. Published, it must hold
 # no Microsoft.AspNetCore.* assembly and run on Microsoft.NETCore.App alone; the worker below runs from this output.

@@ -13,18 +13,20 @@ namespace SecureComms;
 /// the denial is <see cref="PolicyDecision.InsufficientScope"/> naming that rule's scopes (RFC 6750 §3.1), so that the
 /// caller learns which scopes to ask for; of several such rules, the one listed first in configuration.
 /// </summary>
-internal sealed class CentralPolicy
+internal sealed partial class CentralPolicy
 {
     private readonly FrozenDictionary<string, CompiledRule[]> _byExactId;
     private readonly FrozenDictionary<string, CompiledRule[]> _byPrefix;
     private readonly FrozenDictionary<string, CompiledRule[]> _byTrustDomain;
     private readonly CompiledRule[] _forAnyCaller;
+    private readonly CompiledRule[] _rules;
 
     private CentralPolicy(
         FrozenDictionary<string, CompiledRule[]> byExactId,
         FrozenDictionary<string, CompiledRule[]> byPrefix,
         FrozenDictionary<string, CompiledRule[]> byTrustDomain,
         CompiledRule[] forAnyCaller,
+        CompiledRule[] rules,
         bool dryRun,
         bool logAllowedRequests,
         int ruleCount,
@@ -39,6 +41,7 @@ internal sealed class CentralPolicy
         _byPrefix = byPrefix;
         _byTrustDomain = byTrustDomain;
         _forAnyCaller = forAnyCaller;
+        _rules = rules;
         DryRun = dryRun;
         LogAllowedRequests = logAllowedRequests;
         RuleCount = ruleCount;
@@ -167,11 +170,17 @@ internal sealed class CentralPolicy
         var prefix = new Dictionary<string, List<CompiledRule>>(StringComparer.Ordinal);
         var domain = new Dictionary<string, List<CompiledRule>>(StringComparer.Ordinal);
         var any = new List<CompiledRule>();
+        var all = new List<CompiledRule>(options.Rules.Count);
         for (int i = 0; i < options.Rules.Count; i++)
         {
             CallerRuleOptions rule = options.Rules[i];
             string key = $"{SecureCommsOptions.SectionName}:Authorization:Rules:{i}";
             CompiledRule? compiled = CompiledRule.TryCreate(rule, key, i, errors);
+            if (compiled is not null)
+            {
+                all.Add(compiled);
+            }
+
             for (int c = 0; c < rule.Callers.Count; c++)
             {
                 string pattern = rule.Callers[c];
@@ -218,7 +227,7 @@ internal sealed class CentralPolicy
             }
         }
 
-        return new CentralPolicy(Freeze(exact), Freeze(prefix), Freeze(domain), [.. any], options.DryRun, options.LogAllowedRequests, options.Rules.Count, options.Version, PolicyHash.Of(options), loadedAt);
+        return new CentralPolicy(Freeze(exact), Freeze(prefix), Freeze(domain), [.. any], [.. all], options.DryRun, options.LogAllowedRequests, options.Rules.Count, options.Version, PolicyHash.Of(options), loadedAt);
     }
 
     private static FrozenDictionary<string, CompiledRule[]> Freeze(Dictionary<string, List<CompiledRule>> index) =>
@@ -247,7 +256,7 @@ internal enum RuleMatch
 }
 
 /// <summary>One rule, compiled: its action, methods, path patterns and required scopes and claims.</summary>
-internal sealed class CompiledRule
+internal sealed partial class CompiledRule
 {
     private readonly FrozenSet<string>? _methods;
     private readonly PathPattern[] _paths;
@@ -255,10 +264,12 @@ internal sealed class CompiledRule
     private readonly KeyValuePair<string, string>[] _claims;
     private readonly bool _requireUser;
     private readonly KeyValuePair<string, string>[] _userClaims;
+    private readonly string[] _callers;
 
-    private CompiledRule(string name, int index, PolicyAction action, FrozenSet<string>? methods, PathPattern[] paths, string[] scopes, KeyValuePair<string, string>[] claims, bool requireUser, KeyValuePair<string, string>[] userClaims)
+    private CompiledRule(string name, int index, PolicyAction action, string[] callers, FrozenSet<string>? methods, PathPattern[] paths, string[] scopes, KeyValuePair<string, string>[] claims, bool requireUser, KeyValuePair<string, string>[] userClaims)
     {
         Index = index;
+        _callers = callers;
         ScopeText = string.Join(' ', scopes);
         _requireUser = requireUser || userClaims.Length > 0;
         _userClaims = userClaims;
@@ -419,7 +430,7 @@ internal sealed class CompiledRule
         }
 
         return valid && (errors?.Count ?? 0) == before
-            ? new CompiledRule(rule.Name ?? $"rule-{index}", index, rule.Action, methods, [.. paths], [.. rule.Scopes], [.. rule.Claims], rule.RequireUser, [.. rule.UserClaims])
+            ? new CompiledRule(rule.Name ?? $"rule-{index}", index, rule.Action, [.. rule.Callers], methods, [.. paths], [.. rule.Scopes], [.. rule.Claims], rule.RequireUser, [.. rule.UserClaims])
             : null;
     }
 }
