@@ -53,7 +53,8 @@ public sealed class CallerRuleOptions
 
     /// <summary>
     /// Path patterns: exact (<c>/invoices</c>), prefix on segment boundaries (<c>/invoices/*</c> matches <c>/invoices</c>
-    /// and below), suffix (<c>*/health</c>) or one-segment wildcards (<c>/tenants/*/invoices</c>). Matched
+    /// and below), suffix (<c>*/health</c>), one-segment wildcards (<c>/tenants/*/invoices</c>) or route-template
+    /// parameters (<c>/orders/{id}</c>: exactly one segment; a last <c>{**path}</c>: everything below). Matched
     /// case-insensitively, as ASP.NET Core routing matches, after the path is canonicalised. At least one.
     /// </summary>
     public IList<string> Paths { get; } = [];

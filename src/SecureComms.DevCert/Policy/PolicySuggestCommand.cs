@@ -19,9 +19,9 @@ internal static class PolicySuggestCommand
         that allow exactly the calls it served: dry-run decisions (1413, concrete paths) and allowed requests (1401, route
         templates, logged with LogAllowedRequests). Denied requests (1400) were refused and stay refused; they are listed
         on the error stream. One rule per caller and set of methods. A path is generalised only where a route template
-        shows a parameter: /orders/{id}/items -> /orders/*/items, a last parameter /orders/{id} or a catch-all
-        /files/{**rest} -> the prefix /orders/* (the policy's '/*' at the end is a prefix: it also allows /orders and
-        deeper paths); the templates come from the 1401/1400 events and from --routes; a concrete path no template
+        shows a parameter, written as the policy's route-template pattern: /orders/{id}/items and /orders/{id} stay
+        themselves (each parameter exactly one segment); a catch-all /files/{**rest} becomes the prefix /files/*; the
+        templates come from the 1401/1400 events and from --routes; a concrete path no template
         matches stays exact. The output is the SecureComms:Authorization section as JSON with '//' comments (which .NET
         configuration reads), each rule after a comment with the calls behind it.
         Exit code: 0 rules suggested, 1 no served call found or a log cannot be read, 2 usage error.

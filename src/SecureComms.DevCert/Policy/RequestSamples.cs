@@ -177,7 +177,20 @@ internal sealed class RequestSamples
             return;
         }
 
-        if (pattern == "/*")
+        if (pattern.Contains('{', StringComparison.Ordinal))
+        {
+            // A route template: '{**x}' last is a prefix, every other parameter exactly one segment.
+            string[] segments = pattern.Split('/');
+            if (segments[^1].StartsWith("{*", StringComparison.Ordinal))
+            {
+                AddPath(string.Join('/', segments[..^1]) + "/*", paths);
+            }
+            else
+            {
+                AddOneSegmentWildcards(string.Join('/', segments.Select(s => s.StartsWith('{') ? "*" : s)), pattern, paths);
+            }
+        }
+        else if (pattern == "/*")
         {
             paths.Add("/", pattern);
             paths.Add("/" + SampleSegment, pattern);
@@ -198,14 +211,7 @@ internal sealed class RequestSamples
         }
         else if (pattern.Contains('*', StringComparison.Ordinal))
         {
-            string concrete = string.Join('/', pattern.Split('/').Select(s => s == "*" ? SampleSegment : s));
-            paths.Add(concrete, pattern);
-            paths.Add(concrete + "/" + SampleSegment, null);
-            int last = concrete.LastIndexOf('/');
-            if (last > 0)
-            {
-                paths.Add(concrete[..last], null);
-            }
+            AddOneSegmentWildcards(pattern, pattern, paths);
         }
         else
         {
@@ -216,6 +222,19 @@ internal sealed class RequestSamples
             {
                 paths.Add(exact + "-x", null);
             }
+        }
+    }
+
+    // '/tenants/*/invoices' (shape, each '*' one segment): a path it matches, one a segment longer, one shorter.
+    private static void AddOneSegmentWildcards(string shape, string pattern, SampleSet paths)
+    {
+        string concrete = string.Join('/', shape.Split('/').Select(s => s == "*" ? SampleSegment : s));
+        paths.Add(concrete, pattern);
+        paths.Add(concrete + "/" + SampleSegment, null);
+        int last = concrete.LastIndexOf('/');
+        if (last > 0)
+        {
+            paths.Add(concrete[..last], null);
         }
     }
 

@@ -20,15 +20,19 @@ internal sealed class RouteTemplate
     public string Text { get; }
 
     /// <summary>
-    /// The path pattern: each parameter segment a <c>*</c>; a last parameter or a catch-all makes a prefix
-    /// (<c>/orders/*</c>), the only way the policy has to say "one more segment" at the end.
+    /// The path pattern: the template itself, each parameter segment written <c>{name}</c> (exactly one segment, as the
+    /// policy reads it); a last catch-all or optional parameter after literal segments only makes a prefix
+    /// (<c>/files/*</c>).
     /// </summary>
     public string Pattern { get; }
 
     /// <summary>Literal segments, to prefer the most specific template.</summary>
     public int LiteralSegments { get; }
 
-    /// <summary>The template, or null for text that is none (<c>(no route)</c>, a catch-all before the end).</summary>
+    /// <summary>
+    /// The template, or null for text that is none (<c>(no route)</c>, a catch-all before the end) or that the policy
+    /// cannot express without widening it (a catch-all or optional last parameter after another parameter).
+    /// </summary>
     public static RouteTemplate? TryParse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -51,12 +55,26 @@ internal sealed class RouteTemplate
             }
         }
 
-        string[] parts = [.. segments.Select(s => IsParameter(s) ? "*" : s)];
-        string pattern = segments.Length == 0
-            ? "/"
-            : IsParameter(segments[^1])
-                ? "/" + string.Join('/', parts[..^1].Append("*"))
-                : "/" + string.Join('/', parts);
+        var parts = new List<string>(segments.Length);
+        string? pattern = null;
+        for (int i = 0; i < segments.Length; i++)
+        {
+            string segment = segments[i];
+            if (IsCatchAll(segment) || i == segments.Length - 1 && segment.EndsWith("?}", StringComparison.Ordinal))
+            {
+                if (parts.Exists(p => p[0] == '{'))
+                {
+                    return null;
+                }
+
+                pattern = "/" + string.Join('/', parts.Append("*"));
+                break;
+            }
+
+            parts.Add(IsParameter(segment) ? "{" + ParameterName(segment) + "}" : segment);
+        }
+
+        pattern ??= "/" + string.Join('/', parts);
         return new RouteTemplate(text, segments, pattern);
     }
 
@@ -88,6 +106,14 @@ internal sealed class RouteTemplate
     }
 
     private static bool IsParameter(string segment) => segment.Contains('{', StringComparison.Ordinal);
+
+    // {id:int} -> id; v{version} -> version.
+    private static string ParameterName(string segment)
+    {
+        int start = segment.IndexOf('{', StringComparison.Ordinal) + 1;
+        int end = segment.IndexOfAny([':', '=', '?', '}'], start);
+        return segment[start..(end < 0 ? segment.Length : end)];
+    }
 
     private static bool IsCatchAll(string segment) => segment.StartsWith("{*", StringComparison.Ordinal);
 }

@@ -5,7 +5,7 @@ namespace SecureComms.DevCert;
 /// <summary>
 /// One service's central policy as the service itself would load it: its configuration files layered in order (later
 /// files win, as <c>AddJsonFile</c> calls do), the <c>SecureComms:Authorization</c> section bound to
-/// <see cref="SecureCommsAuthorizationOptions"/> and compiled by <see cref="CentralPolicy.Compile"/>, the same code
+/// <see cref="SecureCommsAuthorizationOptions"/> and compiled by <see cref="CentralPolicy.Compile(SecureCommsAuthorizationOptions, List{string})"/>, the same code
 /// that decides the service's requests. A configuration is named on the command line as one value: file names joined
 /// by commas (<c>appsettings.json,securecomms.policy.json</c>).
 /// </summary>

@@ -19,6 +19,15 @@ public sealed class PathPatternTests
     [DataRow("/tenants/*/invoices", "/tenants/1/2/invoices", false, DisplayName = "wildcard is exactly one segment")]
     [DataRow("/tenants/*/invoices", "/tenants//invoices", false, DisplayName = "wildcard is not an empty segment")]
     [DataRow("/tenants/*/invoices", "/tenants/42/invoices/7", false, DisplayName = "wildcard pattern is exact in length")]
+    [DataRow("/orders/{id}", "/orders/42", true, DisplayName = "route parameter: one segment")]
+    [DataRow("/orders/{id}", "/ORDERS/42", true, DisplayName = "route parameter: literal segments case-insensitive")]
+    [DataRow("/orders/{id}", "/orders", false, DisplayName = "route parameter is not optional (unlike /orders/*)")]
+    [DataRow("/orders/{id}", "/orders/42/items", false, DisplayName = "route parameter is exactly one segment (unlike /orders/*)")]
+    [DataRow("/orders/{id:int}/items", "/orders/42/items", true, DisplayName = "route parameter with a constraint: one segment, any value")]
+    [DataRow("/orders/{id:int}/items", "/orders/42/lines", false, DisplayName = "route parameter: the literal after it still counts")]
+    [DataRow("/files/{**path}", "/files", true, DisplayName = "catch-all: the prefix itself")]
+    [DataRow("/files/{**path}", "/files/a/b/c", true, DisplayName = "catch-all: everything below")]
+    [DataRow("/files/{*path}", "/filesx", false, DisplayName = "catch-all stops at segment boundary")]
     public void Matches(string pattern, string path, bool expected)
     {
         Assert.IsTrue(PathPattern.TryParse(pattern, out PathPattern? parsed, out _));
@@ -33,6 +42,14 @@ public sealed class PathPatternTests
     [DataRow("*/he*")]
     [DataRow("/a//b")]
     [DataRow("/a/../b")]
+    [DataRow("/orders/{id?}", DisplayName = "optional parameter: the policy would read wider than it is written")]
+    [DataRow("/orders/{id=1}", DisplayName = "defaulted parameter")]
+    [DataRow("/v{version}/orders", DisplayName = "parameter inside a segment")]
+    [DataRow("/files/{**path}/x", DisplayName = "catch-all before the end")]
+    [DataRow("/tenants/{id}/{**path}", DisplayName = "catch-all after a parameter")]
+    [DataRow("/orders/{id}/*", DisplayName = "template and wildcard mixed")]
+    [DataRow("/orders/{id", DisplayName = "unclosed parameter")]
+    [DataRow("orders/{id}", DisplayName = "no leading slash")]
     public void InvalidPattern_IsRejectedWithAReason(string pattern)
     {
         Assert.IsFalse(PathPattern.TryParse(pattern, out _, out string? error));

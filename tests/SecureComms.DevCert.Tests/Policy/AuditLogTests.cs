@@ -22,7 +22,7 @@ public sealed class AuditLogTests
     {
         string log = Write(formatterName, singleLine, logger =>
         {
-            PolicyLog.Reloaded(logger, 3, dryRun: true); // 1411: not a decision
+            PolicyLog.Reloaded(logger, 3, dryRun: true, "2026-12-07.1", "9f2c0d1e"); // 1411: not a decision
             PolicyLog.DryRunDecision(logger, Orders.ToString(), "GET", "/invoices/42", "denied", "NoMatchingRule", "(none)");
             AuthorizationLog.RequestAllowed(logger, Orders, "alice", "POST", "/invoices/{id}/payments", "AllowedByRule", "payments");
             AuthorizationLog.RequestDenied(logger, "spiffe://example.org/analytics", "(none)", "GET", "/invoices/{id}", "NoMatchingRule", "(none)", 403);

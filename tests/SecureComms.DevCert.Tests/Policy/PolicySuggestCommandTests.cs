@@ -65,6 +65,9 @@ public sealed class PolicySuggestCommandTests
             ("spiffe://example.org/orders", "GET", "/status/detail"), // a concrete path stays exact
             ("spiffe://example.org/orders", "GET", "/files/a.csv"), // another caller's path
             ("spiffe://example.org/reports/weekly", "GET", "/files/a.csv"), // a sibling of the caller seen
+            ("spiffe://example.org/orders", "GET", "/invoices"), // /invoices/{id} needs its one segment
+            ("spiffe://example.org/orders", "GET", "/invoices/42/lines"), // and no more than one
+            ("spiffe://example.org/orders", "POST", "/invoices/7/payments/1"),
         })
         {
             Assert.IsFalse(Decide(policy, caller, method, path).Allowed, $"{caller} {method} {path} was not served\n{run}");
@@ -96,14 +99,14 @@ public sealed class PolicySuggestCommandTests
                       "Name": "orders-get",
                       "Callers": [ "spiffe://example.org/orders" ],
                       "Methods": [ "GET" ],
-                      "Paths": [ "/invoices/*", "/status" ]
+                      "Paths": [ "/invoices/{id}", "/status" ]
                     },
                     // 1 call(s): POST /invoices/{id}/payments x1
                     {
                       "Name": "orders-post",
                       "Callers": [ "spiffe://example.org/orders" ],
                       "Methods": [ "POST" ],
-                      "Paths": [ "/invoices/*/payments" ]
+                      "Paths": [ "/invoices/{id}/payments" ]
                     },
                     // 2 call(s): GET /files/{**rest} x2
                     {
