@@ -14,8 +14,12 @@ internal sealed class IntrospectionCache(int capacity)
     private readonly ConcurrentDictionary<Sha256Key, Entry> _entries = new();
     private readonly ConcurrentDictionary<Sha256Key, Task<IntrospectionVerdict>> _inFlight = new();
     private readonly Lock _evictionGate = new();
+    private int _joined;
 
     internal int Count => _entries.Count;
+
+    /// <summary>How many requests awaited a call another request had started for the same token (for tests and diagnostics).</summary>
+    internal int JoinedCalls => Volatile.Read(ref _joined);
 
     internal int Capacity => capacity;
 
@@ -48,6 +52,7 @@ internal sealed class IntrospectionCache(int capacity)
         Task<IntrospectionVerdict> shared = _inFlight.GetOrAdd(digest, mine.Task);
         if (shared != mine.Task)
         {
+            Interlocked.Increment(ref _joined);
             return await shared.ConfigureAwait(false);
         }
 
