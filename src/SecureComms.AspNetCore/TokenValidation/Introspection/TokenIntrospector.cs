@@ -158,12 +158,12 @@ internal sealed class TokenIntrospector : IDisposable
             };
             request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("application/json"));
             using HttpResponseMessage response = await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, timeout.Token).ConfigureAwait(false);
+            byte[] body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {
-                return Failed(endpointName, "HttpStatus", ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture));
+                return Failed(endpointName, "HttpStatus", ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture) + OAuthError(body));
             }
 
-            byte[] body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
             return Decide(endpoint, body);
         }
         catch (OperationCanceledException)
@@ -176,6 +176,26 @@ internal sealed class TokenIntrospector : IDisposable
         {
             return Failed(endpointName, ex.GetType().Name, ex.Message);
         }
+    }
+
+    /// <summary>The RFC 6749 §5.2 <c>error</c> and <c>error_description</c> of a refused call, for the log; empty when there are none.</summary>
+    private static string OAuthError(byte[] body)
+    {
+        try
+        {
+            using JsonDocument document = JsonDocument.Parse(body);
+            if (document.RootElement.ValueKind == JsonValueKind.Object
+                && document.RootElement.TryGetProperty("error", out JsonElement error) && error.ValueKind == JsonValueKind.String)
+            {
+                string? description = document.RootElement.TryGetProperty("error_description", out JsonElement text) && text.ValueKind == JsonValueKind.String ? text.GetString() : null;
+                return $" {error.GetString()} {description}".TrimEnd();
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        return string.Empty;
     }
 
     /// <summary>The endpoint the authority's metadata names: its mTLS alias first (RFC 8705 §5), else <c>introspection_endpoint</c>.</summary>
