@@ -171,9 +171,15 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
             }
 
             IntrospectionVerdict verdict = await introspection.ValidateAsync(digest, opaque, now).ConfigureAwait(false);
-            return verdict.Token is { } introspected
-                ? await WithUserContextAsync(id, Complete(id, workload, introspected, certificate)).ConfigureAwait(false)
-                : Refuse(id, verdict.Failure!);
+            if (verdict.Token is not { } introspected)
+            {
+                return Refuse(id, verdict.Failure!);
+            }
+
+            // The steady state of a connection then skips the hash too, as for a JWT; the verdict holds no longer than
+            // the introspection cache would keep it (its ExpiresAt is capped by MaxCacheDuration).
+            _s.ValidatedTokens.RememberHeader(bearer!, introspected);
+            return await WithUserContextAsync(id, Complete(id, workload, introspected, certificate)).ConfigureAwait(false);
         }
 
         if (_s.Tokens.Authority is null)

@@ -170,9 +170,12 @@ internal sealed class ValidatedAccessToken
     /// <summary>
     /// An opaque token the authorization server said is active (RFC 7662 §2.2): the answer's members as claims, named as
     /// a JWT access token's are (<c>sub</c> the name, <c>scope</c> space-separated), and its <c>cnf</c> binding.
+    /// <paramref name="holdsUntil"/> takes the place of <see cref="ExpiresAt"/>: the earlier of the answer's <c>exp</c>
+    /// and the end of <see cref="SecureCommsIntrospectionOptions.MaxCacheDuration"/>, so that no cache keeps the answer
+    /// longer (the <c>exp</c> claim itself is among the claims).
     /// </summary>
-    public static ValidatedAccessToken FromIntrospection(Claim[] claims, DateTimeOffset expiresAt, string? boundThumbprint, bool bindingMalformed) =>
-        new(claims, TokenIntrospector.AuthenticationType, "sub", ClaimsIdentity.DefaultRoleClaimType, expiresAt, boundThumbprint, bindingMalformed, jwtSvidSubject: null);
+    public static ValidatedAccessToken FromIntrospection(Claim[] claims, DateTimeOffset holdsUntil, string? boundThumbprint, bool bindingMalformed) =>
+        new(claims, TokenIntrospector.AuthenticationType, "sub", ClaimsIdentity.DefaultRoleClaimType, holdsUntil, boundThumbprint, bindingMalformed, jwtSvidSubject: null);
 
     /// <summary>This request's identity for the token, over the shared claims.</summary>
     public ClaimsIdentity CreateIdentity() => new AccessTokenIdentity(_claims, _authenticationType ?? AccessTokenJwtBearerSetup.Scheme, _nameClaimType, _roleClaimType);

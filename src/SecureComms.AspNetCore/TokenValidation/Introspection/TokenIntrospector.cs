@@ -279,11 +279,12 @@ internal sealed class TokenIntrospector : IDisposable
         }
 
         bool malformed = !CertificateBinding.TryReadFromPayload(body, out string? bound);
-        ValidatedAccessToken validated = ValidatedAccessToken.FromIntrospection(Claims(answer), expiresAt, bound, malformed);
+        DateTimeOffset cap = now + _settings.MaxCacheDuration;
+        DateTimeOffset holdsUntil = expiresAt < cap ? expiresAt : cap;
+        ValidatedAccessToken validated = ValidatedAccessToken.FromIntrospection(Claims(answer), holdsUntil, bound, malformed);
         IntrospectionLog.Active(_logger, endpoint, answer.TryGetProperty("client_id", out JsonElement clientId) && clientId.ValueKind == JsonValueKind.String ? clientId.GetString() : null, expiresAt);
         _metrics.Introspection(SecureCommsTelemetry.Results.Success);
-        DateTimeOffset cap = now + _settings.MaxCacheDuration;
-        return (new IntrospectionVerdict(validated, null), expiresAt < cap ? expiresAt : cap);
+        return (new IntrospectionVerdict(validated, null), holdsUntil);
     }
 
     private static bool Names(JsonElement aud, string audience)
