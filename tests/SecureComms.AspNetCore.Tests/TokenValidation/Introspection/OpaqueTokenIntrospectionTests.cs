@@ -216,6 +216,38 @@ public sealed class OpaqueTokenIntrospectionTests
     }
 
     [TestMethod]
+    public async Task JwtAccessToken_StillTakesTheJwtPath_WithoutAnIntrospectionCall()
+    {
+        var claims = new Dictionary<string, object> { ["scope"] = "invoices.read", ["client_id"] = "orders" };
+        string jwt = s_tokenServer.IssueUserToken("orders", Audience, claims, s_orders.Certificate);
+        int before = s_tokenServer.IntrospectionRequestCount;
+
+        HttpResponseMessage response = await CallAsync(s_orders, "/invoices", jwt);
+
+        Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, response.Headers.WwwAuthenticate.ToString());
+        Assert.DoesNotContain("via SecureComms.Introspection", await response.Content.ReadAsStringAsync());
+        Assert.AreEqual(before, s_tokenServer.IntrospectionRequestCount);
+    }
+
+    [TestMethod]
+    public async Task RevokedToken_IsRefused_OnceMaxCacheDurationIsOver_EvenOnTheSameConnection()
+    {
+        await using DevelopmentTokenServer tokenServer = await StartTokenServerAsync();
+        await using SecureServiceHost billing = await StartBillingAsync(tokenServer, timeout: null, maxCacheDuration: TimeSpan.Zero);
+        string token = tokenServer.IssueOpaqueToken("orders", Audience, ["invoices.read"], s_orders.Certificate);
+        using HttpClient connection = TestClients.RawClient(s_orders.Certificate);
+
+        HttpResponseMessage before = await SendAsync(connection, billing, token);
+        tokenServer.RevokeOpaqueToken(token);
+        HttpResponseMessage after = await SendAsync(connection, billing, token);
+
+        Assert.AreEqual(HttpStatusCode.OK, before.StatusCode);
+        Assert.AreEqual(HttpStatusCode.Unauthorized, after.StatusCode, "neither the answer nor the connection's header object outlives MaxCacheDuration");
+        Assert.IsTrue(billing.Logs.Contains(1400, "GET /invoices: TokenInactive"));
+        Assert.AreEqual(2, tokenServer.IntrospectionRequestCount);
+    }
+
+    [TestMethod]
     public async Task MissingScope_Gets403_WithInsufficientScope_AsForAJwt()
     {
         string token = s_tokenServer.IssueOpaqueToken("orders", Audience, ["invoices.write"], s_orders.Certificate);
@@ -243,7 +275,7 @@ public sealed class OpaqueTokenIntrospectionTests
         ],
     });
 
-    private static Task<SecureServiceHost> StartBillingAsync(DevelopmentTokenServer tokenServer, TimeSpan? timeout)
+    private static Task<SecureServiceHost> StartBillingAsync(DevelopmentTokenServer tokenServer, TimeSpan? timeout, TimeSpan? maxCacheDuration = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -253,6 +285,11 @@ public sealed class OpaqueTokenIntrospectionTests
             ["SecureComms:TokenValidation:Introspection:Enabled"] = "true",
             ["SecureComms:TokenValidation:Introspection:ClientId"] = "billing",
         };
+        if (maxCacheDuration is { } cap)
+        {
+            settings["SecureComms:TokenValidation:Introspection:MaxCacheDuration"] = cap.ToString();
+        }
+
         if (timeout is { } limit)
         {
             settings["SecureComms:TokenValidation:Introspection:Endpoint"] = tokenServer.IntrospectionEndpoint.ToString();
@@ -286,6 +323,11 @@ public sealed class OpaqueTokenIntrospectionTests
     private static async Task<HttpResponseMessage> CallAsync(WorkloadCertificate caller, SecureServiceHost billing, string path, string token)
     {
         using HttpClient client = TestClients.RawClient(caller.Certificate);
+        return await SendAsync(client, billing, token, path);
+    }
+
+    private static async Task<HttpResponseMessage> SendAsync(HttpClient client, SecureServiceHost billing, string token, string path = "/invoices")
+    {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(billing.BaseAddress, path));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
         HttpResponseMessage response = await client.SendAsync(request);
