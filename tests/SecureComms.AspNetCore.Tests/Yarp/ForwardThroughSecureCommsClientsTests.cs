@@ -151,6 +151,7 @@ public sealed class ForwardThroughSecureCommsClientsTests
         string[] parts = seen["traceparent"]!.Split('-');
         Assert.HasCount(4, parts, seen["traceparent"]);
         Assert.AreEqual(TraceId, parts[1], "the backend's request belongs to the caller's trace");
+        Assert.AreNotEqual("00f067aa0ba902b7", parts[2], "the backend's parent is a span of the gateway, not the caller's span copied through");
     }
 
     [TestMethod]
