@@ -98,6 +98,55 @@ internal static class LoadServers
     }
 
     /// <summary>
+    /// The gateway hop: a YARP gateway with SecureComms (<c>ForwardThroughSecureCommsClients</c>) whose external TLS
+    /// listener (no client certificate, <paramref name="edge"/>'s certificate) forwards <c>GET /work</c> to
+    /// <paramref name="backend"/> through the SecureComms client "work": <paramref name="gateway"/>'s SVID, the backend's
+    /// SPIFFE ID checked, a token bound to the SVID. Returns the gateway and its external address.
+    /// </summary>
+    public static async Task<(WebApplication Gateway, Uri Edge)> StartYarpGatewayAsync(
+        DevelopmentCertificateAuthority ca, WorkloadCertificate gateway, WorkloadCertificate edge, DevelopmentTokenServer tokens, string audience, Uri backend)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
+        builder.WebHost.UseKestrel();
+        builder.Logging.ClearProviders();
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["SecureComms:Server:Urls:0"] = "https://127.0.0.1:0", // the gateway's own mutual-TLS listener, unused here
+            ["SecureComms:Clients:work:ExpectedServer"] = "spiffe://example.org/work",
+            ["SecureComms:Clients:work:Token:Authority"] = tokens.Issuer.GetLeftPart(UriPartial.Authority),
+            ["SecureComms:Clients:work:Token:ExpectedServer"] = "spiffe://example.org/token-server",
+            ["SecureComms:Clients:work:Token:ClientId"] = "load-client",
+            ["SecureComms:Clients:work:Token:Scope"] = "work",
+            ["SecureComms:Clients:work:Token:Resource"] = audience,
+        });
+        builder.Services.AddSecureComms(builder.Configuration)
+            .UseCertificateSource(new InMemoryCertificateSource(gateway))
+            .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
+        int edgePort = FreeLoopbackPort();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, edgePort, listen =>
+        {
+            listen.Protocols = HttpProtocols.Http1AndHttp2;
+            listen.UseHttps(edge.Certificate);
+        }));
+        builder.Services.AddReverseProxy()
+            .LoadFromMemory(
+                [new Yarp.ReverseProxy.Configuration.RouteConfig { RouteId = "work", ClusterId = "work", AuthorizationPolicy = "anonymous", Match = new() { Path = "/work" } }],
+                [new Yarp.ReverseProxy.Configuration.ClusterConfig { ClusterId = "work", Destinations = new Dictionary<string, Yarp.ReverseProxy.Configuration.DestinationConfig> { ["work"] = new() { Address = backend.ToString() } } }])
+            .ForwardThroughSecureCommsClients();
+        WebApplication app = builder.Build();
+        app.MapReverseProxy();
+        await app.StartAsync();
+        return (app, new Uri($"https://127.0.0.1:{edgePort}"));
+    }
+
+    private static int FreeLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    /// <summary>
     /// Diagnostic: the mTLS-only server plus ASP.NET Core authentication and authorization with a trivial scheme (a
     /// principal with one claim per request, a fallback policy requiring an authenticated user): what the framework's
     /// pipeline costs any scheme, SecureComms' or another, under the same load.

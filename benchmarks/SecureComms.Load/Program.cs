@@ -68,6 +68,11 @@ await using WebApplication mtlsFramework = await LoadServers.StartMutualTlsWithF
 await using WebApplication secure = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client);
 await using WebApplication mtlsGrpc = await LoadServers.StartMutualTlsOnlyGrpcAsync(serverSvid, ca.Certificate);
 await using WebApplication secureGrpc = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client, grpc: true);
+// The gateway hop: a YARP gateway (TLS outside, no client certificate) forwarding to the full SecureComms server through
+// a SecureComms client with the load client's SVID and bound token; compared with calling that server directly.
+(WebApplication gateway, Uri gatewayEdge) = await LoadServers.StartYarpGatewayAsync(
+    ca, clientSvid, ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/gateway-edge"), TimeSpan.FromHours(4)), tokens, Audience, LoadServers.Address(secure));
+await using WebApplication gatewayApp = gateway;
 
 // The full mode's caller is a SecureComms client from IHttpClientFactory: SVID, server SPIFFE ID check, bound token.
 var clientServices = new ServiceCollection();
@@ -111,6 +116,7 @@ plainServices.AddHttpClient("mtls-to-secure", c => c.BaseAddress = LoadServers.A
 plainServices.AddGrpcClient<Work.WorkClient>("grpc-mtls", o => o.Address = LoadServers.Address(mtlsGrpc)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
 await using ServiceProvider plainClients = plainServices.BuildServiceProvider();
 HttpClient tlsClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("tls");
+using var gatewayClient = new HttpClient(LoadServers.PlainHandler(ca.Certificate, null)) { BaseAddress = gatewayEdge };
 HttpClient mtlsClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls");
 HttpClient plainToSecureClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls-to-secure");
 HttpClient mtlsFrameworkClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("mtls-framework");
@@ -121,9 +127,10 @@ using (var unauthenticated = new HttpClient(LoadServers.PlainHandler(ca.Certific
 {
     HttpStatusCode withoutToken = (await unauthenticated.GetAsync(new Uri("/work", UriKind.Relative))).StatusCode;
     HttpStatusCode withToken = (await secureClient.GetAsync(new Uri("/work", UriKind.Relative))).StatusCode;
-    if (withoutToken != HttpStatusCode.Unauthorized || withToken != HttpStatusCode.OK)
+    HttpStatusCode throughGateway = (await gatewayClient.GetAsync(new Uri("/work", UriKind.Relative))).StatusCode;
+    if (withoutToken != HttpStatusCode.Unauthorized || withToken != HttpStatusCode.OK || throughGateway != HttpStatusCode.OK)
     {
-        Console.Error.WriteLine($"Full SecureComms mode is not what it claims: without a token {withoutToken} (expected 401), with one {withToken} (expected 200).");
+        Console.Error.WriteLine($"Full SecureComms mode is not what it claims: without a token {withoutToken} (expected 401), with one {withToken} (expected 200), through the gateway {throughGateway} (expected 200).");
         return 1;
     }
 }
@@ -154,6 +161,7 @@ for (round = 1; round <= rounds; round++)
         await Run("mTLS only", shape, concurrency, warmup, duration, ct => SendAsync(mtlsClient, version, ct));
         await Run("mTLS + ASP.NET Core auth, trivial scheme (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(mtlsFrameworkClient, version, ct));
         await Run("full SecureComms", shape, concurrency, warmup, duration, ct => SendAsync(secureClient, version, ct));
+        await Run("gateway hop: YARP + SecureComms → full SecureComms", shape, concurrency, warmup, duration, ct => SendAsync(gatewayClient, version, ct));
         await Run("SecureComms server, plain client (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(plainToSecureClient, version, ct, bearer: boundToken));
     }
 
@@ -182,6 +190,7 @@ for (round = 1; round <= rounds; round++)
         await Run("TLS only", shape, 1, warmup, duration, ct => SendAsync(tlsClient, version, ct));
         await Run("mTLS only", shape, 1, warmup, duration, ct => SendAsync(mtlsClient, version, ct));
         await Run("full SecureComms", shape, 1, warmup, duration, ct => SendAsync(secureClient, version, ct));
+        await Run("gateway hop: YARP + SecureComms → full SecureComms", shape, 1, warmup, duration, ct => SendAsync(gatewayClient, version, ct));
     }
 
     // Handshake-bound: every request on a new connection (Connection: close), fewer callers, with and without resumption.

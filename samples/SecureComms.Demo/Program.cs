@@ -4,12 +4,16 @@ using System.Net.Http.Headers;
 using System.Net.Security;
 using System.Security.Claims;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using SecureComms;
 using SecureComms.Demo;
 using SecureComms.Testing;
+using Yarp.ReverseProxy.Configuration;
 
 // SecureComms demo: real Kestrel services on loopback, real mutual TLS, identities from an in-process development CA
 // (orders' through the development SPIFFE Workload API server, as a SPIRE agent would give it),
@@ -109,15 +113,42 @@ analyticsSettings["SecureComms:Clients:billing:UserContext:Mode"] = "Mint"; // i
 await using DemoService analytics = await DemoService.StartAsync("analytics", ca, analyticsSettings, _ => { }, services =>
     services.AddHttpClient("billing-without-token", c => c.BaseAddress = billing.Address).AddSecureComms("spiffe://example.org/billing"));
 
-// The edge: it authenticated the user (any ASP.NET Core scheme; here the demo hands it the user) and mints a user context
-// for orders with the user's subject and role, signed with its own SVID key.
+// The edge: a YARP gateway. Outside, HTTPS without a client certificate and the user's bearer token from the token
+// server (JwtBearer; its keys fetched over the SecureComms client "identity"). Inside, YARP forwards /checkout through
+// the SecureComms client "orders" (ForwardThroughSecureCommsClients), which checks orders' SPIFFE ID and mints a user
+// context with the user's subject and role, signed with the gateway's own SVID key.
+const string GatewayAudience = "https://gateway.example.org";
+int edgePort = FreeLoopbackPort();
 await using DemoService gateway = await DemoService.StartAsync("gateway", ca, new Dictionary<string, string?>
 {
-    ["SecureComms:Clients:orders:BaseAddress"] = orders.Address.ToString(),
     ["SecureComms:Clients:orders:ExpectedServer"] = "spiffe://example.org/orders",
     ["SecureComms:Clients:orders:UserContext:Mode"] = "Mint",
     ["SecureComms:Clients:orders:UserContext:Claims:0"] = "role",
-}, _ => { });
+    ["SecureComms:Clients:identity:ExpectedServer"] = "spiffe://example.org/token-server",
+}, app => app.MapReverseProxy(), services =>
+{
+    WorkloadCertificate edgeCertificate = DemoService.IssueServingSvid(ca, SpiffeId.Parse("spiffe://example.org/gateway"));
+    services.Configure<KestrelServerOptions>(kestrel => kestrel.Listen(IPAddress.Loopback, edgePort, listen => listen.UseHttps(edgeCertificate.Certificate)));
+    services.AddAuthentication().AddJwtBearer(options =>
+    {
+        options.Authority = tokenServer.Issuer.GetLeftPart(UriPartial.Authority);
+        options.Audience = GatewayAudience;
+        options.MapInboundClaims = false;
+        options.TokenValidationParameters.RoleClaimType = "role";
+    });
+    services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
+        .Configure<IHttpMessageHandlerFactory>((options, handlers) => options.BackchannelHttpHandler = handlers.CreateHandler("identity"));
+    services.AddAuthorizationBuilder()
+        .AddPolicy("end-user", policy => policy.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme).RequireAuthenticatedUser());
+    services.AddReverseProxy()
+        .LoadFromMemory(
+            [new RouteConfig { RouteId = "checkout", ClusterId = "orders", AuthorizationPolicy = "end-user", Match = new RouteMatch { Path = "/checkout" } }],
+            [new ClusterConfig { ClusterId = "orders", Destinations = new Dictionary<string, DestinationConfig> { ["orders"] = new() { Address = orders.Address.ToString() } } }])
+        .ForwardThroughSecureCommsClients();
+});
+var signedIn = new Dictionary<string, string>(StringComparer.Ordinal); // user → the bearer token of their sign-in
+using HttpClient edge = NoCertificateClient(ca);
+edge.BaseAddress = new Uri($"https://127.0.0.1:{edgePort}");
 
 foreach (DemoService service in new[] { billing, orders, analytics, gateway })
 {
@@ -137,8 +168,8 @@ var outcomes = new List<Outcome>
         return analytics.CreateClient("billing-without-token").SendAsync(request);
     }),
     await CallAsync("caller without a client certificate", "refused", () => NoCertificateClient(ca).GetAsync(new Uri(billing.Address, "/invoices"))),
-    await CallAsync("gateway → orders → billing for alice (buyer)", "200", () => gateway.CreateClient("orders").SendAsync(AsUser("alice", "buyer"))),
-    await CallAsync("gateway → orders → billing for bob (viewer)", "403", () => gateway.CreateClient("orders").SendAsync(AsUser("bob", "viewer"))),
+    await CallAsync("gateway → orders → billing for alice (buyer)", "200", () => edge.SendAsync(AsUser("alice", "buyer"))),
+    await CallAsync("gateway → orders → billing for bob (viewer)", "403", () => edge.SendAsync(AsUser("bob", "viewer"))),
     await CallAsync("analytics claims to act for alice", "401", () =>
     {
         var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/invoices", UriKind.Relative));
@@ -162,7 +193,7 @@ outcomes.Add(await CallAsync("orders → billing, issuer rotated its signing key
 // securecomms.configuration.reloads{result=rejected}) and the last good policy keeps deciding.
 await File.WriteAllTextAsync(policyFile, GoodPolicy.Replace("spiffe://example.org/orders", "not a spiffe id", StringComparison.Ordinal));
 bool refused = await refusedEdits.WaitAsync(TimeSpan.FromSeconds(30));
-Outcome afterBadEdit = await CallAsync("a bad policy edit is refused; alice's call goes on", "200", () => gateway.CreateClient("orders").SendAsync(AsUser("alice", "buyer")));
+Outcome afterBadEdit = await CallAsync("a bad policy edit is refused; alice's call goes on", "200", () => edge.SendAsync(AsUser("alice", "buyer")));
 outcomes.Add(refused ? afterBadEdit : afterBadEdit with { AsExpected = false, Detail = "the bad edit was not reported as refused within 30 s; " + afterBadEdit.Detail });
 await File.WriteAllTextAsync(policyFile, GoodPolicy);
 
@@ -204,11 +235,27 @@ async Task<bool> RotateOrdersAsync()
 static ClaimsPrincipal User(string name, string role) =>
     new(new ClaimsIdentity([new Claim("sub", name), new Claim(ClaimTypes.Role, role)], "DemoEdgeLogin"));
 
-static HttpRequestMessage AsUser(string name, string role)
+// The user's call at the edge: the bearer token the token server issued for the gateway when the user signed in (once;
+// later calls reuse it, also after the issuer's key rotation: the gateway's JwtBearer asks for the issuer's keys again
+// only when its metadata refresh is due, so a token under an unknown key would get one 401 until then).
+HttpRequestMessage AsUser(string name, string role)
 {
     var request = new HttpRequestMessage(HttpMethod.Get, new Uri("/checkout", UriKind.Relative));
-    request.Options.Set(SecureCommsUserContext.User, User(name, role));
+    if (!signedIn.TryGetValue(name, out string? token))
+    {
+        token = tokenServer.IssueUserToken(name, GatewayAudience, new Dictionary<string, object> { ["role"] = role });
+        signedIn[name] = token;
+    }
+
+    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
     return request;
+}
+
+static int FreeLoopbackPort()
+{
+    using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+    listener.Start();
+    return ((IPEndPoint)listener.LocalEndpoint).Port;
 }
 
 static async Task<Outcome> CallAsync(string scenario, string expected, Func<Task<HttpResponseMessage>> call)

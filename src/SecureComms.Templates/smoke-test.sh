@@ -5,8 +5,9 @@
 #   src/SecureComms.Templates/smoke-test.sh [package-folder]     (default: artifacts/packages)
 #
 # It packs the template project, installs it into a private template hive (the user's templates are untouched),
-# instantiates securecomms-api, securecomms-worker, securecomms-grpc and securecomms-worker --grpc outside the repository
-# with non-default names, trust domain and ports, builds all four with -warnaserror against the local packages,
+# instantiates securecomms-api, securecomms-worker, securecomms-grpc, securecomms-worker --grpc and securecomms-gateway
+# outside the repository with non-default names, trust domain and ports, builds all five with -warnaserror against the
+# local packages (the gateway is built, not run: it needs an OIDC provider for its end users),
 # publishes the worker and checks that its output holds no Microsoft.AspNetCore.* assembly and its runtimeconfig.json
 # names Microsoft.NETCore.App alone (the gRPC worker's build output too), mints a development CA and SVIDs, starts a
 # development token server, starts the API and the gRPC service on 127.0.0.1, and runs the workers against them.
@@ -76,8 +77,8 @@ version_of() { # the newest version of package $1 in the package folder
 }
 version="$(version_of SecureComms.AspNetCore)"
 [[ "$(version_of SecureComms)" == "$version" && "$(version_of SecureComms.Testing)" == "$version" \
-  && "$(version_of SecureComms.DevCert)" == "$version" ]] \
-  || fail "SecureComms, SecureComms.AspNetCore, SecureComms.Testing and SecureComms.DevCert in $packages have different versions"
+  && "$(version_of SecureComms.DevCert)" == "$version" && "$(version_of SecureComms.Yarp)" == "$version" ]] \
+  || fail "SecureComms, SecureComms.AspNetCore, SecureComms.Testing, SecureComms.DevCert and SecureComms.Yarp in $packages have different versions"
 step "SecureComms $version from $packages; working in $tmp"
 
 # Isolation: the generated projects must carry their own settings, so nothing from above the temporary folder applies,
@@ -135,9 +136,14 @@ dotnet new securecomms-grpc -n Smoke.Grpc -o grpc --debug:custom-hive "$hive" \
 dotnet new securecomms-worker -n Smoke.GrpcWorker -o grpc-worker --debug:custom-hive "$hive" --grpc \
   --trust-domain "$trust_domain" --service-name "$grpc_caller" --api "$grpc_service" --port 9444 \
   --securecomms-version "$version" >> "$tmp/new.log" 2>&1 || fail "dotnet new securecomms-worker --grpc (see new.log)"
+dotnet new securecomms-gateway -n Smoke.Gateway -o gateway --debug:custom-hive "$hive" \
+  --trust-domain "$trust_domain" --service-name edge --backend "$api" --backend-port 9447 --port 9445 --edge-port 9446 \
+  --securecomms-version "$version" >> "$tmp/new.log" 2>&1 || fail "dotnet new securecomms-gateway (see new.log)"
 # Every default name, trust domain and port was replaced (a leftover would be a template that ignores its parameters).
 leftovers="$(grep -rlE 'example\.org|billing|orders|8443' grpc grpc-worker || true)"
 [[ -z "$leftovers" ]] || fail "default names left in the generated gRPC projects: $leftovers"
+leftovers="$(grep -rlE 'example\.org|orders|gateway|8443|8444|9443' gateway || true)"
+[[ -z "$leftovers" ]] || fail "default names left in the generated gateway: $leftovers"
 cp -r "$repo/src/SecureComms.Templates/smoke/SmokeAuthority" "$tmp/authority"
 
 step "build the generated projects with -warnaserror"
@@ -156,7 +162,7 @@ build() { # build <project>...: each with -warnaserror into $tmp/bin/<name>, its
 build grpc/Smoke.Grpc.csproj grpc-worker/Smoke.GrpcWorker.csproj &
 grpc_builds=$!
 pids+=($grpc_builds)
-build api/Smoke.Api.csproj worker/Smoke.Worker.csproj
+build api/Smoke.Api.csproj worker/Smoke.Worker.csproj gateway/Smoke.Gateway.csproj
 wait "$grpc_builds" || fail "the gRPC projects did not build (see above)"
 unset 'pids[-1]' # reaped: nothing left to stop at exit
 

@@ -161,6 +161,27 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
             return await WithUserContextAsync(id, Complete(id, workload, svid, certificate)).ConfigureAwait(false);
         }
 
+        // First sight of an opaque token (when accepted): RFC 7662 introspection at the authorization server, one call
+        // per token whatever the number of concurrent requests, its answer remembered by the token's hash.
+        if (_s.Introspection is { } introspection && TryGetBearerToken(bearer, out ReadOnlySpan<char> opaque) && TokenIntrospector.IsOpaque(opaque))
+        {
+            if (!digested)
+            {
+                digest = Sha256Key.Of(opaque);
+            }
+
+            IntrospectionVerdict verdict = await introspection.ValidateAsync(digest, opaque, now).ConfigureAwait(false);
+            if (verdict.Token is not { } introspected)
+            {
+                return Refuse(id, verdict.Failure!);
+            }
+
+            // The steady state of a connection then skips the hash too, as for a JWT; the verdict holds no longer than
+            // the introspection cache would keep it (its ExpiresAt is capped by MaxCacheDuration).
+            _s.ValidatedTokens.RememberHeader(bearer!, introspected);
+            return await WithUserContextAsync(id, Complete(id, workload, introspected, certificate)).ConfigureAwait(false);
+        }
+
         if (_s.Tokens.Authority is null)
         {
             // Only JWT-SVIDs are accepted, and none came.
@@ -334,6 +355,9 @@ internal sealed class SecureCommsAuthenticationServices(
 
     /// <summary>The JWT-SVID validator when JWT-SVIDs are accepted (so the Workload API is reached only then), else null.</summary>
     public JwtSvidValidator? JwtSvids { get; } = tokens.Value.AcceptJwtSvids ? Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<JwtSvidValidator>(serviceProvider) : null;
+
+    /// <summary>The introspection of opaque tokens when it is enabled, else null.</summary>
+    public TokenIntrospector? Introspection { get; } = tokens.Value.Introspection.Enabled && tokens.Value.Authority is not null ? Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<TokenIntrospector>(serviceProvider) : null;
 
     public ForwardedCertificateAuthenticator ForwardedCertificates { get; } = new(server.Value.ForwardedCertificates, validator, trustBundles, timeProvider, logger);
 

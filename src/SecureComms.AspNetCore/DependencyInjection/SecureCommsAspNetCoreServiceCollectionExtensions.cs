@@ -114,6 +114,7 @@ public static class SecureCommsAspNetCoreServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<Microsoft.AspNetCore.Authentication.JwtBearer.JwtBearerOptions>, AccessTokenJwtBearerSetup>());
         services.TryAddSingleton<ValidatedTokenCache>();
         services.TryAddSingleton<JwtSvidValidator>();
+        services.TryAddSingleton<TokenIntrospector>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<Microsoft.Extensions.Hosting.IHostedService, JwtSvidBundleStartup>());
         services.AddHealthChecks().Add(new HealthCheckRegistration(
             SecureCommsHealthChecks.JwtBundles,

@@ -12,6 +12,7 @@ internal sealed class SecureCommsServerMetrics
 {
     private readonly Counter<long> _decisions;
     private readonly Counter<long> _peerCertificateFailures;
+    private readonly Counter<long> _introspections;
 
     public SecureCommsServerMetrics(IMeterFactory meterFactory)
     {
@@ -20,6 +21,8 @@ internal sealed class SecureCommsServerMetrics
         _decisions = Meter.CreateCounter<long>(
             SecureCommsTelemetry.Instruments.AuthorizationDecisions, "{decision}", "Inbound authorization decisions, by decision and reason.");
         _peerCertificateFailures = SecureCommsInstruments.PeerCertificateFailures(Meter);
+        _introspections = Meter.CreateCounter<long>(
+            SecureCommsTelemetry.Instruments.TokenIntrospections, "{call}", "RFC 7662 introspection calls for opaque access tokens, by result.");
     }
 
     /// <summary>The <c>SecureComms</c> meter (the same instance the core package records into).</summary>
@@ -36,4 +39,13 @@ internal sealed class SecureCommsServerMetrics
             1,
             new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Reason, SecureCommsInstruments.ReasonName(reason)),
             new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.PeerSide, SecureCommsInstruments.SideName(side)));
+
+    /// <summary>One introspection call: <c>success</c> (active), <c>rejected</c> (inactive or refused) or <c>failed</c> (no usable answer).</summary>
+    public void Introspection(string result)
+    {
+        if (_introspections.Enabled)
+        {
+            _introspections.Add(1, new KeyValuePair<string, object?>(SecureCommsTelemetry.Tags.Result, result));
+        }
+    }
 }

@@ -22,6 +22,8 @@ internal static class AccessTokenFailure
     internal const string KeysUnavailable = SecureCommsTelemetry.Reasons.IssuerKeysUnavailable;
     internal const string JwtSvidSubjectIsNotCaller = SecureCommsTelemetry.Reasons.JwtSvidSubjectIsNotCaller;
     internal const string JwtBundlesUnavailable = SecureCommsTelemetry.Reasons.JwtBundlesUnavailable;
+    internal const string Inactive = SecureCommsTelemetry.Reasons.TokenInactive;
+    internal const string IntrospectionUnavailable = SecureCommsTelemetry.Reasons.IntrospectionUnavailable;
 
     /// <summary>
     /// How every user-context refusal description starts (for people; clients read
@@ -58,6 +60,8 @@ internal static class AccessTokenFailure
         WithoutExpiration => "The access token has no expiration time.",
         KeysUnavailable => "The access token cannot be validated now: the issuer's signing keys are unavailable.",
         NotYetValid => "The access token is not valid yet.",
+        Inactive => "The access token is not active.",
+        IntrospectionUnavailable => "The access token cannot be validated now: the authorization server's introspection endpoint is unavailable.",
         JwtSvidSubjectIsNotCaller => "The JWT-SVID names another workload than the caller.",
         JwtBundlesUnavailable => "The JWT-SVID cannot be validated now: no JWT bundle is available.",
         WrongIssuer => "The access token was issued by an untrusted issuer.",

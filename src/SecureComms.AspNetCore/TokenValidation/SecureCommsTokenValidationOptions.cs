@@ -76,6 +76,9 @@ public sealed class SecureCommsTokenValidationOptions
     /// </summary>
     public bool RequireJwtSvidSubjectIsCaller { get; set; } = true;
 
+    /// <summary>Opaque access tokens, validated by RFC 7662 introspection at the authorization server. Default off.</summary>
+    public SecureCommsIntrospectionOptions Introspection { get; set; } = new();
+
     /// <summary>Whether every request must carry a token (an access token or, when accepted, a JWT-SVID).</summary>
     internal bool TokensRequired => Authority is not null || AcceptJwtSvids;
 

@@ -13,6 +13,11 @@ internal sealed class SecureCommsTokenValidationOptionsValidator : IValidateOpti
         ValidateJwtSvids(options, errors);
         if (options.Authority is null)
         {
+            if (options.Introspection.Enabled)
+            {
+                errors.Add($"{Key}Introspection:Enabled requires {Key}Authority: the authorization server whose opaque tokens are introspected (its issuer is compared with iss, its metadata may name the endpoint).");
+            }
+
             if (options.AcceptJwtSvids)
             {
                 ValidateCommon(options, errors);
@@ -40,6 +45,7 @@ internal sealed class SecureCommsTokenValidationOptionsValidator : IValidateOpti
         }
 
         ValidateCommon(options, errors);
+        ValidateIntrospection(options.Introspection, errors);
         if (options.KeyRefreshMinInterval < TimeSpan.FromSeconds(1))
         {
             errors.Add($"{Key}KeyRefreshMinInterval must be at least 00:00:01.");
@@ -77,6 +83,51 @@ internal sealed class SecureCommsTokenValidationOptionsValidator : IValidateOpti
         if (!options.AcceptJwtSvids && options.JwtSvidAudience is not null)
         {
             errors.Add($"{Key}JwtSvidAudience is set but {Key}AcceptJwtSvids is false: set AcceptJwtSvids to true to accept JWT-SVIDs, or remove JwtSvidAudience.");
+        }
+    }
+
+    /// <summary>Opaque tokens: an https endpoint (or the metadata's), a client id, and bounded cache settings and timeout.</summary>
+    private static void ValidateIntrospection(SecureCommsIntrospectionOptions introspection, List<string> errors)
+    {
+        const string Section = Key + "Introspection:";
+        if (!introspection.Enabled)
+        {
+            if (introspection.Endpoint is not null || introspection.ClientId is not null)
+            {
+                errors.Add($"{Section}Endpoint or ClientId is set but {Section}Enabled is false: set Enabled to true to accept opaque tokens, or remove them.");
+            }
+
+            return;
+        }
+
+        if (introspection.Endpoint is { } endpoint && (!endpoint.IsAbsoluteUri || endpoint.Scheme != Uri.UriSchemeHttps))
+        {
+            errors.Add($"{Section}Endpoint '{endpoint}' must be an absolute https:// address (or left out to take it from the authority's metadata).");
+        }
+
+        if (string.IsNullOrWhiteSpace(introspection.ClientId))
+        {
+            errors.Add($"{Section}ClientId is required: this service's client id at the authorization server (registered for tls_client_auth with this service's SPIFFE ID).");
+        }
+
+        if (introspection.MaxCacheDuration < TimeSpan.Zero || introspection.MaxCacheDuration > TimeSpan.FromHours(1))
+        {
+            errors.Add($"{Section}MaxCacheDuration must be between 0 and 01:00:00.");
+        }
+
+        if (introspection.NegativeCacheDuration < TimeSpan.Zero || introspection.NegativeCacheDuration > TimeSpan.FromMinutes(5))
+        {
+            errors.Add($"{Section}NegativeCacheDuration must be between 0 and 00:05:00.");
+        }
+
+        if (introspection.MaxCacheEntries < 0)
+        {
+            errors.Add($"{Section}MaxCacheEntries cannot be negative (0 disables the cache).");
+        }
+
+        if (introspection.Timeout <= TimeSpan.Zero || introspection.Timeout > TimeSpan.FromMinutes(1))
+        {
+            errors.Add($"{Section}Timeout must be more than 0 and at most 00:01:00.");
         }
     }
 

@@ -118,13 +118,13 @@ internal sealed class ValidatedAccessToken
     private readonly string _nameClaimType;
     private readonly string _roleClaimType;
 
-    private ValidatedAccessToken(Claim[] claims, ClaimsIdentity validated, DateTimeOffset expiresAt, string? boundThumbprint, bool bindingMalformed, SpiffeId? jwtSvidSubject)
+    private ValidatedAccessToken(Claim[] claims, string? authenticationType, string nameClaimType, string roleClaimType, DateTimeOffset expiresAt, string? boundThumbprint, bool bindingMalformed, SpiffeId? jwtSvidSubject)
     {
         JwtSvidSubject = jwtSvidSubject;
         _claims = claims;
-        _authenticationType = validated.AuthenticationType;
-        _nameClaimType = validated.NameClaimType;
-        _roleClaimType = validated.RoleClaimType;
+        _authenticationType = authenticationType;
+        _nameClaimType = nameClaimType;
+        _roleClaimType = roleClaimType;
         ExpiresAt = expiresAt;
         BoundThumbprint = boundThumbprint;
         BindingMalformed = bindingMalformed;
@@ -164,8 +164,18 @@ internal sealed class ValidatedAccessToken
             claims.Add(new Claim(claim.Type, claim.Value, claim.ValueType, claim.Issuer, claim.OriginalIssuer, subject: null));
         }
 
-        return new ValidatedAccessToken([.. claims], validated, DateTimeOffset.FromUnixTimeSeconds(seconds), bound, malformed, jwtSvidSubject);
+        return new ValidatedAccessToken([.. claims], validated.AuthenticationType, validated.NameClaimType, validated.RoleClaimType, DateTimeOffset.FromUnixTimeSeconds(seconds), bound, malformed, jwtSvidSubject);
     }
+
+    /// <summary>
+    /// An opaque token the authorization server said is active (RFC 7662 §2.2): the answer's members as claims, named as
+    /// a JWT access token's are (<c>sub</c> the name, <c>scope</c> space-separated), and its <c>cnf</c> binding.
+    /// <paramref name="holdsUntil"/> takes the place of <see cref="ExpiresAt"/>: the earlier of the answer's <c>exp</c>
+    /// and the end of <see cref="SecureCommsIntrospectionOptions.MaxCacheDuration"/>, so that no cache keeps the answer
+    /// longer (the <c>exp</c> claim itself is among the claims).
+    /// </summary>
+    public static ValidatedAccessToken FromIntrospection(Claim[] claims, DateTimeOffset holdsUntil, string? boundThumbprint, bool bindingMalformed) =>
+        new(claims, TokenIntrospector.AuthenticationType, "sub", ClaimsIdentity.DefaultRoleClaimType, holdsUntil, boundThumbprint, bindingMalformed, jwtSvidSubject: null);
 
     /// <summary>This request's identity for the token, over the shared claims.</summary>
     public ClaimsIdentity CreateIdentity() => new AccessTokenIdentity(_claims, _authenticationType ?? AccessTokenJwtBearerSetup.Scheme, _nameClaimType, _roleClaimType);

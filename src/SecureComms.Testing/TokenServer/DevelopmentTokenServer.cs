@@ -23,13 +23,17 @@ namespace SecureComms.Testing;
 /// client credentials grant, authenticating clients with <c>tls_client_auth</c>, <c>self_signed_tls_client_auth</c>
 /// (RFC 8705 §2) or <c>private_key_jwt</c> (RFC 7523), exchanges a user's access token for one restricted to the next
 /// service and bound to the exchanging client (RFC 8693 token exchange, <c>act</c> naming the client), and publishes
-/// RFC 8414 metadata and a JWKS.
+/// RFC 8414 metadata and a JWKS. For clients registered with <see cref="DevelopmentClient.OpaqueAccessTokens"/> it
+/// issues opaque tokens instead, and answers RFC 7662 introspection for them to any registered client that
+/// authenticates as at the token endpoint (<c>tls_client_auth</c> for a resource server).
 /// </summary>
 public sealed class DevelopmentTokenServer : IAsyncDisposable
 {
     private const string TokenPath = "/connect/token";
     private const string MtlsTokenPath = "/mtls/token";
     private const string JwksPath = "/jwks";
+    private const string IntrospectionPath = "/connect/introspect";
+    private const string MtlsIntrospectionPath = "/mtls/introspect";
     private const string AssertionType = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
     private const string TokenExchangeGrant = "urn:ietf:params:oauth:grant-type:token-exchange";
@@ -48,7 +52,10 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
     private readonly Lock _keysLock = new();
     private readonly List<SigningKey> _keys = [];
     private readonly List<SigningKey> _retiredKeys = [];
+    private readonly ConcurrentDictionary<string, OpaqueToken> _opaqueTokens = new(StringComparer.Ordinal);
     private WebApplication? _app;
+    private int _introspectionRequests;
+    private volatile bool _introspectionAvailable = true;
     private int _tokenRequests;
     private int _jwksRequests;
 
@@ -68,6 +75,28 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
 
     /// <summary>The JWKS with every published signing key.</summary>
     public Uri JwksUri => new(Issuer, JwksPath);
+
+    /// <summary>
+    /// The RFC 7662 introspection endpoint, <c>{Issuer}/connect/introspect</c>; metadata names
+    /// <c>{Issuer}/mtls/introspect</c> as its mTLS alias (RFC 8705 §5).
+    /// </summary>
+    public Uri IntrospectionEndpoint => new(Issuer, IntrospectionPath);
+
+    /// <summary>How many requests reached an introspection endpoint, failed ones included.</summary>
+    public int IntrospectionRequestCount => Volatile.Read(ref _introspectionRequests);
+
+    /// <summary>Whether the introspection endpoints answer; false makes them answer 503, as a server that is down. Default true.</summary>
+    public bool IntrospectionAvailable
+    {
+        get => _introspectionAvailable;
+        set => _introspectionAvailable = value;
+    }
+
+    /// <summary>
+    /// Awaited before each introspection request is answered: lets a test hold the server, e.g. to see that concurrent
+    /// requests for one token share one call, or that a slow server times out. Default none.
+    /// </summary>
+    public Func<CancellationToken, Task>? BeforeIntrospectionResponse { get; set; }
 
     /// <summary>How many requests reached a token endpoint, failed ones included.</summary>
     public int TokenRequestCount => Volatile.Read(ref _tokenRequests);
@@ -178,6 +207,8 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         _app.MapGet(JwksPath, Jwks);
         _app.MapPost(TokenPath, (Delegate)HandleTokenRequestAsync);
         _app.MapPost(MtlsTokenPath, (Delegate)HandleTokenRequestAsync);
+        _app.MapPost(IntrospectionPath, (Delegate)HandleIntrospectionRequestAsync);
+        _app.MapPost(MtlsIntrospectionPath, (Delegate)HandleIntrospectionRequestAsync);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         Issuer = new UriBuilder(_app.Urls.First()) { Host = _options.HostName }.Uri;
         TokenServerLog.Started(_logger, IssuerName);
@@ -194,7 +225,13 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         ["token_endpoint_auth_methods_supported"] = AuthMethods,
         ["token_endpoint_auth_signing_alg_values_supported"] = SigningAlgorithms,
         ["tls_client_certificate_bound_access_tokens"] = true,
-        ["mtls_endpoint_aliases"] = new Dictionary<string, string> { ["token_endpoint"] = new Uri(Issuer, MtlsTokenPath).ToString() },
+        ["introspection_endpoint"] = IntrospectionEndpoint.ToString(),
+        ["introspection_endpoint_auth_methods_supported"] = AuthMethods,
+        ["mtls_endpoint_aliases"] = new Dictionary<string, string>
+        {
+            ["token_endpoint"] = new Uri(Issuer, MtlsTokenPath).ToString(),
+            ["introspection_endpoint"] = new Uri(Issuer, MtlsIntrospectionPath).ToString(),
+        },
     });
 
     private IResult Jwks()
@@ -303,7 +340,9 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
             }
         }
 
-        string token = IssueToken(clientId, audience, requestedScopes, thumbprint, exchanged);
+        string token = client.OpaqueAccessTokens && exchanged is null
+            ? IssueOpaqueToken(clientId, audience, requestedScopes, thumbprint, user: null)
+            : IssueToken(clientId, audience, requestedScopes, thumbprint, exchanged);
         TokenServerLog.Issued(_logger, clientId, audience, thumbprint);
         var response = new Dictionary<string, object>
         {
@@ -503,11 +542,104 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         });
     }
 
+    /// <summary>
+    /// Issues an opaque access token, as the token endpoint does for a client with
+    /// <see cref="DevelopmentClient.OpaqueAccessTokens"/>: only introspection reveals what it grants. Without
+    /// <paramref name="boundTo"/> the token is not certificate-bound (no <c>cnf</c>), for tests of resource servers that
+    /// require binding.
+    /// </summary>
+    public string IssueOpaqueToken(string clientId, string audience, IEnumerable<string>? scopes = null, X509Certificate2? boundTo = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(clientId);
+        ArgumentException.ThrowIfNullOrEmpty(audience);
+        return IssueOpaqueToken(clientId, audience, [.. scopes ?? []], boundTo is null ? null : CertificateBinding.Thumbprint(boundTo), user: null);
+    }
+
+    /// <summary>Revokes an opaque token: introspection answers <c>{"active":false}</c> for it from now on (RFC 7009's effect).</summary>
+    public void RevokeOpaqueToken(string token)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (_opaqueTokens.TryGetValue(token, out OpaqueToken? issued))
+        {
+            _opaqueTokens[token] = issued with { Revoked = true };
+        }
+    }
+
+    private string IssueOpaqueToken(string clientId, string audience, string[] scopes, string? thumbprint, Dictionary<string, object>? user)
+    {
+        DateTimeOffset now = _options.TimeProvider.GetUtcNow();
+        string token = Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
+        var claims = new Dictionary<string, object>(user ?? [], StringComparer.Ordinal)
+        {
+            ["iss"] = IssuerName,
+            ["client_id"] = clientId,
+            ["aud"] = audience,
+            ["iat"] = now.ToUnixTimeSeconds(),
+            ["exp"] = (now + _options.TokenLifetime).ToUnixTimeSeconds(),
+            ["jti"] = Guid.NewGuid().ToString("N"),
+        };
+        claims.TryAdd("sub", clientId);
+        if (scopes.Length > 0)
+        {
+            claims["scope"] = string.Join(' ', scopes);
+        }
+
+        if (thumbprint is not null)
+        {
+            claims["cnf"] = new Dictionary<string, object> { ["x5t#S256"] = thumbprint }; // RFC 8705 §3.2
+        }
+
+        _opaqueTokens[token] = new OpaqueToken(claims, now + _options.TokenLifetime, Revoked: false);
+        return token;
+    }
+
+    /// <summary>
+    /// RFC 7662 §2: a registered client, authenticated as at the token endpoint, asks about a token; the answer is
+    /// <c>{"active":false}</c> for anything this server did not issue as an opaque token, or revoked, or expired.
+    /// </summary>
+    private async Task<IResult> HandleIntrospectionRequestAsync(HttpContext context)
+    {
+        Interlocked.Increment(ref _introspectionRequests);
+        context.Response.Headers.CacheControl = "no-store";
+        if (BeforeIntrospectionResponse is { } gate)
+        {
+            await gate(context.RequestAborted).ConfigureAwait(false);
+        }
+
+        if (!IntrospectionAvailable)
+        {
+            return Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+        }
+
+        if (!context.Request.HasFormContentType)
+        {
+            return Error("invalid_request", "the request must be application/x-www-form-urlencoded.");
+        }
+
+        IFormCollection form = await context.Request.ReadFormAsync(context.RequestAborted).ConfigureAwait(false);
+        string clientId = form["client_id"].ToString();
+        DevelopmentClient? client = _options.Clients.FirstOrDefault(c => c.ClientId == clientId);
+        if (client is null || await AuthenticateAsync(client, context.Connection.ClientCertificate, form, context.Request).ConfigureAwait(false) is not null)
+        {
+            return Error("invalid_client", "the introspecting client is unknown or did not authenticate.", clientId, StatusCodes.Status401Unauthorized);
+        }
+
+        string token = form["token"].ToString();
+        if (!_opaqueTokens.TryGetValue(token, out OpaqueToken? issued) || issued.Revoked || issued.ExpiresAt <= _options.TimeProvider.GetUtcNow())
+        {
+            return Results.Json(new Dictionary<string, object> { ["active"] = false });
+        }
+
+        return Results.Json(new Dictionary<string, object>(issued.Claims, StringComparer.Ordinal) { ["active"] = true, ["token_type"] = "Bearer" });
+    }
+
     private IResult Error(string error, string description, string? clientId = null, int status = StatusCodes.Status400BadRequest)
     {
         TokenServerLog.Refused(_logger, clientId ?? "(none)", error, description);
         return Results.Json(new Dictionary<string, string> { ["error"] = error, ["error_description"] = description }, statusCode: status);
     }
+
+    private sealed record OpaqueToken(Dictionary<string, object> Claims, DateTimeOffset ExpiresAt, bool Revoked);
 
     private sealed record SigningKey(string KeyId, ECDsa Ecdsa, ECDsaSecurityKey SecurityKey);
 }

@@ -84,6 +84,12 @@ public sealed class DevelopmentClient
     public IList<string> AllowedResources { get; init; } = [];
 
     /// <summary>
+    /// Whether the token endpoint issues this client opaque access tokens (random strings, to be validated by RFC 7662
+    /// introspection at <see cref="DevelopmentTokenServer.IntrospectionEndpoint"/>) instead of JWTs. Default false.
+    /// </summary>
+    public bool OpaqueAccessTokens { get; init; }
+
+    /// <summary>
     /// Token exchange (RFC 8693): the audiences of subject tokens this client may exchange, i.e. the resource
     /// identifiers of the APIs it serves. Default none: the client may not exchange tokens.
     /// </summary>

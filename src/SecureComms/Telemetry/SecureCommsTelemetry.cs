@@ -69,6 +69,9 @@ public static class SecureCommsTelemetry
         /// (the gRPC status, for example <c>Unavailable</c> or <c>PermissionDenied</c>, or <c>stream_ended</c>).
         /// </summary>
         public const string WorkloadApiDisconnections = "securecomms.workload_api.disconnections";
+
+        /// <summary>Counter: RFC 7662 introspection calls for opaque access tokens, by <c>securecomms.result</c> (<c>success</c> active, <c>rejected</c> inactive, <c>failed</c>).</summary>
+        public const string TokenIntrospections = "securecomms.token.introspections";
     }
 
     /// <summary>Tag (attribute) keys on spans and metrics.</summary>
@@ -246,6 +249,12 @@ public static class SecureCommsTelemetry
         /// another workload (a JWT-SVID is not bound to a certificate, so this is how its theft is caught).
         /// </summary>
         public const string JwtSvidSubjectIsNotCaller = "JwtSvidSubjectIsNotCaller";
+
+        /// <summary>The authorization server's introspection answer (RFC 7662 §2.2) says the opaque token is not active: revoked, expired or unknown.</summary>
+        public const string TokenInactive = "TokenInactive";
+
+        /// <summary>The opaque token could not be introspected (the endpoint is down, answered an error or unreadable JSON, or timed out) and no answer is cached.</summary>
+        public const string IntrospectionUnavailable = "IntrospectionUnavailable";
 
         /// <summary>A JWT-SVID came, but no JWT bundle has arrived from the Workload API yet to validate it with.</summary>
         public const string JwtBundlesUnavailable = "JwtBundlesUnavailable";

@@ -16,6 +16,7 @@ public sealed class PublicApiConventionTests
         typeof(SpiffeId).Assembly,                         // SecureComms
         typeof(SecureCommsAuthorizationOptions).Assembly,  // SecureComms.AspNetCore
         typeof(DevelopmentCertificateAuthority).Assembly,  // SecureComms.Testing
+        typeof(SecureCommsReverseProxyBuilderExtensions).Assembly, // SecureComms.Yarp
     ];
 
     /// <summary>Public classes designed to be derived from; any other public class is sealed or static.</summary>

@@ -1,5 +1,7 @@
 // Test-only RFC 8705 authorization server for SecureComms' interop tests: the real node-oidc-provider, on
-// 127.0.0.1 only, issuing certificate-bound JWT access tokens through the client credentials grant.
+// 127.0.0.1 only, issuing certificate-bound JWT access tokens through the client credentials grant. With
+// "opaqueResource" in the config, tokens requested for that resource are opaque, and clients listed in
+// "introspectors" may introspect them (RFC 7662, authenticating as at the token endpoint, e.g. tls_client_auth).
 // Usage: node server.mjs <config.json>; prints "LISTENING <port>" once ready. A line "ROTATE" on stdin rotates the
 // signing key (a new kid, published first in the JWKS with the old one after it, as the provider's docs describe a
 // rotation) and prints "ROTATED <kid>" once new tokens are signed with it.
@@ -44,6 +46,10 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
+      introspection: {
+        enabled: true,
+        allowedPolicy: (ctx, client) => (config.introspectors ?? []).includes(client.clientId),
+      },
       mTLS: {
         enabled: true,
         certificateBoundAccessTokens: true,
@@ -62,6 +68,9 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
         defaultResource: () => config.resource,
         useGrantedResource: () => true,
         getResourceServerInfo: (ctx, resourceIndicator) => {
+          if (config.opaqueResource && resourceIndicator === config.opaqueResource) {
+            return { scope: config.scopes.join(' '), audience: config.opaqueResource, accessTokenFormat: 'opaque' };
+          }
           if (resourceIndicator !== config.resource) throw new Error('unknown resource');
           return {
             scope: config.scopes.join(' '),
