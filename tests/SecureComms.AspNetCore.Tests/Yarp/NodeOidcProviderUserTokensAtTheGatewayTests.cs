@@ -36,22 +36,22 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
     private static readonly SpiffeId Gateway = SpiffeId.Parse("spiffe://example.org/gateway");
     private static readonly SpiffeId TokenServer = SpiffeId.Parse("spiffe://example.org/token-server");
     private static readonly SemaphoreSlim s_starting = new(1, 1);
-    private static Environment? s_environment;
+    private static Deployment? s_deployment;
     private static int s_backendRequests;
 
     [ClassCleanup]
     public static async Task StopAsync()
     {
-        if (s_environment is not null)
+        if (s_deployment is not null)
         {
-            await s_environment.DisposeAsync();
+            await s_deployment.DisposeAsync();
         }
     }
 
     [TestMethod]
     public async Task AliceSignedInAtTheProvider_ReachesTheBackend_AsHerself_WithHerRole()
     {
-        Environment env = await StartAsync();
+        Deployment env = await StartAsync();
         string token = await SignInAsync(env, "alice", GatewayAudience);
 
         using HttpResponseMessage response = await CallAsync(env, token);
@@ -71,7 +71,7 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
     [TestMethod]
     public async Task BobSignedInAtTheProvider_WithoutTheBuyerRole_IsRefusedByTheBackendsRule()
     {
-        Environment env = await StartAsync();
+        Deployment env = await StartAsync();
         string token = await SignInAsync(env, "bob", GatewayAudience);
 
         using HttpResponseMessage response = await CallAsync(env, token);
@@ -89,7 +89,7 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
     [DataRow("bob's token with his role edited to buyer", "The signature is invalid")]
     public async Task RequestTheGatewayMustRefuse_Is401AtTheEdge_AndNeverReachesTheBackend(string attack, string? reason)
     {
-        Environment env = await StartAsync();
+        Deployment env = await StartAsync();
         string? token = attack switch
         {
             "no token" => null,
@@ -119,14 +119,14 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
         Assert.AreEqual(backendRequestsBefore, Volatile.Read(ref s_backendRequests), $"{attack} reached the backend");
     }
 
-    private static async Task<string> OtherAudienceTokenAsync(Environment env)
+    private static async Task<string> OtherAudienceTokenAsync(Deployment env)
     {
         string token = await SignInAsync(env, "alice", OtherAudience);
         Assert.AreEqual(OtherAudience, new JsonWebToken(token).Audiences.Single(), "the provider issued alice a valid token, for billing's audience");
         return token;
     }
 
-    private static async Task<string> ExpiredTokenAsync(Environment env)
+    private static async Task<string> ExpiredTokenAsync(Deployment env)
     {
         // Issued by the provider with its keys for the gateway's audience, but with iat and exp two hours back: expired
         // an hour ago, far beyond JwtBearer's default five-minute clock skew.
@@ -143,7 +143,7 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
         }
     }
 
-    private static Task<string> SignInAsync(Environment env, string login, string resource) =>
+    private static Task<string> SignInAsync(Deployment env, string login, string resource) =>
         AuthorizationCodeSignIn.AccessTokenAsync(env.Provider, AppClientId, AppRedirect, Scope, resource, login);
 
     private static string WithSignatureAltered(string token)
@@ -162,7 +162,7 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
         return $"{parts[0]}.{Base64Url.EncodeToString(Encoding.UTF8.GetBytes(payload.Replace(from, to, StringComparison.Ordinal)))}.{parts[2]}";
     }
 
-    private static async Task<HttpResponseMessage> CallAsync(Environment env, string? token)
+    private static async Task<HttpResponseMessage> CallAsync(Deployment env, string? token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(env.Edge, "/orders/1"));
         if (token is not null)
@@ -179,13 +179,13 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
     /// The provider, the backend and the gateway, started once for the class by its first test (each test first skips
     /// when Node or the package is missing, as every interop test does).
     /// </summary>
-    private static async Task<Environment> StartAsync()
+    private static async Task<Deployment> StartAsync()
     {
         NodeOidcProvider.RequireOrSkip();
         await s_starting.WaitAsync();
         try
         {
-            return s_environment ??= await Environment.StartAsync();
+            return s_deployment ??= await Deployment.StartAsync();
         }
         finally
         {
@@ -193,11 +193,11 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
         }
     }
 
-    private sealed class Environment : IAsyncDisposable
+    private sealed class Deployment : IAsyncDisposable
     {
         private readonly TemporaryFolder _dir;
 
-        private Environment(TemporaryFolder dir, NodeOidcProvider provider, SecureServiceHost backend, SecureServiceHost gateway, Uri edge, HttpClient outside)
+        private Deployment(TemporaryFolder dir, NodeOidcProvider provider, SecureServiceHost backend, SecureServiceHost gateway, Uri edge, HttpClient outside)
         {
             _dir = dir;
             Provider = provider;
@@ -218,7 +218,7 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
         /// <summary>A browser or app: no client certificate.</summary>
         public HttpClient Outside { get; }
 
-        public static async Task<Environment> StartAsync()
+        public static async Task<Deployment> StartAsync()
         {
             var dir = new TemporaryFolder();
             string serverPem = Path.Combine(dir.Path, "server.pem");
@@ -317,7 +317,7 @@ public sealed class NodeOidcProviderUserTokensAtTheGatewayTests
                             [new ClusterConfig { ClusterId = "orders", Destinations = new Dictionary<string, DestinationConfig> { ["main"] = new() { Address = backend.BaseAddress.ToString() } } }])
                         .ForwardThroughSecureCommsClients();
                 });
-            return new Environment(dir, provider, backend, gateway, new Uri($"https://127.0.0.1:{edgePort}"), TestClients.RawClient((System.Security.Cryptography.X509Certificates.X509Certificate2?)null));
+            return new Deployment(dir, provider, backend, gateway, new Uri($"https://127.0.0.1:{edgePort}"), TestClients.RawClient((System.Security.Cryptography.X509Certificates.X509Certificate2?)null));
         }
 
         public async ValueTask DisposeAsync()
