@@ -5,6 +5,12 @@
 // Usage: node server.mjs <config.json>; prints "LISTENING <port>" once ready. A line "ROTATE" on stdin rotates the
 // signing key (a new kid, published first in the JWKS with the old one after it, as the provider's docs describe a
 // rotation) and prints "ROTATED <kid>" once new tokens are signed with it.
+// End users (optional): with "users" ({ "alice": { "role": "buyer" } }) the provider's own development login and
+// consent pages are on (devInteractions: any login name, any password), and a signed-in user's claims from that map
+// go into the JWT access tokens of the authorization code flow (extraTokenClaims), for a public client with PKCE.
+// "otherResources" lists more resource indicators issued as JWTs (an audience a token may be for instead).
+// A line "LAG <seconds>" on stdin makes the access tokens signed from then on read as if the provider's clock were
+// that many seconds behind (iat and exp moved back; 0 undoes it) and prints "LAGGING <seconds>".
 import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { generateKeyPairSync } from 'node:crypto';
@@ -18,6 +24,9 @@ const newSigningKey = (kid) => {
 };
 // The provider signs with the first key of its JWKS; a rotation puts a new key first and keeps the old one after it.
 let signingKeys = [newSigningKey('interop-es256')];
+const users = config.users;
+const jwtResources = [config.resource, ...(config.otherResources ?? [])];
+let tokenClockLag = 0;
 
 const server = https.createServer({
   key: readFileSync(config.serverKeyPath),
@@ -40,11 +49,23 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
       tls_client_certificate_bound_access_tokens: true, // RFC 8705 §3.4: bind this client's tokens
       ...c,
     })),
-    clientAuthMethods: ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt'],
+    clientAuthMethods: ['tls_client_auth', 'self_signed_tls_client_auth', 'private_key_jwt', ...(users ? ['none'] : [])],
     scopes: config.scopes,
     jwks: { keys: signingKeys },
+    ...(users ? {
+      findAccount: (ctx, sub) => ({ accountId: sub, claims: () => ({ sub, ...users[sub] }) }),
+      extraTokenClaims: (ctx, token) => (token.kind === 'AccessToken' ? users[token.accountId] : undefined),
+    } : {}),
+    formats: {
+      customizers: {
+        jwt: (ctx, token, jwt) => {
+          jwt.payload.iat -= tokenClockLag;
+          jwt.payload.exp -= tokenClockLag;
+        },
+      },
+    },
     features: {
-      devInteractions: { enabled: false },
+      devInteractions: { enabled: Boolean(users) },
       clientCredentials: { enabled: true },
       introspection: {
         enabled: true,
@@ -71,10 +92,10 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
           if (config.opaqueResource && resourceIndicator === config.opaqueResource) {
             return { scope: config.scopes.join(' '), audience: config.opaqueResource, accessTokenFormat: 'opaque' };
           }
-          if (resourceIndicator !== config.resource) throw new Error('unknown resource');
+          if (!jwtResources.includes(resourceIndicator)) throw new Error('unknown resource');
           return {
             scope: config.scopes.join(' '),
-            audience: config.resource,
+            audience: resourceIndicator,
             accessTokenFormat: 'jwt',
             jwt: { sign: { alg: 'ES256' } },
           };
@@ -93,6 +114,12 @@ server.listen(config.port ?? 0, '127.0.0.1', () => {
   server.on('request', (req, res) => handle(req, res));
   process.stdin.setEncoding('utf8');
   process.stdin.on('data', (chunk) => {
+    const lag = chunk.split('\n').map((line) => /^LAG (-?\d+)$/.exec(line.trim())).find(Boolean);
+    if (lag) {
+      tokenClockLag = Number(lag[1]);
+      console.log(`LAGGING ${tokenClockLag}`);
+      return;
+    }
     if (!chunk.split('\n').some((line) => line.trim() === 'ROTATE')) return;
     const kid = `interop-es256-${signingKeys.length + 1}`;
     signingKeys = [newSigningKey(kid), ...signingKeys];

@@ -130,6 +130,27 @@ internal sealed class NodeOidcProvider : IAsyncDisposable
         throw new InvalidOperationException($"node-oidc-provider exited during the rotation: {Errors}");
     }
 
+    /// <summary>
+    /// Makes the access tokens signed from now on read as if the provider's clock were <paramref name="lag"/> behind
+    /// (their <c>iat</c> and <c>exp</c> moved back); <see cref="TimeSpan.Zero"/> undoes it.
+    /// </summary>
+    public async Task SetTokenClockLagAsync(TimeSpan lag)
+    {
+        long seconds = (long)lag.TotalSeconds;
+        await _process.StandardInput.WriteLineAsync(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"LAG {seconds}"));
+        await _process.StandardInput.FlushAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        while (await _process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
+        {
+            if (line.StartsWith("LAGGING ", StringComparison.Ordinal))
+            {
+                return;
+            }
+        }
+
+        throw new InvalidOperationException($"node-oidc-provider exited while setting the clock lag: {Errors}");
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (!_process.HasExited)
