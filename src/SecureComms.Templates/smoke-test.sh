@@ -169,16 +169,19 @@ unset 'pids[-1]' # reaped: nothing left to stop at exit
 # As .github/workflows/ci.yml of the generated projects runs them: the tool pinned in .config/dotnet-tools.json (the
 # SecureComms.DevCert package under test, through the nuget.config above), then the project's own table.
 step "run the generated policy tests with the tool of their manifest"
+# The CLI remembers where it found a local tool by id and version (~/.dotnet/toolResolverCache): a SecureComms.DevCert
+# of the same version restored by an earlier run into a folder deleted since would be looked for there and not found.
+# A CLI home of this run's own (for these tool commands only) keeps that cache beside the packages under test.
 policy_tests() { # policy_tests <folder>
   local folder=$1 status=0
-  (cd "$folder" && dotnet tool restore) > "$tmp/tool-restore-$folder.log" 2>&1 \
+  (cd "$folder" && DOTNET_CLI_HOME="$tmp/cli-home" dotnet tool restore) > "$tmp/tool-restore-$folder.log" 2>&1 \
     || fail "dotnet tool restore in $folder (see tool-restore-$folder.log)"
-  (cd "$folder" && dotnet tool run securecomms-dev policy test --config appsettings.json,securecomms.policy.json policy-tests.json) \
+  (cd "$folder" && DOTNET_CLI_HOME="$tmp/cli-home" dotnet tool run securecomms-dev policy test --config appsettings.json,securecomms.policy.json policy-tests.json) \
     > "$tmp/policy-tests-$folder.log" 2>&1 || fail "the policy tests of $folder (see policy-tests-$folder.log)"
   echo "    $folder: $(tail -n 1 "$tmp/policy-tests-$folder.log")"
   # The step can fail: the same table expecting the opposite of its first case must exit 1.
   sed '0,/"expect": "allow"/s//"expect": "deny"/' "$folder/policy-tests.json" > "$tmp/policy-tests-$folder-wrong.json"
-  (cd "$folder" && dotnet tool run securecomms-dev policy test --config appsettings.json,securecomms.policy.json "$tmp/policy-tests-$folder-wrong.json") \
+  (cd "$folder" && DOTNET_CLI_HOME="$tmp/cli-home" dotnet tool run securecomms-dev policy test --config appsettings.json,securecomms.policy.json "$tmp/policy-tests-$folder-wrong.json") \
     > "$tmp/policy-tests-$folder-wrong.log" 2>&1 || status=$?
   [[ $status -eq 1 ]] || fail "a wrong expectation in $folder's policy tests exited $status, not 1 (see policy-tests-$folder-wrong.log)"
 }
