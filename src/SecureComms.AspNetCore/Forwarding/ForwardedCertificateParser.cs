@@ -151,7 +151,7 @@ internal static class ForwardedCertificateParser
 
         if (cert is not null)
         {
-            leaf = X509Certificate2.CreateFromPem(Uri.UnescapeDataString(cert));
+            leaf = LoadSinglePem(Uri.UnescapeDataString(cert));
         }
 
         if (leaf is null)
@@ -250,6 +250,23 @@ internal static class ForwardedCertificateParser
             return ForwardedCertificateResult.Fail(ForwardedCertificateFailures.Missing);
         }
 
-        return new ForwardedCertificateResult(X509Certificate2.CreateFromPem(Uri.UnescapeDataString(header)), null, null);
+        return new ForwardedCertificateResult(LoadSinglePem(Uri.UnescapeDataString(header)), null, null);
+    }
+
+    /// <summary>
+    /// Exactly one PEM <c>CERTIFICATE</c> and nothing else but whitespace around it. <c>CreateFromPem</c> would take
+    /// the first well-formed block and skip the rest: with two header values (joined by ',') or text around the PEM,
+    /// the certificate used would depend on which value happens to parse, and the first may be the client's own.
+    /// </summary>
+    private static X509Certificate2 LoadSinglePem(string pem)
+    {
+        ReadOnlySpan<char> text = pem.AsSpan().Trim();
+        PemFields fields = PemEncoding.Find(text);
+        if (fields.Location.Start.Value != 0 || fields.Location.End.Value != text.Length || !text[fields.Label].SequenceEqual("CERTIFICATE"))
+        {
+            throw new FormatException("not exactly one PEM certificate");
+        }
+
+        return X509CertificateLoader.LoadCertificate(Convert.FromBase64String(text[fields.Base64Data].ToString()));
     }
 }

@@ -109,6 +109,13 @@ public sealed class ForwardedCertificateParserTests
         yield return ["XFCC pair without '='", (int)ForwardedCertificateFormat.EnvoyXfcc, $"Cert\"{pem}\"", "Malformed"];
         yield return ["XFCC without any certificate", (int)ForwardedCertificateFormat.EnvoyXfcc, "By=spiffe://example.org/ingress;URI=spiffe://example.org/orders", "NoCertificate"];
         yield return ["nginx truncated PEM", (int)ForwardedCertificateFormat.NginxEscapedPem, pem[..(pem.Length / 2)], "Malformed"];
+
+        // Two header values arrive joined by ','; the certificate must not depend on which of them happens to parse.
+        string analytics = Uri.EscapeDataString(Pem(TestPki.Issue(TestPki.Analytics).Certificate));
+        yield return ["nginx two values, the first a client's", (int)ForwardedCertificateFormat.NginxEscapedPem, $"{analytics},{pem}", "Malformed"];
+        yield return ["nginx two values, the first truncated", (int)ForwardedCertificateFormat.NginxEscapedPem, $"{pem[..(pem.Length / 2)]},{pem}", "Malformed"];
+        yield return ["nginx text after the PEM", (int)ForwardedCertificateFormat.NginxEscapedPem, pem + "junk", "Malformed"];
+        yield return ["XFCC Cert holding two PEMs", (int)ForwardedCertificateFormat.EnvoyXfcc, $"Cert=\"{analytics}{pem}\"", "Malformed"];
     }
 
     [TestMethod]
