@@ -481,4 +481,4 @@ done
 rotations="$(grep -c "loaded workload certificate spiffe://$trust_domain/$api from the SPIFFE Workload API" "$tmp/api-workload-api.log" || true)"
 echo "    $api and $worker: first SVID from the Workload API (1801), file settings unread (1805), no file read; $api rotated $rotations time(s) by push ($((SECONDS - wl_started)) s)"
 
-step "OK: generated workers called a generated API and a generated gRPC service with mutual TLS and certificate-bound tokens"
+step "OK: generated workers called a generated API and a generated gRPC service with mutual TLS and certificate-bound tokens; the generated gateway forwarded end users to the API"
