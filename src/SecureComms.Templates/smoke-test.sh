@@ -7,13 +7,17 @@
 # It packs the template project, installs it into a private template hive (the user's templates are untouched),
 # instantiates securecomms-api, securecomms-worker, securecomms-grpc, securecomms-worker --grpc and securecomms-gateway
 # outside the repository with non-default names, trust domain and ports, builds all five with -warnaserror against the
-# local packages (the gateway is built, not run: it needs an OIDC provider for its end users),
+# local packages,
 # publishes the worker and checks that its output holds no Microsoft.AspNetCore.* assembly and its runtimeconfig.json
 # names Microsoft.NETCore.App alone (the gRPC worker's build output too), mints a development CA and SVIDs, starts a
 # development token server, starts the API and the gRPC service on 127.0.0.1, and runs the workers against them.
 # It fails unless the API answered the worker with 200, the gRPC service answered the gRPC worker's call (with a
 # certificate-bound token, opened by a rule on the gRPC path) with OK, a workload that rule does not name got
-# PermissionDenied and a call without a token got Unauthenticated, as Grpc.Net.Client reports them. Then it runs the API
+# PermissionDenied and a call without a token got Unauthenticated, as Grpc.Net.Client reports them. With curl and
+# openssl, it starts the gateway in front of the API (external listener with a self-signed certificate, end-user tokens
+# from the smoke authority) and fails unless alice (buyer) got 200 from the API through it (the API logging the gateway's
+# SPIFFE ID and alice), bob (viewer) got the API's 403, and no token, or a forged user context alone, got 401 at the
+# edge. Then it runs the API
 # and the worker again with no certificate or bundle file, each with its identity from its own development SPIFFE
 # Workload API (securecomms-dev workload-api serve from the Release build, rotating every 5 s, from the same CA), and
 # fails unless the API answered the worker with 200 after a pushed rotation and both logged their first SVID from the
@@ -32,6 +36,8 @@ audience="https://$api.$trust_domain"
 grpc_service="ledger"
 grpc_caller="auditor"
 grpc_audience="https://$grpc_service.$trust_domain"
+gateway="edge"
+gateway_audience="https://$gateway.$trust_domain"
 
 # securecomms-dev from the Release build of the solution, as .ci/run uses it: it serves the Workload API below.
 devcert_dll="$repo/src/SecureComms.DevCert/bin/Release/net10.0/SecureComms.DevCert.dll"
@@ -137,7 +143,7 @@ dotnet new securecomms-worker -n Smoke.GrpcWorker -o grpc-worker --debug:custom-
   --trust-domain "$trust_domain" --service-name "$grpc_caller" --api "$grpc_service" --port 9444 \
   --securecomms-version "$version" >> "$tmp/new.log" 2>&1 || fail "dotnet new securecomms-worker --grpc (see new.log)"
 dotnet new securecomms-gateway -n Smoke.Gateway -o gateway --debug:custom-hive "$hive" \
-  --trust-domain "$trust_domain" --service-name edge --backend "$api" --backend-port 9447 --port 9445 --edge-port 9446 \
+  --trust-domain "$trust_domain" --service-name "$gateway" --backend "$api" --backend-port 9447 --port 9445 --edge-port 9446 \
   --securecomms-version "$version" >> "$tmp/new.log" 2>&1 || fail "dotnet new securecomms-gateway (see new.log)"
 # Every default name, trust domain and port was replaced (a leftover would be a template that ignores its parameters).
 leftovers="$(grep -rlE 'example\.org|billing|orders|8443' grpc grpc-worker || true)"
@@ -223,11 +229,14 @@ wait_for() { # wait_for <seconds> <pid> <what> <command...>: until the command s
 step "start the development CA and token server"
 certs="$tmp/certs"
 # The worker may also ask for tokens for the gRPC service: it is the workload that the service's rule does not open.
+# The gateway (edge) is a token client for the API; alice (buyer) and bob (viewer) are end users with tokens for it.
 (cd "$tmp/bin/authority" && exec dotnet SmokeAuthority.dll "$certs" "$trust_domain" \
-  "$api" "$worker=$audience,$grpc_audience" "$grpc_service" "$grpc_caller=$grpc_audience") \
+  "$api" "$worker=$audience,$grpc_audience" "$grpc_service" "$grpc_caller=$grpc_audience" "$gateway=$audience" \
+  --user "alice:buyer=$gateway_audience" --user "bob:viewer=$gateway_audience") \
   > "$tmp/authority.log" 2>&1 &
 pids+=($!)
-wait_for 60 "${pids[-1]}" "the token server" test -s "$certs/issuer.txt"
+authority_pid=$!
+wait_for 60 "$authority_pid" "the token server" test -s "$certs/issuer.txt"
 issuer="$(cat "$certs/issuer.txt")"
 
 # Configuration through environment variables, as in Kubernetes. A trust domain has dots, which a shell variable name
@@ -243,6 +252,14 @@ step "start the API and the gRPC service on 127.0.0.1"
   "SecureComms__Certificate__KeyPath=$certs/$api.key" \
   "SecureComms__Server__Urls__0=https://127.0.0.1:0" \
   "SecureComms__TokenValidation__Authority=$issuer" \
+  "SecureComms__UserContext__TrustedGateways__0=spiffe://$trust_domain/$gateway" \
+  "SecureComms__Authorization__Rules__2__Name=gateway-reads-info-for-buyers" \
+  "SecureComms__Authorization__Rules__2__Callers__0=spiffe://$trust_domain/$gateway" \
+  "SecureComms__Authorization__Rules__2__Methods__0=GET" \
+  "SecureComms__Authorization__Rules__2__Paths__0=/info" \
+  "SecureComms__Authorization__Rules__2__RequireUser=true" \
+  "SecureComms__Authorization__Rules__2__UserClaims__role=buyer" \
+  "SecureComms__Authorization__LogAllowedRequests=true" \
   dotnet Smoke.Api.dll) > "$tmp/api.log" 2>&1 &
 pids+=($!)
 api_pid=$!
@@ -334,6 +351,70 @@ grep -qF "$expected" "$tmp/grpc-worker-no-token.log" \
 [[ $no_token_status -eq 1 ]] || fail "the gRPC worker without a token exited with $no_token_status, not 1, after a refused call"
 echo "    without a token: $(grep -F "$expected" "$tmp/grpc-worker-no-token.log" | head -n 1 | sed 's/^ *//')"
 
+# The generated gateway in front of the API: end users with a bearer token on its external listener (an ordinary
+# self-signed certificate for localhost), the API behind it over mutual TLS with the gateway's certificate-bound token
+# and a user context minted for the user. The API opens /info to the gateway for a verified user with role buyer
+# (the rule added at its start above). The token server asks every client for a certificate, which JwtBearer does not
+# present: the gateway reads its metadata and keys from the authority's second listener, and trusts the development CA
+# for it as it would a public CA (SSL_CERT_FILE). The route /inventory/... reaches the API's /... (PathRemovePrefix).
+gateway_ran=""
+if command -v curl > /dev/null && command -v openssl > /dev/null; then
+  step "run the generated gateway in front of the API: end users with a bearer token from outside"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -keyout "$tmp/edge-tls.key" -out "$tmp/edge-tls.pem" \
+    > "$tmp/openssl.log" 2>&1 || fail "openssl could not make the gateway's external certificate (see openssl.log)"
+  wait_for 30 "$authority_pid" "the end users' authority" test -s "$certs/users-authority.txt"
+  users_authority="$(cat "$certs/users-authority.txt")"
+  (cd "$tmp/bin/Smoke.Gateway" && exec env "${common[@]}" \
+    "SSL_CERT_FILE=$certs/bundle.pem" \
+    "SecureComms__Certificate__CertificatePath=$certs/$gateway.pem" \
+    "SecureComms__Certificate__KeyPath=$certs/$gateway.key" \
+    "SecureComms__Server__Urls__0=https://127.0.0.1:0" \
+    "Kestrel__Endpoints__Edge__Url=https://127.0.0.1:0" \
+    "Kestrel__Endpoints__Edge__Certificate__Path=$tmp/edge-tls.pem" \
+    "Kestrel__Endpoints__Edge__Certificate__KeyPath=$tmp/edge-tls.key" \
+    "EndUsers__Authority=$users_authority" \
+    "SecureComms__Clients__${api}__Token__Authority=$issuer" \
+    "SecureComms__Clients__${api}__Token__Scope=" \
+    "ReverseProxy__Clusters__${api}__Destinations__${api}-1__Address=$api_url" \
+    "ReverseProxy__Routes__${api}__Transforms__5__PathRemovePrefix=/$api" \
+    dotnet Smoke.Gateway.dll) > "$tmp/gateway.log" 2>&1 &
+  pids+=($!)
+  gateway_pid=$!
+  two_listeners() { [[ "$(grep -sEc 'Now listening on: https://127\.0\.0\.1:[0-9]+' "$1")" -ge 2 ]]; }
+  wait_for 60 "$gateway_pid" "the gateway" two_listeners "$tmp/gateway.log"
+  # Which of the two is the external listener: the one that answers /healthz without a client certificate.
+  edge_url=""
+  for url in $(grep -Eo 'https://127\.0\.0\.1:[0-9]+' "$tmp/gateway.log" | sort -u); do
+    code="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$tmp/edge-tls.pem" "${url/127.0.0.1/localhost}/healthz" || true)"
+    [[ "$code" == "200" ]] && edge_url="${url/127.0.0.1/localhost}"
+  done
+  [[ -n "$edge_url" ]] || fail "no listener of the gateway answered GET /healthz without a client certificate (see gateway.log)"
+  echo "    gateway's external listener at $edge_url, end users' authority at $users_authority"
+  outside() { # outside <path> [curl args...]: status and body, as an outside client of the gateway
+    local path=$1
+    shift
+    curl -s -o "$tmp/edge-body" -w '%{http_code}' --cacert "$tmp/edge-tls.pem" "$@" "$edge_url$path" || true
+  }
+  forged_context="eyJhbGciOiJub25lIiwidHlwIjoic2VjdXJlY29tbXMtdWMrand0In0.eyJzdWIiOiJhbGljZSIsInJvbGUiOiJidXllciJ9."
+  code="$(outside "/$api/info" -H "Authorization: Bearer $(cat "$certs/user-alice.jwt")")"
+  [[ "$code" == "200" ]] && grep -qF "\"service\":\"$api\"" "$tmp/edge-body" \
+    || fail "alice (buyer) through the gateway got $code, not 200 from $api: $(head -c 300 "$tmp/edge-body") (see gateway.log, api.log)"
+  allowed="SecureComms allowed spiffe://$trust_domain/$gateway (user alice) GET /info"
+  grep -qF "$allowed" "$tmp/api.log" || fail "$api did not log '$allowed' (event 1401; see api.log)"
+  echo "    alice (buyer) -> $gateway -> $api GET /info: 200; $api logged: $(grep -F "$allowed" "$tmp/api.log" | head -n 1 | sed 's/^.*SecureComms allowed/allowed/')"
+  code="$(outside "/$api/info" -H "Authorization: Bearer $(cat "$certs/user-bob.jwt")")"
+  [[ "$code" == "403" ]] || fail "bob (viewer) through the gateway got $code, not 403 from $api's rule for buyers: $(head -c 300 "$tmp/edge-body")"
+  code="$(outside "/$api/info")"
+  [[ "$code" == "401" ]] || fail "no user token at the gateway got $code, not 401: $(head -c 300 "$tmp/edge-body")"
+  code="$(outside "/$api/info" -H "SecureComms-User-Context: $forged_context")"
+  [[ "$code" == "401" ]] || fail "a forged SecureComms-User-Context without a user token at the gateway got $code, not 401: $(head -c 300 "$tmp/edge-body")"
+  echo "    bob (viewer): 403 from $api's rule; no user token: 401 at the edge; forged user context, no user token: 401 at the edge"
+  gateway_ran="; the generated gateway forwarded end users to the API"
+else
+  echo "    curl or openssl not found: skipped running the gateway"
+fi
+
 # The same API and worker again with no certificate or bundle file: each takes its SVID, key and bundle from its own
 # development Workload API (securecomms-dev workload-api serve, from the CA the token server trusts), which rotates
 # the SVID every few seconds. The file keys the generated appsettings.json carry point at paths that do not exist:
@@ -402,4 +483,4 @@ done
 rotations="$(grep -c "loaded workload certificate spiffe://$trust_domain/$api from the SPIFFE Workload API" "$tmp/api-workload-api.log" || true)"
 echo "    $api and $worker: first SVID from the Workload API (1801), file settings unread (1805), no file read; $api rotated $rotations time(s) by push ($((SECONDS - wl_started)) s)"
 
-step "OK: generated workers called a generated API and a generated gRPC service with mutual TLS and certificate-bound tokens"
+step "OK: generated workers called a generated API and a generated gRPC service with mutual TLS and certificate-bound tokens$gateway_ran"
