@@ -147,8 +147,14 @@ internal static class Targets
                 return "a certificate and a failure reason";
             }
 
-            // Base64 and PEM decoders skip white space, and nginx may turn '+' into a space.
-            string decoded = format == ForwardedCertificateFormat.ClientCertHeader ? header : Uri.UnescapeDataString(header);
+            // Base64 and PEM decoders skip white space, nginx may turn '+' into a space, and XFCC values join quoted
+            // runs ('Cert="a"b' is 'ab').
+            string decoded = format switch
+            {
+                ForwardedCertificateFormat.ClientCertHeader => header,
+                ForwardedCertificateFormat.EnvoyXfcc => Uri.UnescapeDataString(header.Replace("\\\"", string.Empty, StringComparison.Ordinal).Replace("\"", string.Empty, StringComparison.Ordinal)),
+                _ => Uri.UnescapeDataString(header),
+            };
             string base64 = Convert.ToBase64String(result.Certificate.RawData)[..^4]; // the last quantum may differ in unused bits
             return StripWhitespace(decoded).Contains(base64, StringComparison.Ordinal) || StripWhitespace(decoded.Replace(' ', '+')).Contains(base64, StringComparison.Ordinal)
                 ? null
