@@ -47,14 +47,15 @@ internal sealed class PathPattern
 
         if (pattern.StartsWith("*/", StringComparison.Ordinal))
         {
-            string suffix = pattern[1..];
+            // Trailing slashes are dropped; what is left must still name a segment ('*//' would match every path).
+            string suffix = pattern[1..].TrimEnd('/');
             if (suffix.Length < 2 || suffix.Contains('*', StringComparison.Ordinal))
             {
                 error = "a suffix pattern is '*/' followed by literal segments, e.g. '*/health'.";
                 return false;
             }
 
-            result = new PathPattern(Kind.Suffix, suffix.TrimEnd('/'), []);
+            result = new PathPattern(Kind.Suffix, suffix, []);
             error = null;
             return true;
         }

@@ -28,9 +28,11 @@ internal static class CertificateBinding
             using JsonDocument document = JsonDocument.Parse(cnfJson);
             return TryReadThumbprint(document.RootElement, out thumbprint);
         }
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
         {
-            return false; // ArgumentException: text with a lone surrogate cannot be transcoded to UTF-8
+            // ArgumentException: text with a lone surrogate cannot be transcoded to UTF-8; InvalidOperationException:
+            // a member name escaping a lone surrogate cannot be compared.
+            return false;
         }
     }
 
@@ -69,7 +71,7 @@ internal static class CertificateBinding
 
             return true;
         }
-        catch (Exception ex) when (ex is JsonException or ArgumentException)
+        catch (Exception ex) when (ex is JsonException or ArgumentException or InvalidOperationException)
         {
             thumbprint = null;
             return false;

@@ -165,6 +165,12 @@ internal static class TrustBundleLoader
             DisposeAll(authorities);
             throw new TrustBundleException($"the SPIFFE bundle {source} is not valid JSON (line {ex.LineNumber + 1}).", ex);
         }
+        catch (InvalidOperationException ex)
+        {
+            // Valid JSON structure whose string is not text: invalid UTF-8, or an escaped lone surrogate.
+            DisposeAll(authorities);
+            throw new TrustBundleException($"the SPIFFE bundle {source} holds a string that is not valid UTF-8 text.", ex);
+        }
         catch (TrustBundleException)
         {
             DisposeAll(authorities);

@@ -40,6 +40,7 @@ public sealed class PathPatternTests
     [DataRow("/in*voices")]
     [DataRow("/in*/lines")]
     [DataRow("*/he*")]
+    [DataRow("*//", DisplayName = "a suffix of slashes only: it would match every path")]
     [DataRow("/a//b")]
     [DataRow("/a/../b")]
     [DataRow("/orders/{id?}", DisplayName = "optional parameter: the policy would read wider than it is written")]

@@ -20,6 +20,7 @@ public sealed class CertificateBindingTests
     [DataRow("""{"x5t#S256":["abc"]}""", false, null, DisplayName = "x5t#S256 an array")]
     [DataRow("""{"x5t#S256":"abc","x5t#S256":"def"}""", false, null, DisplayName = "x5t#S256 twice")]
     [DataRow("""{"x5t#S256":"\ud800"}""", false, null, DisplayName = "x5t#S256 an escaped lone surrogate")]
+    [DataRow("""{"x5t\ud800#S256":"abc"}""", false, null, DisplayName = "a member name escaping a lone surrogate")]
     [DataRow("\"{\\\"x5t#S256\\\":\\\"abc\\\"}\"", false, null, DisplayName = "a JSON string holding the object")]
     [DataRow("not json", false, null, DisplayName = "not JSON")]
     [DataRow("", false, null, DisplayName = "empty")]
@@ -49,6 +50,7 @@ public sealed class CertificateBindingTests
     [DataRow("""{"\u0063nf":"{\"x5t#S256\":\"abc\"}"}""", false, null, DisplayName = "cnf with an escaped name, a string")]
     [DataRow("""{"sub":"a","cnf":null}""", false, null, DisplayName = "cnf null")]
     [DataRow("""{"sub":"a","cnf":{"x5t#S256":"\udc00"}}""", false, null, DisplayName = "a lone low surrogate")]
+    [DataRow("""{"sub":"a","cnf":{"x5t\ud800#S256":"abc"}}""", false, null, DisplayName = "a cnf member name escaping a lone surrogate")]
     [DataRow("""["cnf"]""", false, null, DisplayName = "a payload that is not an object")]
     public void Payload_BindsOnlyThroughOneCnfObject(string payload, bool wellFormed, string? thumbprint)
     {

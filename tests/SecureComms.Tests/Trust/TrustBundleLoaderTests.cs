@@ -136,6 +136,7 @@ public sealed class TrustBundleLoaderTests
     [DataRow("""{"spiffe_sequence": "1", "keys": []}""", "'spiffe_sequence' that is not a non-negative integer")]
     [DataRow("""{"spiffe_sequence": -1, "keys": []}""", "'spiffe_sequence' that is not a non-negative integer")]
     [DataRow("""{"spiffe_refresh_hint": 1.5, "keys": []}""", "'spiffe_refresh_hint' that is not an integer")]
+    [DataRow("""{"keys": [{"use": "x509-svid", "kty": "EC", "x5c": ["\ud800"]}]}""", "holds a string that is not valid UTF-8 text", DisplayName = "an escaped lone surrogate")]
     public void AMalformedSpiffeBundle_IsRefused_SayingWhy(string json, string problem)
     {
         TrustBundleException error = Assert.ThrowsExactly<TrustBundleException>(() => Parse(json));
