@@ -54,6 +54,9 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
     private readonly List<SigningKey> _retiredKeys = [];
     private readonly ConcurrentDictionary<string, OpaqueToken> _opaqueTokens = new(StringComparer.Ordinal);
     private WebApplication? _app;
+    private WorkloadCertificate _serverCertificate;
+    private SslStreamCertificateContext? _tlsCertificate;
+    private int _port;
     private int _introspectionRequests;
     private volatile bool _introspectionAvailable = true;
     private int _tokenRequests;
@@ -62,6 +65,9 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
     private DevelopmentTokenServer(DevelopmentTokenServerOptions options)
     {
         _options = options;
+        _serverCertificate = options.ServerCertificate;
+        _tlsCertificate = options.TlsCertificate;
+        _port = options.Port;
         _clientValidator = new PeerCertificateValidator(new InMemoryTrustBundleSource(options.ClientTrust), options.TimeProvider);
         _logger = options.LoggerFactory?.CreateLogger<DevelopmentTokenServer>() ?? NullLogger<DevelopmentTokenServer>.Instance;
         RotateSigningKey();
@@ -158,14 +164,41 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops listening, as an authorization server going down: connections are refused until
+    /// <see cref="RestartAsync"/>. Its signing keys, clients and counts are kept.
+    /// </summary>
+    public async Task StopAsync()
+    {
+        WebApplication? app = Interlocked.Exchange(ref _app, null);
+        if (app is not null)
+        {
+            await app.StopAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Starts listening again on the same port after <see cref="StopAsync"/>, with the same signing keys (tokens issued
+    /// before still verify), as an authorization server restarted. With <paramref name="serverCertificate"/> it
+    /// presents that certificate from now on (one renewed while it was down, say from a new CA).
+    /// </summary>
+    public async Task RestartAsync(WorkloadCertificate? serverCertificate = null, CancellationToken cancellationToken = default)
+    {
+        await StopAsync().ConfigureAwait(false);
+        if (serverCertificate is not null)
+        {
+            _serverCertificate = serverCertificate;
+            _tlsCertificate = null;
+        }
+
+        await StartCoreAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     /// <summary>Stops the server.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
-        {
-            await _app.StopAsync().ConfigureAwait(false);
-            await _app.DisposeAsync().ConfigureAwait(false);
-        }
+        await StopAsync().ConfigureAwait(false);
 
         lock (_keysLock)
         {
@@ -184,9 +217,9 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         builder.Logging.ClearProviders();
 
         // One context for every connection (offline: no AIA fetch), as a SecureComms server builds it.
-        SslStreamCertificateContext serverContext = _options.TlsCertificate
-            ?? SslStreamCertificateContext.Create(_options.ServerCertificate.Certificate, _options.ServerCertificate.Intermediates, offline: true);
-        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, _options.Port, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
+        SslStreamCertificateContext serverContext = _tlsCertificate
+            ?? SslStreamCertificateContext.Create(_serverCertificate.Certificate, _serverCertificate.Intermediates, offline: true);
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, _port, listen => listen.UseHttps(new TlsHandshakeCallbackOptions
         {
             OnConnection = _ => ValueTask.FromResult(new SslServerAuthenticationOptions
             {
@@ -211,6 +244,7 @@ public sealed class DevelopmentTokenServer : IAsyncDisposable
         _app.MapPost(MtlsIntrospectionPath, (Delegate)HandleIntrospectionRequestAsync);
         await _app.StartAsync(cancellationToken).ConfigureAwait(false);
         Issuer = new UriBuilder(_app.Urls.First()) { Host = _options.HostName }.Uri;
+        _port = Issuer.Port; // a restart listens where clients already look
         TokenServerLog.Started(_logger, IssuerName);
     }
 

@@ -45,17 +45,17 @@ public sealed class ConfigurationReloadTests
     {
         using var dir = new TemporaryFolder();
         string policy = Path.Combine(dir.Path, "policy.json");
-        await ReplaceAsync(policy, GoodPolicy);
+        await ConfigurationFiles.ReplaceAsync(policy, GoodPolicy);
         await using SecureServiceHost billing = await StartBillingAsync(policy);
         using var telemetry = new TelemetryCapture(MeterOf(billing));
         await using RequestFlow flow = PolicyFlow(billing);
         await flow.RoundsAsync(3);
 
-        await ReplaceAsync(policy, BadCallerPolicy);
+        await ConfigurationFiles.ReplaceAsync(policy, BadCallerPolicy);
         FakeLogRecord rejected = await billing.Logs.WaitForAsync(e => e.Id.Id == 1410, "the invalid policy refused (1410)", ReloadDeadline);
         await flow.RoundsAsync(20); // requests go on under the refused edit
         int beforeGoodEdit = flow.Rounds;
-        await ReplaceAsync(policy, WiderPolicy);
+        await ConfigurationFiles.ReplaceAsync(policy, WiderPolicy);
         await flow.WaitForAsync("analytics /invoices", HttpStatusCode.OK, "the good edit lets analytics in");
 
         flow.AssertEveryAnswerBefore(beforeGoodEdit, PolicyExpectations);
@@ -72,24 +72,24 @@ public sealed class ConfigurationReloadTests
         using var dir = new TemporaryFolder();
         string policy = Path.Combine(dir.Path, "policy.json");
         string other = Path.Combine(dir.Path, "appsettings.json");
-        await ReplaceAsync(policy, GoodPolicy);
-        await ReplaceAsync(other, """{ "Unrelated": "1" }""");
+        await ConfigurationFiles.ReplaceAsync(policy, GoodPolicy);
+        await ConfigurationFiles.ReplaceAsync(other, """{ "Unrelated": "1" }""");
         await using SecureServiceHost billing = await StartBillingAsync(policy, other);
         using var telemetry = new TelemetryCapture(MeterOf(billing));
         await using RequestFlow flow = PolicyFlow(billing);
         await flow.RoundsAsync(3);
 
-        await ReplaceAsync(policy, """{ "SecureComms": { "Authorization": { "Rules": [ { "Name": """);
+        await ConfigurationFiles.ReplaceAsync(policy, """{ "SecureComms": { "Authorization": { "Rules": [ { "Name": """);
         FakeLogRecord unreadable = await billing.Logs.WaitForAsync(e => e.Id.Id == 1902, "the unreadable file reported (1902)", ReloadDeadline);
         await flow.RoundsAsync(10);
 
         // .NET empties an unparsable file's settings without signalling a change; the next change of any other source
         // would bind a configuration without the policy (every caller denied) were it not held back.
-        await ReplaceAsync(other, """{ "Unrelated": "2" }""");
+        await ConfigurationFiles.ReplaceAsync(other, """{ "Unrelated": "2" }""");
         await billing.Logs.WaitForAsync(e => e.Id.Id == 1903 && e.Message.Contains("of SecureComms:Authorization:", StringComparison.Ordinal), "the change of the other file deferred (1903)", ReloadDeadline);
         await flow.RoundsAsync(20);
         int beforeGoodEdit = flow.Rounds;
-        await ReplaceAsync(policy, WiderPolicy);
+        await ConfigurationFiles.ReplaceAsync(policy, WiderPolicy);
         await flow.WaitForAsync("analytics /invoices", HttpStatusCode.OK, "the repaired file takes effect");
 
         flow.AssertEveryAnswerBefore(beforeGoodEdit, PolicyExpectations);
@@ -105,7 +105,7 @@ public sealed class ConfigurationReloadTests
     {
         using var dir = new TemporaryFolder();
         string policy = Path.Combine(dir.Path, "policy.json");
-        await ReplaceAsync(policy, RateLimited(100_000));
+        await ConfigurationFiles.ReplaceAsync(policy, RateLimited(100_000));
         await using SecureServiceHost billing = await StartBillingAsync(policy);
         using var telemetry = new TelemetryCapture(MeterOf(billing));
         using HttpClient orders = TestClients.RawClient(OrdersSvid);
@@ -117,11 +117,11 @@ public sealed class ConfigurationReloadTests
             ("analytics /healthz", () => StatusAsync(analytics, billing, "/healthz")));
         await flow.RoundsAsync(3);
 
-        await ReplaceAsync(policy, RateLimited(0));
+        await ConfigurationFiles.ReplaceAsync(policy, RateLimited(0));
         FakeLogRecord rejected = await billing.Logs.WaitForAsync(e => e.Id.Id == 1900, "the zero limit refused (1900)", ReloadDeadline);
         await flow.RoundsAsync(20);
         int beforeGoodEdit = flow.Rounds;
-        await ReplaceAsync(policy, RateLimited(5));
+        await ConfigurationFiles.ReplaceAsync(policy, RateLimited(5));
         await flow.WaitForAsync("analytics /invoices", HttpStatusCode.TooManyRequests, "the new limit of 5 applies at once");
 
         flow.AssertEveryAnswerBefore(beforeGoodEdit, new Dictionary<string, HttpStatusCode>
@@ -147,7 +147,7 @@ public sealed class ConfigurationReloadTests
         int port = billing.BaseAddress.Port;
         using var dir = new TemporaryFolder();
         string appsettings = Path.Combine(dir.Path, "appsettings.json");
-        await ReplaceAsync(appsettings, ClientSettings($"https://127.0.0.1:{port}/"));
+        await ConfigurationFiles.ReplaceAsync(appsettings, ClientSettings($"https://127.0.0.1:{port}/"));
 
         // A worker as the template builds one: its clients come from appsettings.json, which reloads on change.
         HostApplicationBuilder builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
@@ -171,13 +171,13 @@ public sealed class ConfigurationReloadTests
             ("health", async () => (await health.CheckHealthAsync()).Status == healthy ? HttpStatusCode.OK : HttpStatusCode.ServiceUnavailable));
         await flow.RoundsAsync(3);
 
-        await ReplaceAsync(appsettings, ClientSettings($"http://127.0.0.1:{port}/"));
+        await ConfigurationFiles.ReplaceAsync(appsettings, ClientSettings($"http://127.0.0.1:{port}/"));
         FakeLogRecord rejected = await logs.WaitForAsync(e => e.Id.Id == 1900, "the plaintext address refused (1900)", ReloadDeadline);
         int built = pipelines.Built;
         await flow.WaitUntilAsync(() => pipelines.Built > built, "a handler pipeline rebuilt after the edit (lifetime 1 s)");
         await flow.RoundsAsync(10);
         int beforeGoodEdit = flow.Rounds;
-        await ReplaceAsync(appsettings, ClientSettings($"https://localhost:{port}/"));
+        await ConfigurationFiles.ReplaceAsync(appsettings, ClientSettings($"https://localhost:{port}/"));
         await flow.WaitUntilAsync(() => NewClientHost(clients) == "localhost", "the good edit's address used by new clients");
 
         flow.AssertEveryAnswerBefore(beforeGoodEdit, new Dictionary<string, HttpStatusCode>
@@ -199,7 +199,7 @@ public sealed class ConfigurationReloadTests
     {
         using var dir = new TemporaryFolder();
         string policy = Path.Combine(dir.Path, "policy.json");
-        await ReplaceAsync(policy, contents);
+        await ConfigurationFiles.ReplaceAsync(policy, contents);
 
         Exception error = await Assert.ThrowsAsync<Exception>(() => StartBillingAsync(policy));
 
@@ -255,17 +255,6 @@ public sealed class ConfigurationReloadTests
     private static string ClientSettings(string baseAddress) => $$"""
         { "SecureComms": { "Clients": { "billing": { "BaseAddress": "{{baseAddress}}", "ExpectedServer": "spiffe://example.org/billing" } } } }
         """;
-
-    /// <summary>
-    /// Replaces a file as configuration tools and Kubernetes do: written beside it, then renamed over it, so a reload
-    /// never reads it half written (a half-written file is reported as unreadable, rightly, but once more).
-    /// </summary>
-    private static async Task ReplaceAsync(string path, string contents)
-    {
-        string next = path + ".next";
-        await File.WriteAllTextAsync(next, contents);
-        File.Move(next, path, overwrite: true);
-    }
 
     /// <summary>A new client each time: <c>CreateClient</c> reads the client's settings.</summary>
     private static async Task<HttpStatusCode> CallBillingAsync(IHttpClientFactory clients)

@@ -1,5 +1,4 @@
 using SecureComms.Testing;
-using SecureComms.Tests.Certificates;
 
 namespace SecureComms.Tests.Trust;
 

@@ -1,14 +1,16 @@
 using System.Diagnostics;
+using Microsoft.VisualStudio.TestTools.UnitTesting;
 
-namespace SecureComms.Tests.Certificates;
+namespace SecureComms.TestSupport;
 
 /// <summary>
 /// Imitates how the kubelet publishes a secret or config map volume: each version is a timestamped directory,
 /// <c>..data</c> is a symlink to the current one, and every file is a symlink <c>name -> ..data/name</c>. An update
 /// writes a new version directory, points <c>..data_tmp</c> at it, renames that over <c>..data</c> (rename(2),
-/// atomic) and deletes the old version. The files' own symlinks never change.
+/// atomic) and deletes the old version. The files' own symlinks never change, unless something else replaced a file
+/// since (an atomic rename of a regular file over it): then its link is put back, by a rename as well.
 /// </summary>
-internal sealed class KubernetesStyleVolume(string root)
+public sealed class KubernetesStyleVolume(string root)
 {
     private string? _current;
     private int _version;
@@ -20,7 +22,7 @@ internal sealed class KubernetesStyleVolume(string root)
     /// <summary>Creates the next version directory; write the files into it, then <see cref="PublishAsync"/>.</summary>
     public string NewVersion()
     {
-        string directory = Path.Combine(Root, $"..2026_01_01_00_00_0{++_version}.{Guid.NewGuid():N}");
+        string directory = Path.Combine(Root, $"..2026_01_01_00_00_{++_version:D2}.{Guid.NewGuid():N}");
         Directory.CreateDirectory(directory);
         return directory;
     }
@@ -38,9 +40,17 @@ internal sealed class KubernetesStyleVolume(string root)
         foreach (string file in Directory.EnumerateFiles(version))
         {
             string name = Path.GetFileName(file);
-            if (!Path.Exists(PathOf(name)))
+            string link = Path.Combine("..data", name);
+            var existing = new FileInfo(PathOf(name));
+            if (existing.LinkTarget is null && !existing.Exists)
             {
-                File.CreateSymbolicLink(PathOf(name), Path.Combine("..data", name));
+                File.CreateSymbolicLink(PathOf(name), link);
+            }
+            else if (existing.LinkTarget != link)
+            {
+                string relink = PathOf($"..{name}_link_tmp");
+                File.CreateSymbolicLink(relink, link);
+                File.Move(relink, PathOf(name), overwrite: true);
             }
         }
 
