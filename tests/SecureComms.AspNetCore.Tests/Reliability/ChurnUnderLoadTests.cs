@@ -120,6 +120,9 @@ public sealed class ChurnUnderLoadTests
             DevelopmentCertificateAuthority ca = oldCa;
             async Task RotateServerAsync(DevelopmentCertificateAuthority issuer)
             {
+                string presented = await ServerCertificateProbe.GetThumbprintAsync(billing.BaseAddress, clientSvid.Certificate, static (_, c, _, _) => c is not null);
+                Assert.AreEqual(serverSvid.Certificate.Thumbprint, presented, "until its next rotation, the server presents its last SVID");
+                timeline.Probes++;
                 serverSvid = issuer.IssueSvid(Billing);
                 string how = await serverIdentity.WriteAsync(serverSvid);
                 WorkloadCertificate rotated = serverSvid;
@@ -256,7 +259,8 @@ public sealed class ChurnUnderLoadTests
 
         loadTime.Stop();
         int refusedEdits = billing.Logs.CountOf(1410);
-        string summary = timeline.Summary(load, loadTime.Elapsed, total.Elapsed, tokenServer, clientLogs.CountOf(1501), refusedEdits);
+        string warnings = $"billing {Warnings(billing.Logs)}; orders {Warnings(clientLogs)}";
+        string summary = timeline.Summary(load, loadTime.Elapsed, total.Elapsed, tokenServer, clientLogs.CountOf(1501), refusedEdits, warnings);
         TestContext.WriteLine(summary);
         // In the test's working directory (its output folder), where .ci/run prints it from; attached to the results too.
         string summaryPath = Path.Combine(Directory.GetCurrentDirectory(), SummaryFile);
@@ -273,6 +277,13 @@ public sealed class ChurnUnderLoadTests
     }
 
     private static Task PauseAsync() => Task.Delay(BetweenEvents);
+
+    /// <summary>Warnings by event id, say a certificate file read while its key was not yet replaced (1001, retried).</summary>
+    private static string Warnings(FakeLogCollector logs)
+    {
+        string[] counts = [.. logs.GetSnapshot().Where(e => e.Level == LogLevel.Warning).GroupBy(e => e.Id.Id).OrderBy(g => g.Key).Select(g => $"{g.Key} × {g.Count()}")];
+        return counts.Length == 0 ? "none" : string.Join(", ", counts);
+    }
 
     private static string CaName(DevelopmentCertificateAuthority ca) => $"CA {ca.Certificate.Thumbprint[..8]}";
 
@@ -399,7 +410,7 @@ public sealed class ChurnUnderLoadTests
 
         public void Count(string kind) => _counts[kind] = _counts.GetValueOrDefault(kind) + 1;
 
-        public string Summary(ChurnLoad load, TimeSpan loadTime, TimeSpan total, DevelopmentTokenServer tokenServer, int tokensAcquired, int refusedEdits)
+        public string Summary(ChurnLoad load, TimeSpan loadTime, TimeSpan total, DevelopmentTokenServer tokenServer, int tokensAcquired, int refusedEdits, string warnings)
         {
             var text = new StringBuilder();
             var invariant = CultureInfo.InvariantCulture;
@@ -420,6 +431,7 @@ public sealed class ChurnUnderLoadTests
             text.AppendLine(invariant, $"tokens acquired: {tokensAcquired} (token endpoint requests {tokenServer.TokenRequestCount}, JWKS fetches {tokenServer.JwksRequestCount})");
             text.AppendLine(invariant, $"handshakes: {load.Handshakes:N0} connections that carried requests, {Probes} probe handshakes");
             text.AppendLine(invariant, $"refused edits: {refusedEdits} (event 1410)");
+            text.AppendLine(invariant, $"warnings logged: {warnings}");
             text.AppendLine(invariant, $"duration: {loadTime.TotalSeconds:F1} s under load, {total.TotalSeconds:F1} s in all");
             text.AppendLine("timeline:");
             foreach (string line in _events)
