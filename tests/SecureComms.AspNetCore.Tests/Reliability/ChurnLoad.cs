@@ -58,6 +58,7 @@ internal sealed class ChurnLoad
         set => Volatile.Write(ref _policyPhase, value);
     }
 
+    /// <summary>Answers counted by "path status" (or "path exception: message").</summary>
     public IEnumerable<KeyValuePair<string, int>> Answers => _answers.OrderBy(a => a.Key, StringComparer.Ordinal);
 
     public bool EveryCallerAnswered => Enumerable.Range(0, _completedByCaller.Length).All(i => Volatile.Read(ref _completedByCaller[i]) > 0);

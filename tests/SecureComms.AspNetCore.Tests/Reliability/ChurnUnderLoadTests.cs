@@ -259,7 +259,7 @@ public sealed class ChurnUnderLoadTests
 
         loadTime.Stop();
         int refusedEdits = billing.Logs.CountOf(1410);
-        string warnings = $"billing {Warnings(billing.Logs)}; orders {Warnings(clientLogs)}";
+        string warnings = $"billing {Warnings(billing.Logs)} (1400: {Denials(billing.Logs, 403):N0} denied by the policy, {Denials(billing.Logs, 401):N0} tokens refused, renewed and replayed by the client); orders {Warnings(clientLogs)}";
         string summary = timeline.Summary(load, loadTime.Elapsed, total.Elapsed, tokenServer, clientLogs.CountOf(1501), refusedEdits, warnings);
         TestContext.WriteLine(summary);
         // In the test's working directory (its output folder), where .ci/run prints it from; attached to the results too.
@@ -271,6 +271,7 @@ public sealed class ChurnUnderLoadTests
         Assert.AreEqual(0, load.UnboundTokens, "every token the server accepted was bound to the certificate of its connection");
         Assert.AreEqual(1, refusedEdits, "the bad policy edit was logged once: " + string.Join('\n', billing.Logs.GetSnapshot().Where(e => e.Id.Id == 1410).Select(e => e.Message)));
         Assert.AreEqual(0, billing.Logs.CountOf(1902), "no configuration file was ever read half written");
+        Assert.AreEqual(load.Answers.Where(a => a.Key.EndsWith(" 403", StringComparison.Ordinal)).Sum(a => a.Value), Denials(billing.Logs, 403), "one denial event (1400) per request denied by the policy");
         Assert.IsGreaterThan(0, load.ReportsAfterFixConfirmed, "requests were decided by the fixed policy");
         string[] errors = [.. billing.Logs.GetSnapshot().Concat(clientLogs.GetSnapshot()).Where(e => e.Level >= LogLevel.Error).Select(e => $"{e.Category} {e.Id.Id} {e.Message}")];
         Assert.IsEmpty(errors, string.Join('\n', errors));
@@ -284,6 +285,10 @@ public sealed class ChurnUnderLoadTests
         string[] counts = [.. logs.GetSnapshot().Where(e => e.Level == LogLevel.Warning).GroupBy(e => e.Id.Id).OrderBy(g => g.Key).Select(g => $"{g.Key} × {g.Count()}")];
         return counts.Length == 0 ? "none" : string.Join(", ", counts);
     }
+
+    /// <summary>Denials (event 1400) answered with <paramref name="status"/>.</summary>
+    private static int Denials(FakeLogCollector logs, int status) =>
+        logs.GetSnapshot().Count(e => e.Id.Id == 1400 && e.Message.EndsWith($"({status})", StringComparison.Ordinal));
 
     private static string CaName(DevelopmentCertificateAuthority ca) => $"CA {ca.Certificate.Thumbprint[..8]}";
 
