@@ -118,19 +118,24 @@ public sealed class ChurnUnderLoadTests
 
             // Certificates issued by the CA in force; the probe presents the client's current one.
             DevelopmentCertificateAuthority ca = oldCa;
+
+            // A new handshake, as a client presenting the current client SVID: the server certificate it is shown.
+            Task<string> ProbeAsync()
+            {
+                timeline.Probes++;
+                return ServerCertificateProbe.GetThumbprintAsync(billing.BaseAddress, clientSvid.Certificate, static (_, c, _, _) => c is not null);
+            }
+
             async Task RotateServerAsync(DevelopmentCertificateAuthority issuer)
             {
-                string presented = await ServerCertificateProbe.GetThumbprintAsync(billing.BaseAddress, clientSvid.Certificate, static (_, c, _, _) => c is not null);
-                Assert.AreEqual(serverSvid.Certificate.Thumbprint, presented, "until its next rotation, the server presents its last SVID");
-                timeline.Probes++;
+                Assert.AreEqual(serverSvid.Certificate.Thumbprint, await ProbeAsync(), "until its next rotation, the server presents its last SVID");
                 serverSvid = issuer.IssueSvid(Billing);
                 string how = await serverIdentity.WriteAsync(serverSvid);
                 WorkloadCertificate rotated = serverSvid;
                 await Eventually.WaitUntilAsync(
-                    async () => await ServerCertificateProbe.GetThumbprintAsync(billing.BaseAddress, clientSvid.Certificate, static (_, c, _, _) => c is not null) == rotated.Certificate.Thumbprint,
+                    async () => await ProbeAsync() == rotated.Certificate.Thumbprint,
                     $"the next handshake presents the rotated server SVID ({how})",
                     StepDeadline);
-                timeline.Probes++;
                 await Eventually.WaitUntilAsync(() => load.ServerPresented(rotated) || load.Failed > 0, $"SecureComms clients meet the rotated server SVID ({how})", StepDeadline);
                 timeline.Count($"server SVID, {how}");
                 timeline.Add(load, $"server SVID rotated ({how}, {CaName(issuer)}): presented on the next handshake, then to the callers");
