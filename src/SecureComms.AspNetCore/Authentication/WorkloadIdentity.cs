@@ -1,16 +1,17 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 
 namespace SecureComms;
 
 /// <summary>
 /// The calling workload's identity as SecureComms builds it: the usual claims, plus the parsed SPIFFE ID so that
-/// per-request policy checks never parse it again. The claims of a SPIFFE ID are built once and shared.
+/// per-request policy checks never parse it again. The claims of a SPIFFE ID are built once and shared, for at most
+/// <see cref="MaxCachedCallers"/> callers; when that many are held, the callers not seen since the last sweep go
+/// (<see cref="BoundedCache{TKey, TValue}"/>). The claims are a function of the ID alone, so they need no expiry.
 /// </summary>
 internal sealed class WorkloadIdentity : SharedClaimsIdentity
 {
-    private const int MaxCachedCallers = 10_000;
-    private static readonly ConcurrentDictionary<SpiffeId, Claim[]> ClaimsByCaller = new();
+    internal const int MaxCachedCallers = 10_000;
+    private static readonly BoundedCache<SpiffeId, Claim[]> ClaimsByCaller = new(MaxCachedCallers);
 
     public WorkloadIdentity(SpiffeId spiffeId)
         : base(ClaimsOf(spiffeId), SecureCommsDefaults.AuthenticationScheme, SecureCommsClaimTypes.SpiffeId, ClaimTypes.Role)
@@ -19,6 +20,9 @@ internal sealed class WorkloadIdentity : SharedClaimsIdentity
     }
 
     public SpiffeId SpiffeId { get; }
+
+    /// <summary>The callers whose claims are held now (for tests and the soak run).</summary>
+    internal static int CachedCallers => ClaimsByCaller.Count;
 
     private WorkloadIdentity(WorkloadIdentity other)
         : base(other)
@@ -30,14 +34,9 @@ internal sealed class WorkloadIdentity : SharedClaimsIdentity
 
     private static Claim[] ClaimsOf(SpiffeId id)
     {
-        if (ClaimsByCaller.TryGetValue(id, out Claim[]? claims))
+        if (ClaimsByCaller.TryGet(id, DateTimeOffset.MinValue, out Claim[]? claims))
         {
             return claims;
-        }
-
-        if (ClaimsByCaller.Count >= MaxCachedCallers)
-        {
-            ClaimsByCaller.Clear(); // many distinct callers: start over rather than grow without bound
         }
 
         string issuer = id.TrustDomain.Name;
@@ -46,7 +45,8 @@ internal sealed class WorkloadIdentity : SharedClaimsIdentity
             SharedClaim(SecureCommsClaimTypes.SpiffeId, id.ToString(), ClaimValueTypes.String, issuer),
             SharedClaim(SecureCommsClaimTypes.TrustDomain, issuer, ClaimValueTypes.String, issuer),
         ];
-        return ClaimsByCaller.GetOrAdd(id, claims);
+        ClaimsByCaller.Set(id, claims, DateTimeOffset.MaxValue, DateTimeOffset.MinValue); // no expiry: the claims never change
+        return claims;
     }
 }
 

@@ -25,6 +25,9 @@ internal sealed class ForwardedCertificateAuthenticator
     private readonly ForwardedCertificateVerdicts _verdicts = new();
     private readonly ILogger _logger;
 
+    /// <summary>The verdicts kept now (for tests and the soak run).</summary>
+    internal int KeptVerdicts => _verdicts.Count;
+
     /// <param name="options">The forwarded-certificate settings (validated at start-up).</param>
     /// <param name="validator">Validates the forwarded certificate as an X.509-SVID.</param>
     /// <param name="trustBundles">The bundles <paramref name="validator"/> reads: a kept verdict holds only for the snapshot it was made against.</param>
@@ -77,7 +80,8 @@ internal sealed class ForwardedCertificateAuthenticator
         StringValues chainHeader = _format == ForwardedCertificateHeaderFormat.ClientCert ? request.Headers["Client-Cert-Chain"] : default;
         Sha256Key key = KeyOf(header, chainHeader);
         TrustBundleSet bundles = _trustBundles.Current;
-        if (_verdicts.TryGet(key, bundles, _timeProvider.GetUtcNow(), out X509Certificate2? known, out SvidValidationResult? knownResult))
+        DateTimeOffset now = _timeProvider.GetUtcNow();
+        if (_verdicts.TryGet(key, bundles, now, out X509Certificate2? known, out SvidValidationResult? knownResult))
         {
             certificate = known;
             result = knownResult;
@@ -95,7 +99,7 @@ internal sealed class ForwardedCertificateAuthenticator
         // Validated exactly like a direct client certificate.
         certificate = forwarded.Certificate;
         result = _validator.Validate(certificate, forwarded.Chain, PeerSide.Client);
-        _verdicts.Add(key, bundles, certificate, result);
+        _verdicts.Add(key, bundles, certificate, result, now);
         return null;
     }
 

@@ -69,6 +69,12 @@ internal sealed class ServerTlsOptionsProvider
     public bool TryGetHandshakeResult(X509Certificate certificate, out SvidValidationResult? result) =>
         _handshakeResults.TryGetValue(certificate, out result);
 
+    /// <summary>
+    /// How many handshake verdicts are held (for tests): the table holds each connection's certificate object weakly,
+    /// so a verdict lives as long as its connection does.
+    /// </summary>
+    internal int RememberedHandshakes => _handshakeResults.Count();
+
     private bool ValidateClientCertificate(object sender, X509Certificate? certificate, X509Chain? chain, SslPolicyErrors errors)
     {
         if (certificate is null)

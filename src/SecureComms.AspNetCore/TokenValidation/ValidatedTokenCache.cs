@@ -1,5 +1,4 @@
 using System.Buffers.Text;
-using System.Collections.Concurrent;
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Runtime.CompilerServices;
@@ -24,32 +23,23 @@ namespace SecureComms;
 /// </remarks>
 internal sealed class ValidatedTokenCache(IOptions<SecureCommsTokenValidationOptions> options)
 {
-    private readonly int _capacity = options.Value.ValidatedTokenCacheSize;
-    private readonly ConcurrentDictionary<Sha256Key, ValidatedAccessToken> _entries = new();
+    private readonly BoundedCache<Sha256Key, ValidatedAccessToken> _entries = new(options.Value.ValidatedTokenCacheSize);
     private readonly ConditionalWeakTable<string, ValidatedAccessToken> _byHeader = new();
 
-    public bool Enabled => _capacity > 0;
+    public bool Enabled => _entries.Enabled;
 
     internal int Count => _entries.Count;
+
+    internal int Capacity => _entries.Capacity;
+
+    /// <summary>How many header string objects are remembered (for tests and the soak run: the table lives as long as Kestrel's strings).</summary>
+    internal int RememberedHeaderCount => _byHeader.Count();
 
     /// <summary>How many distinct string objects with this text are remembered (for tests: Kestrel reuses one per connection).</summary>
     internal int RememberedHeaderObjects(string headerText) => _byHeader.Count(entry => string.Equals(entry.Key, headerText, StringComparison.Ordinal));
 
-    public bool TryGet(in Sha256Key digest, DateTimeOffset now, [NotNullWhen(true)] out ValidatedAccessToken? token)
-    {
-        if (_entries.TryGetValue(digest, out token))
-        {
-            if (now < token.ExpiresAt)
-            {
-                return true;
-            }
-
-            _entries.TryRemove(digest, out _);
-        }
-
-        token = null;
-        return false;
-    }
+    public bool TryGet(in Sha256Key digest, DateTimeOffset now, [NotNullWhen(true)] out ValidatedAccessToken? token) =>
+        _entries.TryGet(digest, now, out token);
 
     /// <summary>The validated token of this very <c>Authorization</c> string object (compared by reference, never by content).</summary>
     public bool TryGetByHeader(string header, DateTimeOffset now, [NotNullWhen(true)] out ValidatedAccessToken? token)
@@ -77,36 +67,13 @@ internal sealed class ValidatedTokenCache(IOptions<SecureCommsTokenValidationOpt
         }
     }
 
-    public void Add(in Sha256Key digest, ValidatedAccessToken token, DateTimeOffset now)
-    {
-        if (!Enabled || now >= token.ExpiresAt)
-        {
-            return;
-        }
-
-        if (_entries.Count >= _capacity)
-        {
-            Evict(now);
-        }
-
-        _entries.TryAdd(digest, token);
-    }
-
-    private void Evict(DateTimeOffset now)
-    {
-        foreach (KeyValuePair<Sha256Key, ValidatedAccessToken> entry in _entries)
-        {
-            if (entry.Value.ExpiresAt <= now)
-            {
-                _entries.TryRemove(entry.Key, out _);
-            }
-        }
-
-        if (_entries.Count >= _capacity)
-        {
-            _entries.Clear(); // still full of live tokens: start over rather than grow without bound
-        }
-    }
+    /// <summary>
+    /// Remembers a validated token until its <c>exp</c>. When the cache is full, expired tokens and tokens not presented
+    /// again since the last sweep go first (<see cref="BoundedCache{TKey, TValue}"/>): a flood of distinct tokens cannot
+    /// grow it, nor push out the tokens callers keep presenting.
+    /// </summary>
+    public void Add(in Sha256Key digest, ValidatedAccessToken token, DateTimeOffset now) =>
+        _entries.Set(digest, token, token.ExpiresAt, now);
 }
 
 

@@ -37,6 +37,13 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
     private readonly IMeterFactory? _meterFactory;
     private readonly ConcurrentDictionary<string, ServerConnection> _servers = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<string, string> _rejections = new(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The most server addresses <c>_servers</c> and <c>_rejections</c> remember (diagnostics only: span tags and the
+    /// reason of a refused handshake). A client whose destinations come from requests (a gateway) cannot grow them
+    /// without bound; when full they start over, which costs nothing but a tag until the next handshake.
+    /// </summary>
+    internal const int MaxRememberedServers = 1024;
     private readonly X509Certificate2Collection? _serverCaBundle;
     private readonly bool _readsBoundCertificate;
     private readonly Lock _swapLock = new();
@@ -145,6 +152,7 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
             string? spiffeId = tls.RemoteCertificate is X509Certificate2 certificate && SvidInspector.TryGetSpiffeId(certificate, out SpiffeId id, out _)
                 ? id.ToString()
                 : null;
+            RememberBounded(_servers, uri.Authority);
             _servers[uri.Authority] = new ServerConnection(spiffeId, SecureCommsActivitySource.TlsVersion(tls.SslProtocol));
         }
 
@@ -386,8 +394,20 @@ internal sealed class MtlsClientHandler : HttpMessageHandler
             return true;
         }
 
+        RememberBounded(_rejections, host);
         _rejections[host] = rejection;
         return false;
+    }
+
+    /// <summary>How many server addresses are remembered now (for tests).</summary>
+    internal int RememberedServers => _servers.Count + _rejections.Count;
+
+    private static void RememberBounded<TValue>(ConcurrentDictionary<string, TValue> remembered, string key)
+    {
+        if (remembered.Count >= MaxRememberedServers && !remembered.ContainsKey(key))
+        {
+            remembered.Clear();
+        }
     }
 
     /// <summary>A SPIFFE server: its SVID chains to its trust domain's bundle and its ID is the expected one; host names are not used.</summary>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Security.Claims;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -24,11 +23,12 @@ internal readonly record struct UserContextVerdict(EndUserIdentity? User, string
 /// context must be signed by the caller presenting it (a context cannot be replayed by another workload) and addressed
 /// to this service; a wrapped context must be addressed to the workload that wrapped it. The innermost signer must be
 /// a trusted gateway, every other signer a trusted forwarder. User claims come from the gateway's context only.
-/// A verified context is remembered by its SHA-256 until it expires.
+/// A verified context is remembered by its SHA-256 until it expires, among at most <see cref="DefaultVerifiedCapacity"/>
+/// (<see cref="BoundedCache{TKey, TValue}"/>: expired and unused contexts go first when it is full).
 /// </summary>
 internal sealed class UserContextValidator
 {
-    private const int MaxCached = 10_000;
+    internal const int DefaultVerifiedCapacity = 10_000;
     private const int MaxCertificatesPerHop = 5;
     private static readonly string[] Algorithms = [SecurityAlgorithms.EcdsaSha256, SecurityAlgorithms.EcdsaSha384, SecurityAlgorithms.RsaSsaPssSha256, SecurityAlgorithms.RsaSha256];
     private static readonly HashSet<string> ProtocolClaims = new(StringComparer.Ordinal) { "iss", "sub", "aud", "exp", "nbf", "iat", "jti", "act", UserContextMinter.WrappedClaim };
@@ -39,16 +39,29 @@ internal sealed class UserContextValidator
     private readonly SpiffeIdAuthorizer? _gateways;
     private readonly SpiffeIdAuthorizer? _forwarders;
     private readonly JsonWebTokenHandler _handler = new() { MaximumTokenSizeInBytes = 64 * 1024 };
-    private readonly ConcurrentDictionary<Sha256Key, EndUserIdentity> _verified = new();
+    private readonly BoundedCache<Sha256Key, EndUserIdentity> _verified;
 
     public UserContextValidator(PeerCertificateValidator validator, TimeProvider timeProvider, IOptions<SecureCommsOptions> options)
+        : this(validator, timeProvider, options, DefaultVerifiedCapacity)
     {
+    }
+
+    /// <param name="validator">Validates each hop's <c>x5c</c> leaf.</param>
+    /// <param name="timeProvider">The clock.</param>
+    /// <param name="options">The user-context trust settings.</param>
+    /// <param name="verifiedCapacity">How many verified contexts are remembered (by SHA-256) until they expire.</param>
+    internal UserContextValidator(PeerCertificateValidator validator, TimeProvider timeProvider, IOptions<SecureCommsOptions> options, int verifiedCapacity)
+    {
+        _verified = new BoundedCache<Sha256Key, EndUserIdentity>(verifiedCapacity);
         _validator = validator;
         _timeProvider = timeProvider;
         _options = options.Value.UserContext;
         _gateways = Compile(_options.TrustedGateways);
         _forwarders = Compile(_options.TrustedForwarders);
     }
+
+    /// <summary>The verified contexts remembered now (for tests and the soak run).</summary>
+    internal int VerifiedCount => _verified.Count;
 
     /// <summary>Verifies the header value presented by <paramref name="caller"/> to this service, <paramref name="self"/>.</summary>
     public async ValueTask<UserContextVerdict> ValidateAsync(string? header, SpiffeId caller, SpiffeId self)
@@ -65,15 +78,10 @@ internal sealed class UserContextValidator
 
         DateTimeOffset now = _timeProvider.GetUtcNow();
         Sha256Key digest = Sha256Key.Of(header);
-        if (_verified.TryGetValue(digest, out EndUserIdentity? known))
+        if (_verified.TryGet(digest, now, out EndUserIdentity? known))
         {
-            if (known.ExpiresAt + _options.ClockSkew > now)
-            {
-                // The context names its signer and audience; both were checked against this caller and this service.
-                return known.Actors[^1] == caller ? new UserContextVerdict(known, null) : UserContextVerdict.Fail(SecureCommsTelemetry.Reasons.UserContextSignerIsNotCaller);
-            }
-
-            _verified.TryRemove(digest, out _);
+            // The context names its signer and audience; both were checked against this caller and this service.
+            return known.Actors[^1] == caller ? new UserContextVerdict(known, null) : UserContextVerdict.Fail(SecureCommsTelemetry.Reasons.UserContextSignerIsNotCaller);
         }
 
         var signers = new List<SpiffeId>();
@@ -135,12 +143,7 @@ internal sealed class UserContextValidator
 
         signers.Reverse(); // gateway first, the caller last
         var user = new EndUserIdentity(subject, UserClaims(origin, subject, signers), signers, header, expires);
-        if (_verified.Count >= MaxCached)
-        {
-            _verified.Clear();
-        }
-
-        _verified[digest] = user;
+        _verified.Set(digest, user, expires + _options.ClockSkew, now); // held as long as the context itself is accepted
         return new UserContextVerdict(user, null);
     }
 

@@ -21,7 +21,7 @@ public sealed class ForwardedCertificateVerdictsTests
         (X509Certificate2 certificate, SvidValidationResult result) = Validated(bundles);
         var verdicts = new ForwardedCertificateVerdicts();
         Sha256Key key = Sha256Key.Of("forwarded");
-        verdicts.Add(key, bundles.Current, certificate, result);
+        verdicts.Add(key, bundles.Current, certificate, result, DateTimeOffset.UtcNow);
 
         Assert.IsTrue(verdicts.TryGet(key, bundles.Current, DateTimeOffset.UtcNow, out X509Certificate2? kept, out SvidValidationResult? keptResult));
         Assert.AreSame(certificate, kept);
@@ -42,7 +42,7 @@ public sealed class ForwardedCertificateVerdictsTests
         Assert.IsFalse(refused.IsValid);
         var verdicts = new ForwardedCertificateVerdicts();
 
-        verdicts.Add(Sha256Key.Of("rogue"), bundles.Current, rogue, refused);
+        verdicts.Add(Sha256Key.Of("rogue"), bundles.Current, rogue, refused, DateTimeOffset.UtcNow);
 
         Assert.AreEqual(0, verdicts.Count);
     }
@@ -56,9 +56,54 @@ public sealed class ForwardedCertificateVerdictsTests
 
         for (int i = 0; i < 100; i++)
         {
-            verdicts.Add(Sha256Key.Of("header " + i), bundles.Current, certificate, result);
+            verdicts.Add(Sha256Key.Of("header " + i), bundles.Current, certificate, result, DateTimeOffset.UtcNow);
             Assert.IsLessThanOrEqualTo(8, verdicts.Count);
         }
+    }
+
+    [TestMethod]
+    public void ThreeTimesTheCapacityInDistinctHeaders_KeepsTheVerdictOfTheHeaderAProxyKeepsForwarding()
+    {
+        using InMemoryTrustBundleSource bundles = TestPki.Bundles();
+        (X509Certificate2 certificate, SvidValidationResult result) = Validated(bundles);
+        var verdicts = new ForwardedCertificateVerdicts(capacity: 8);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        Sha256Key hot = Sha256Key.Of("the caller behind the proxy");
+        verdicts.Add(hot, bundles.Current, certificate, result, now);
+
+        for (int i = 0; i < 24; i++)
+        {
+            verdicts.Add(Sha256Key.Of("header " + i), bundles.Current, certificate, result, now);
+            Assert.IsTrue(verdicts.TryGet(hot, bundles.Current, now, out _, out _), $"the hot verdict after {i + 1} other headers");
+            Assert.IsLessThanOrEqualTo(8, verdicts.Count);
+        }
+    }
+
+    [TestMethod]
+    public void FullCache_MakesRoom_AndVerdictsWhosePathExpired_AreDroppedWhenFound()
+    {
+        using InMemoryTrustBundleSource bundles = TestPki.Bundles();
+        (X509Certificate2 certificate, SvidValidationResult result) = Validated(bundles);
+        var verdicts = new ForwardedCertificateVerdicts(capacity: 4);
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        for (int i = 0; i < 4; i++)
+        {
+            verdicts.Add(Sha256Key.Of("header " + i), bundles.Current, certificate, result, now);
+        }
+
+        verdicts.Add(Sha256Key.Of("after expiry"), bundles.Current, certificate, result, result.ValidUntil!.Value.AddSeconds(-1));
+        Assert.AreEqual(4, verdicts.Count, "nothing expired yet: unused verdicts made room");
+
+        DateTimeOffset expiry = result.ValidUntil.Value;
+        verdicts.Add(Sha256Key.Of("at expiry"), bundles.Current, certificate, result, expiry);
+        Assert.AreEqual(4, verdicts.Count, "a verdict already expired is not kept");
+        for (int i = 0; i < 4; i++)
+        {
+            Assert.IsFalse(verdicts.TryGet(Sha256Key.Of("header " + i), bundles.Current, expiry, out _, out _));
+        }
+
+        Assert.IsFalse(verdicts.TryGet(Sha256Key.Of("after expiry"), bundles.Current, expiry, out _, out _));
+        Assert.AreEqual(0, verdicts.Count, "the expired verdicts went as they were looked up");
     }
 
     [TestMethod]

@@ -6,14 +6,15 @@ namespace SecureComms;
 /// Introspection answers for opaque access tokens, keyed by the SHA-256 of the token (never the token itself): an active
 /// answer until the token's <c>exp</c> capped by <see cref="SecureCommsIntrospectionOptions.MaxCacheDuration"/>, a
 /// refusal for <see cref="SecureCommsIntrospectionOptions.NegativeCacheDuration"/>, an unavailable endpoint never.
-/// At most <see cref="SecureCommsIntrospectionOptions.MaxCacheEntries"/> entries; and one introspection call at a time
-/// per token: requests that arrive while it runs await the same call.
+/// At most <see cref="SecureCommsIntrospectionOptions.MaxCacheEntries"/> entries (<see cref="BoundedCache{TKey, TValue}"/>:
+/// when full, expired answers go first, then answers not used since the last sweep, so a flood of made-up tokens does
+/// not push out the answers for the tokens callers keep presenting); and one introspection call at a time per token:
+/// requests that arrive while it runs await the same call, so the calls in flight are at most the requests in flight.
 /// </summary>
 internal sealed class IntrospectionCache(int capacity)
 {
-    private readonly ConcurrentDictionary<Sha256Key, Entry> _entries = new();
+    private readonly BoundedCache<Sha256Key, IntrospectionVerdict> _entries = new(capacity);
     private readonly ConcurrentDictionary<Sha256Key, Task<IntrospectionVerdict>> _inFlight = new();
-    private readonly Lock _evictionGate = new();
     private int _joined;
 
     internal int Count => _entries.Count;
@@ -23,23 +24,12 @@ internal sealed class IntrospectionCache(int capacity)
 
     internal int Capacity => capacity;
 
+    /// <summary>The introspection calls running now (for tests: each is removed when it completes).</summary>
+    internal int InFlight => _inFlight.Count;
+
     /// <summary>The remembered verdict for this token digest, while it holds.</summary>
-    public bool TryGet(in Sha256Key digest, DateTimeOffset now, out IntrospectionVerdict verdict)
-    {
-        if (_entries.TryGetValue(digest, out Entry? entry))
-        {
-            if (now < entry.Until)
-            {
-                verdict = entry.Verdict;
-                return true;
-            }
-
-            _entries.TryRemove(new KeyValuePair<Sha256Key, Entry>(digest, entry));
-        }
-
-        verdict = default;
-        return false;
-    }
+    public bool TryGet(in Sha256Key digest, DateTimeOffset now, out IntrospectionVerdict verdict) =>
+        _entries.TryGet(digest, now, out verdict);
 
     /// <summary>
     /// The verdict for this token: remembered, or from the call already running for it, or from
@@ -85,56 +75,8 @@ internal sealed class IntrospectionCache(int capacity)
         }
     }
 
-    internal void Add(in Sha256Key digest, IntrospectionVerdict verdict, DateTimeOffset until, DateTimeOffset now)
-    {
-        if (capacity == 0 || until <= now)
-        {
-            return;
-        }
-
-        if (_entries.Count >= capacity)
-        {
-            Evict(now);
-        }
-
-        _entries[digest] = new Entry(verdict, until);
-    }
-
-    /// <summary>
-    /// Drops what no longer holds; when still full of live entries, drops a quarter of them (whichever come first),
-    /// so that the bound holds without a sort, and a full cache does not send every token back to the server at once.
-    /// </summary>
-    private void Evict(DateTimeOffset now)
-    {
-        lock (_evictionGate)
-        {
-            if (_entries.Count < capacity)
-            {
-                return;
-            }
-
-            foreach (KeyValuePair<Sha256Key, Entry> entry in _entries)
-            {
-                if (entry.Value.Until <= now)
-                {
-                    _entries.TryRemove(entry);
-                }
-            }
-
-            int target = capacity - Math.Max(1, capacity / 4);
-            foreach (KeyValuePair<Sha256Key, Entry> entry in _entries)
-            {
-                if (_entries.Count <= target)
-                {
-                    break;
-                }
-
-                _entries.TryRemove(entry);
-            }
-        }
-    }
-
-    private sealed record Entry(IntrospectionVerdict Verdict, DateTimeOffset Until);
+    internal void Add(in Sha256Key digest, IntrospectionVerdict verdict, DateTimeOffset until, DateTimeOffset now) =>
+        _entries.Set(digest, verdict, until, now);
 }
 
 /// <summary>What introspection decided for a token: the validated token, or the <see cref="AccessTokenFailure"/> reason.</summary>

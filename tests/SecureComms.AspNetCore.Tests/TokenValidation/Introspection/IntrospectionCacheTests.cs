@@ -23,6 +23,47 @@ public sealed class IntrospectionCacheTests
     }
 
     [TestMethod]
+    public void FloodOfMadeUpTokens_ThreeTimesTheCapacity_KeepsTheAnswerForTheTokenInUse()
+    {
+        var cache = new IntrospectionCache(capacity: 8);
+        Sha256Key hot = Sha256Key.Of("the caller's token");
+        cache.Add(hot, Active(), Now.AddMinutes(5), Now);
+
+        for (int i = 0; i < 24; i++)
+        {
+            cache.Add(Sha256Key.Of($"made-up-{i}"), new IntrospectionVerdict(null, AccessTokenFailure.Inactive), Now.AddSeconds(10), Now);
+            Assert.IsTrue(cache.TryGet(hot, Now, out _), $"the answer in use after {i + 1} refusals");
+            Assert.IsLessThanOrEqualTo(8, cache.Count);
+        }
+    }
+
+    [TestMethod]
+    public async Task CallsInFlight_AreForgotten_OnceTheyComplete()
+    {
+        var cache = new IntrospectionCache(capacity: 8);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var calls = new List<Task<IntrospectionVerdict>>();
+        for (int i = 0; i < 24; i++)
+        {
+            calls.Add(cache.GetOrIntrospectAsync(
+                Sha256Key.Of($"token-{i}"),
+                async () =>
+                {
+                    await release.Task;
+                    return (new IntrospectionVerdict(null, AccessTokenFailure.Inactive), (DateTimeOffset?)null);
+                },
+                TimeProvider.System));
+        }
+
+        Assert.AreEqual(24, cache.InFlight, "one call per distinct token while they run");
+        release.SetResult();
+        await Task.WhenAll(calls);
+
+        Assert.AreEqual(0, cache.InFlight);
+        Assert.AreEqual(0, cache.Count, "a verdict without a cache time is not remembered");
+    }
+
+    [TestMethod]
     public void FullCache_DropsExpiredAnswersFirst()
     {
         var cache = new IntrospectionCache(capacity: 4);
