@@ -255,6 +255,45 @@ public sealed class CentralPolicyTests
     }
 
     [TestMethod]
+    [DataRow("/admin", true, DisplayName = "the exact path")]
+    [DataRow("/admin/", true, DisplayName = "trailing slash")]
+    [DataRow("/admin//", true, DisplayName = "trailing slashes")]
+    [DataRow("//admin", true, DisplayName = "doubled leading slash")]
+    [DataRow("/Admin/", true, DisplayName = "case and trailing slash")]
+    [DataRow("/admin/.", false, DisplayName = "trailing dot segment refused")]
+    [DataRow("/admin/..", false, DisplayName = "trailing dot-dot segment refused")]
+    [DataRow("/x/../admin/", false, DisplayName = "dot-dot segment then trailing slash refused")]
+    [DataRow("/admin%2F", false, DisplayName = "encoded trailing slash refused")]
+    [DataRow("/admin\\", false, DisplayName = "trailing backslash refused")]
+    [DataRow("/admin\0", false, DisplayName = "NUL refused")]
+    public void PathTricks_CannotSlipPastAnExactDenyRule(string path, bool canonical)
+    {
+        // An exact Deny rule sees the path only after canonicalisation: '/admin/' is '/admin', never a path it misses.
+        CentralPolicy policy = Policy(false,
+            Rule("all", PolicyAction.Allow, "spiffe://example.org/*", "/*"),
+            Rule("no-admin", PolicyAction.Deny, "spiffe://example.org/*", "/admin"));
+
+        PolicyDecision decision = Evaluate(policy, Orders, path);
+
+        Assert.IsFalse(decision.Allowed, path);
+        Assert.AreEqual(canonical ? PolicyDecision.DeniedByRule : PolicyDecision.NonCanonicalPath, decision.Reason, path);
+        Assert.IsTrue(Evaluate(policy, Orders, "/admins").Allowed, "the exact rule stops at its own path");
+    }
+
+    [TestMethod]
+    public void EmptyPath_IsTheRoot_ForAnExactDenyRule()
+    {
+        CentralPolicy policy = Policy(false,
+            Rule("all", PolicyAction.Allow, "spiffe://example.org/*", "/*"),
+            Rule("no-root", PolicyAction.Deny, "spiffe://example.org/*", "/"));
+
+        PolicyDecision decision = Evaluate(policy, Orders, string.Empty);
+
+        Assert.AreEqual(PolicyDecision.DeniedByRule, decision.Reason);
+        Assert.AreEqual("no-root", decision.Rule);
+    }
+
+    [TestMethod]
     public void DryRun_ReportsTheDecisionItWouldMake()
     {
         CentralPolicy policy = Policy(true, Rule("no-admin", PolicyAction.Deny, "*", "/admin/*"));
