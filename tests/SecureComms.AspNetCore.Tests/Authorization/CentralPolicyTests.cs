@@ -255,6 +255,45 @@ public sealed class CentralPolicyTests
     }
 
     [TestMethod]
+    [DataRow("/admin", true, DisplayName = "the exact path")]
+    [DataRow("/admin/", true, DisplayName = "trailing slash")]
+    [DataRow("/admin//", true, DisplayName = "trailing slashes")]
+    [DataRow("//admin", true, DisplayName = "doubled leading slash")]
+    [DataRow("/Admin/", true, DisplayName = "case and trailing slash")]
+    [DataRow("/admin/.", false, DisplayName = "trailing dot segment refused")]
+    [DataRow("/admin/..", false, DisplayName = "trailing dot-dot segment refused")]
+    [DataRow("/x/../admin/", false, DisplayName = "dot-dot segment then trailing slash refused")]
+    [DataRow("/admin%2F", false, DisplayName = "encoded trailing slash refused")]
+    [DataRow("/admin\\", false, DisplayName = "trailing backslash refused")]
+    [DataRow("/admin\0", false, DisplayName = "NUL refused")]
+    public void PathTricks_CannotSlipPastAnExactDenyRule(string path, bool canonical)
+    {
+        // An exact Deny rule sees the path only after canonicalisation: '/admin/' is '/admin', never a path it misses.
+        CentralPolicy policy = Policy(false,
+            Rule("all", PolicyAction.Allow, "spiffe://example.org/*", "/*"),
+            Rule("no-admin", PolicyAction.Deny, "spiffe://example.org/*", "/admin"));
+
+        PolicyDecision decision = Evaluate(policy, Orders, path);
+
+        Assert.IsFalse(decision.Allowed, path);
+        Assert.AreEqual(canonical ? PolicyDecision.DeniedByRule : PolicyDecision.NonCanonicalPath, decision.Reason, path);
+        Assert.IsTrue(Evaluate(policy, Orders, "/admins").Allowed, "the exact rule stops at its own path");
+    }
+
+    [TestMethod]
+    public void EmptyPath_IsTheRoot_ForAnExactDenyRule()
+    {
+        CentralPolicy policy = Policy(false,
+            Rule("all", PolicyAction.Allow, "spiffe://example.org/*", "/*"),
+            Rule("no-root", PolicyAction.Deny, "spiffe://example.org/*", "/"));
+
+        PolicyDecision decision = Evaluate(policy, Orders, string.Empty);
+
+        Assert.AreEqual(PolicyDecision.DeniedByRule, decision.Reason);
+        Assert.AreEqual("no-root", decision.Rule);
+    }
+
+    [TestMethod]
     public void DryRun_ReportsTheDecisionItWouldMake()
     {
         CentralPolicy policy = Policy(true, Rule("no-admin", PolicyAction.Deny, "*", "/admin/*"));
@@ -264,6 +303,142 @@ public sealed class CentralPolicyTests
         Assert.IsTrue(decision.DryRun);
         Assert.IsFalse(decision.Allowed);
         Assert.AreEqual("no-admin", decision.Rule);
+    }
+
+    [TestMethod]
+    public void DryRun_RefusesAmbiguousPathsAndUnknownCallers_Too()
+    {
+        CentralPolicy policy = Policy(true, Rule("all", PolicyAction.Allow, "*", "/*"));
+
+        PolicyDecision nonCanonical = Evaluate(policy, Orders, "/x/../admin");
+        PolicyDecision noCaller = Evaluate(policy, default, "/x");
+
+        Assert.IsFalse(nonCanonical.Allowed);
+        Assert.AreEqual(PolicyDecision.NonCanonicalPath, nonCanonical.Reason);
+        Assert.IsTrue(nonCanonical.DryRun);
+        Assert.IsFalse(noCaller.Allowed);
+        Assert.AreEqual(PolicyDecision.NoCallerIdentity, noCaller.Reason);
+        Assert.IsTrue(noCaller.DryRun);
+    }
+
+    [TestMethod]
+    [DataRow(PolicyAction.Deny, DisplayName = "a Deny rule")]
+    [DataRow(PolicyAction.Audit, DisplayName = "an Audit rule")]
+    public void RuleThatIsNoAllowRule_MissingOnlyScopes_NamesNoScope(PolicyAction action)
+    {
+        // Only an Allow rule can tell a caller which scopes would let it in.
+        CentralPolicy policy = Policy(false, Rule("scoped", action, "spiffe://example.org/orders", "/invoices/*", scope: "invoices.admin"));
+
+        PolicyDecision decision = Evaluate(policy, Orders, "/invoices/1", user: User("invoices.read"));
+
+        Assert.AreEqual(PolicyDecision.NoMatchingRule, decision.Reason);
+        Assert.IsNull(decision.MissingScopes);
+    }
+
+    [TestMethod]
+    public void SeveralMatchingRules_TheFirstDenyOrAllowIsNamed_AndEveryAuditIsReported()
+    {
+        CentralPolicy denies = Policy(false,
+            Rule("deny-1", PolicyAction.Deny, "*", "/admin/*"),
+            Rule("deny-2", PolicyAction.Deny, "*", "/admin/*"));
+        CentralPolicy allows = Policy(false,
+            Rule("allow-1", PolicyAction.Allow, "*", "/invoices/*"),
+            Rule("allow-2", PolicyAction.Allow, "*", "/invoices/*"),
+            Rule("audit-1", PolicyAction.Audit, "*", "/invoices/*"),
+            Rule("audit-2", PolicyAction.Audit, "*", "/invoices/*"));
+
+        Assert.AreEqual("deny-1", Evaluate(denies, Orders, "/admin/x").Rule);
+        PolicyDecision allowed = Evaluate(allows, Orders, "/invoices/1");
+        Assert.AreEqual("allow-1", allowed.Rule);
+        Assert.AreSequenceEqual(new[] { "audit-1", "audit-2" }, allowed.AuditRules.ToArray());
+    }
+
+    [TestMethod]
+    public void RuleWithoutAName_IsNamedByItsPosition()
+    {
+        CallerRuleOptions rule = Rule("x", PolicyAction.Allow, "*", "/x");
+        rule.Name = null;
+
+        Assert.AreEqual("rule-0", Evaluate(Policy(false, rule), Orders, "/x").Rule);
+    }
+
+    [TestMethod]
+    public void ValidRule_AfterAnInvalidOne_StillCompiles()
+    {
+        var options = new SecureCommsAuthorizationOptions();
+        options.Rules.Add(Rule("bad", PolicyAction.Allow, "spiffe://example.org/orders", "admin"));
+        options.Rules.Add(Rule("good", PolicyAction.Allow, "*", "/x"));
+        var errors = new List<string>();
+
+        CentralPolicy policy = CentralPolicy.Compile(options, errors);
+
+        Assert.HasCount(1, errors);
+        Assert.AreEqual("good", Evaluate(policy, Orders, "/x").Rule, "each rule is judged by its own problems");
+    }
+
+    [TestMethod]
+    public void InvalidRule_IsLeftOut_EvenWhenNoOneCollectsTheErrors()
+    {
+        // A quote is no scope token (RFC 6749 §3.3), though a token could carry one: the rule must not allow anything.
+        var options = new SecureCommsAuthorizationOptions();
+        options.Rules.Add(Rule("r", PolicyAction.Allow, "*", "/admin", scope: "invoices\"read"));
+
+        CentralPolicy policy = CentralPolicy.Compile(options, null);
+
+        Assert.IsFalse(Evaluate(policy, Orders, "/admin", user: User("invoices\"read")).Allowed);
+    }
+
+    [TestMethod]
+    public void RuleWithUserClaims_RequiresAnEndUser_ThoughRequireUserIsNotSet()
+    {
+        CallerRuleOptions rule = Rule("gold-users", PolicyAction.Allow, "spiffe://example.org/orders", "/premium");
+        rule.UserClaims["tier"] = "gold";
+
+        PolicyDecision decision = Evaluate(Policy(false, rule), Orders, "/premium", user: User(null, ("tier", "gold")));
+
+        Assert.IsFalse(decision.Allowed, "the workload's own claims are no end user");
+        Assert.AreEqual(PolicyDecision.NoMatchingRule, decision.Reason);
+    }
+
+    [TestMethod]
+    public void ScopeWithTheLastPrintableCharacter_IsAScopeToken()
+    {
+        CentralPolicy policy = Policy(false, Rule("tilde", PolicyAction.Allow, "*", "/x", scope: "invoices~read"));
+
+        Assert.IsTrue(Evaluate(policy, Orders, "/x", user: User("invoices~read")).Allowed);
+    }
+
+    [TestMethod]
+    public void IncompleteRules_AreEachReportedWithTheirKey()
+    {
+        var options = new SecureCommsAuthorizationOptions();
+        var incomplete = new CallerRuleOptions { Action = (PolicyAction)42 };
+        incomplete.Methods.Add(" ");
+        options.Rules.Add(incomplete);
+        var errors = new List<string>();
+
+        CentralPolicy.Compile(options, errors);
+
+        Assert.Contains("SecureComms:Authorization:Rules:0:Action must be Allow, Deny or Audit.", errors);
+        Assert.IsTrue(errors.Exists(e => e.StartsWith("SecureComms:Authorization:Rules:0:Callers is empty", StringComparison.Ordinal)), string.Join("; ", errors));
+        Assert.IsTrue(errors.Exists(e => e.StartsWith("SecureComms:Authorization:Rules:0:Paths is empty", StringComparison.Ordinal)), string.Join("; ", errors));
+        Assert.Contains("SecureComms:Authorization:Rules:0:Methods:0 is empty.", errors);
+        Assert.HasCount(4, errors, string.Join("; ", errors));
+    }
+
+    [TestMethod]
+    [DataRow("spiffe://example.org", "names a trust domain, not a workload", DisplayName = "a trust domain alone")]
+    public void InvalidCallerPattern_IsReportedWithItsKeyAndWhy(string caller, string why)
+    {
+        var options = new SecureCommsAuthorizationOptions();
+        options.Rules.Add(Rule("r", PolicyAction.Allow, caller, "/x"));
+        var errors = new List<string>();
+
+        CentralPolicy.Compile(options, errors);
+
+        Assert.HasCount(1, errors, string.Join("; ", errors));
+        Assert.StartsWith($"SecureComms:Authorization:Rules:0:Callers:0 '{caller}'", errors[0]);
+        Assert.Contains(why, errors[0]);
     }
 
     [TestMethod]

@@ -7,6 +7,8 @@ public sealed class PathPatternTests
     [DataRow("/invoices", "/invoices", true)]
     [DataRow("/invoices", "/INVOICES", true, DisplayName = "case-insensitive, like routing")]
     [DataRow("/invoices", "/invoices/1", false)]
+    [DataRow("/invoices/", "/invoices", true, DisplayName = "exact with a trailing slash: the canonical path without it")]
+    [DataRow("/tenants/*/", "/tenants/42", true, DisplayName = "wildcard with a trailing slash: the canonical path without it")]
     [DataRow("/invoices/*", "/invoices", true)]
     [DataRow("/invoices/*", "/invoices/1/lines", true)]
     [DataRow("/invoices/*", "/invoicesx", false, DisplayName = "prefix stops at segment boundary")]
@@ -28,6 +30,7 @@ public sealed class PathPatternTests
     [DataRow("/files/{**path}", "/files", true, DisplayName = "catch-all: the prefix itself")]
     [DataRow("/files/{**path}", "/files/a/b/c", true, DisplayName = "catch-all: everything below")]
     [DataRow("/files/{*path}", "/filesx", false, DisplayName = "catch-all stops at segment boundary")]
+    [DataRow("/{**path}", "/anything/at/all", true, DisplayName = "catch-all as the only segment: every path")]
     public void Matches(string pattern, string path, bool expected)
     {
         Assert.IsTrue(PathPattern.TryParse(pattern, out PathPattern? parsed, out _));
@@ -48,6 +51,14 @@ public sealed class PathPatternTests
     [DataRow("/v{version}/orders", DisplayName = "parameter inside a segment")]
     [DataRow("/files/{**path}/x", DisplayName = "catch-all before the end")]
     [DataRow("/tenants/{id}/{**path}", DisplayName = "catch-all after a parameter")]
+    [DataRow("/{id}/{**path}", DisplayName = "catch-all after a parameter in the first segment")]
+    [DataRow("/orders/{}", DisplayName = "parameter without a name")]
+    [DataRow("/orders/{a}{b}", DisplayName = "two parameters in one segment")]
+    [DataRow("/orders/{a}}", DisplayName = "a stray closing brace after a parameter")]
+    [DataRow("/orders/ab}", DisplayName = "a closing brace without an opening one")]
+    [DataRow("/orders/{id*}", DisplayName = "a star inside a parameter that is no catch-all")]
+    [DataRow("/orders/./{id}", DisplayName = "dot segment in a route template")]
+    [DataRow("/orders/../{id}", DisplayName = "dot-dot segment in a route template")]
     [DataRow("/orders/{id}/*", DisplayName = "template and wildcard mixed")]
     [DataRow("/orders/{id", DisplayName = "unclosed parameter")]
     [DataRow("orders/{id}", DisplayName = "no leading slash")]
