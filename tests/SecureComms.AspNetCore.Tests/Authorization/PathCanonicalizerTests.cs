@@ -11,6 +11,7 @@ public sealed class PathCanonicalizerTests
     [DataRow("", "/", DisplayName = "empty: the root")]
     [DataRow("/", "/", DisplayName = "the root stays the root")]
     [DataRow("//", "/", DisplayName = "slashes only: the root")]
+    [DataRow("///", "/", DisplayName = "three slashes only: the root")]
     [DataRow("/admin", "/admin", DisplayName = "already canonical: unchanged")]
     [DataRow("/admin/", "/admin", DisplayName = "trailing slash dropped")]
     [DataRow("/admin//", "/admin", DisplayName = "trailing slashes collapsed, then dropped")]
