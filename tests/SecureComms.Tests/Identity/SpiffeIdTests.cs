@@ -79,6 +79,8 @@ public sealed class SpiffeIdTests
     [DataRow("spiffe://?x", "trust domain is missing", DisplayName = "only a query")]
     [DataRow("spiffe://Example.org/x", "lowercase", DisplayName = "uppercase trust domain")]
     [DataRow("spiffe://EXAMPLE.ORG/x", "lowercase", DisplayName = "all-uppercase trust domain")]
+    [DataRow("spiffe://Aexample.org/x", "lowercase", DisplayName = "'A', the first uppercase letter, in the trust domain")]
+    [DataRow("spiffe://examplez.orZ/x", "lowercase", DisplayName = "'Z', the last uppercase letter, in the trust domain")]
     [DataRow("spiffe://trust$domain/x", "trust domain characters are limited", DisplayName = "go-spiffe: '$' in the trust domain")]
     [DataRow("spiffe://exa mple.org/x", "trust domain characters are limited", DisplayName = "space in the trust domain")]
     [DataRow("spiffe://exa\tmple.org/x", "trust domain characters are limited", DisplayName = "tab in the trust domain")]
@@ -221,7 +223,7 @@ public sealed class SpiffeIdTests
     public void Null_IsAFormatException_NotAnArgumentNullException()
     {
         FormatException thrown = Assert.ThrowsExactly<FormatException>(() => SpiffeId.Parse(null!));
-        Assert.Contains("empty", thrown.Message);
+        Assert.AreEqual("(null) is not a valid SPIFFE ID: the SPIFFE ID is empty.", thrown.Message);
 
         Assert.IsFalse(SpiffeId.TryParse(null, out SpiffeId id, out string? error));
         Assert.IsTrue(id.IsEmpty);
@@ -391,6 +393,29 @@ public sealed class SpiffeIdTests
         FormatException huge = Assert.ThrowsExactly<FormatException>(() => SpiffeId.Parse(new string('x', 100_000)));
         Assert.IsLessThan(400, huge.Message.Length);
         Assert.Contains("2048 bytes", huge.Message);
+    }
+
+    [TestMethod]
+    public void FormatExceptionMessage_QuotesTheInput_KeepingPrintableAsciiFromSpaceToTilde()
+    {
+        FormatException thrown = Assert.ThrowsExactly<FormatException>(() => SpiffeId.Parse("spiffe://example.org/ a~\u007F"));
+
+        Assert.StartsWith("'spiffe://example.org/ a~\\u007F' is not a valid SPIFFE ID: ", thrown.Message);
+    }
+
+    [TestMethod]
+    public void FormatExceptionMessage_EchoesAt120Characters_AndSaysWhenItTruncated()
+    {
+        string at120 = "spiffe://example.org/" + new string('x', 98) + "?";
+        string at121 = at120 + "y";
+
+        string whole = Assert.ThrowsExactly<FormatException>(() => SpiffeId.Parse(at120)).Message;
+        string truncated = Assert.ThrowsExactly<FormatException>(() => SpiffeId.Parse(at121)).Message;
+
+        Assert.AreEqual(120, at120.Length);
+        Assert.StartsWith($"'{at120}' is not", whole);
+        Assert.DoesNotContain("truncated", whole);
+        Assert.StartsWith($"'{at120}' (truncated, 121 characters) is not", truncated);
     }
 
     [TestMethod]

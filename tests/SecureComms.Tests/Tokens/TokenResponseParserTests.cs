@@ -40,6 +40,11 @@ public sealed class TokenResponseParserTests
     [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":315360000}""", "longer than the accepted maximum", DisplayName = "absurd expires_in (ten years)")]
     [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":"soon"}""", "whole number", DisplayName = "non-numeric expires_in")]
     [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":1.5}""", "whole number", DisplayName = "fractional expires_in")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":"-5"}""", "whole number", DisplayName = "negative expires_in as a string")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":" 300"}""", "whole number", DisplayName = "expires_in string with a space")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":86401}""", "longer than the accepted maximum", DisplayName = "expires_in a second over the maximum")]
+    [DataRow("""{"access_token":7,"token_type":"Bearer","expires_in":300}""", "no access_token", DisplayName = "numeric access_token")]
+    [DataRow("""{"access_token":"x","token_type":1,"expires_in":300}""", "no token_type", DisplayName = "numeric token_type")]
     public void BadResponse_IsAClearInvalidResponseError(string json, string reason)
     {
         TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(() => Parse(json));
@@ -104,6 +109,80 @@ public sealed class TokenResponseParserTests
 
         Assert.AreEqual("invalid_response", error.Error);
         Assert.Contains("HTTP 400", error.ErrorDescription!);
+    }
+
+    [TestMethod]
+    public void TokenTypeIsCaseInsensitive_ExpiresInMayBeAString_AndTheMaximumLifetimeIsAllowed()
+    {
+        // RFC 6749 §5.1: token_type is case-insensitive; some servers send expires_in as a JSON string.
+        AccessToken token = Parse("""{"access_token":"opaque","token_type":"bearer","expires_in":"86400","scope":["not","a","string"]}""");
+
+        Assert.AreEqual("Bearer", token.TokenType);
+        Assert.AreEqual(Now.AddHours(24), token.ExpiresAt);
+        Assert.IsNull(token.Scope, "a scope that is not a string is not taken");
+    }
+
+    [TestMethod]
+    public void JwtBoundToThisClientsCertificate_IsAccepted()
+    {
+        string json = JwtResponse($$$"""{"sub":"orders","cnf":{"x5t#S256":"{{{Certificate.Value.Sha256Thumbprint}}}"}}""");
+
+        AccessToken token = Parse(json);
+
+        Assert.AreEqual(Certificate.Value.Sha256Thumbprint, token.CertificateThumbprint);
+    }
+
+    [TestMethod]
+    [DataRow("""{"sub":"orders","cnf":{"x5t#S256":5}}""", true, "cnf claim is malformed", DisplayName = "thumbprint not a string")]
+    [DataRow("""{"sub":"orders","cnf":{"x5t#S256":5}}""", false, "cnf claim is malformed", DisplayName = "thumbprint not a string, binding not required")]
+    [DataRow("""{"sub":"orders","cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}""", true, "no x5t#S256", DisplayName = "bound to a DPoP key, not a certificate")]
+    public void JwtWithAnUnusableCnf_IsRefused(string payload, bool requireBound, string reason)
+    {
+        byte[] json = Encoding.UTF8.GetBytes(JwtResponse(payload));
+
+        TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(
+            () => TokenResponseParser.ParseSuccess(json, Endpoint, Certificate.Value, Now, TimeSpan.FromHours(24), requireBound));
+
+        Assert.AreEqual("invalid_response", error.Error);
+        Assert.Contains(reason, error.ErrorDescription!);
+    }
+
+    [TestMethod]
+    public void JwtBoundToAKeyOnly_IsAcceptedWhenBindingIsNotRequired()
+    {
+        byte[] json = Encoding.UTF8.GetBytes(JwtResponse("""{"sub":"orders","cnf":{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}"""));
+
+        AccessToken token = TokenResponseParser.ParseSuccess(json, Endpoint, Certificate.Value, Now, TimeSpan.FromHours(24), requireBound: false);
+
+        Assert.AreEqual(Now.AddSeconds(300), token.ExpiresAt);
+    }
+
+    [TestMethod]
+    [DataRow("""{"error":7}""", DisplayName = "error not a string")]
+    [DataRow("""["invalid_client"]""", DisplayName = "an array")]
+    [DataRow("""{"error_description":"no error member"}""", DisplayName = "no error member")]
+    public void ErrorBodyWithoutAnOAuthErrorString_IsInvalidResponse(string body)
+    {
+        TokenAcquisitionException error = TokenResponseParser.ParseError(Encoding.UTF8.GetBytes(body), 503, Endpoint);
+
+        Assert.AreEqual("invalid_response", error.Error);
+        Assert.Contains("HTTP 503 without an OAuth error body", error.ErrorDescription!);
+        Assert.AreEqual(Endpoint, error.TokenEndpoint);
+    }
+
+    [TestMethod]
+    public void OAuthErrorWithoutAStringDescription_HasNoDescription()
+    {
+        TokenAcquisitionException error = TokenResponseParser.ParseError(Encoding.UTF8.GetBytes("""{"error":"invalid_grant","error_description":42}"""), 400, Endpoint);
+
+        Assert.AreEqual("invalid_grant", error.Error);
+        Assert.IsNull(error.ErrorDescription);
+    }
+
+    private static string JwtResponse(string payload)
+    {
+        string header = B64("""{"alg":"ES256","typ":"at+jwt"}""");
+        return $$"""{"access_token":"{{header}}.{{B64(payload)}}.c2ln","token_type":"Bearer","expires_in":300}""";
     }
 
     private static string B64(string json) => System.Buffers.Text.Base64Url.EncodeToString(Encoding.UTF8.GetBytes(json));

@@ -1,4 +1,9 @@
+using System.Net;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using SecureComms.Testing;
 using SecureComms.Tests.Fakes;
 
@@ -33,6 +38,7 @@ public sealed class PeerCertificateValidatorTests
         NoKeyUsage,
         KeyCertSignUsage,
         CrlSignUsage,
+        KeyEnciphermentWithoutDigitalSignature,
         ServerAuthOnlyPresentedAsClient,
         ClientAuthOnlyPresentedAsServer,
         DomainBIdentitySignedByDomainACa,
@@ -44,6 +50,9 @@ public sealed class PeerCertificateValidatorTests
         CaSignedLeafWithoutTrustDomainUriPresentedAsLeaf,
         MalformedKeyUsageExtension,
         MalformedSubjectAltNameExtension,
+        SubjectAltNameWithTrailingBytes,
+        SelfSignedLeafPlacedInItsOwnBundle,
+        ForgedSignatureNamingTheTrustedCa,
     }
 
     [ClassInitialize]
@@ -117,6 +126,7 @@ public sealed class PeerCertificateValidatorTests
     [DataRow(Attack.NoKeyUsage, SvidValidationFailure.MissingDigitalSignature)]
     [DataRow(Attack.KeyCertSignUsage, SvidValidationFailure.ForbiddenKeyUsage)]
     [DataRow(Attack.CrlSignUsage, SvidValidationFailure.ForbiddenKeyUsage)]
+    [DataRow(Attack.KeyEnciphermentWithoutDigitalSignature, SvidValidationFailure.MissingDigitalSignature)]
     [DataRow(Attack.ServerAuthOnlyPresentedAsClient, SvidValidationFailure.WrongExtendedKeyUsage)]
     [DataRow(Attack.ClientAuthOnlyPresentedAsServer, SvidValidationFailure.WrongExtendedKeyUsage)]
     [DataRow(Attack.DomainBIdentitySignedByDomainACa, SvidValidationFailure.UntrustedRoot)]
@@ -128,6 +138,9 @@ public sealed class PeerCertificateValidatorTests
     [DataRow(Attack.CaSignedLeafWithoutTrustDomainUriPresentedAsLeaf, SvidValidationFailure.LeafIsCertificateAuthority)]
     [DataRow(Attack.MalformedKeyUsageExtension, SvidValidationFailure.InvalidChain)]
     [DataRow(Attack.MalformedSubjectAltNameExtension, SvidValidationFailure.InvalidSpiffeId)]
+    [DataRow(Attack.SubjectAltNameWithTrailingBytes, SvidValidationFailure.InvalidSpiffeId)]
+    [DataRow(Attack.SelfSignedLeafPlacedInItsOwnBundle, SvidValidationFailure.InvalidChain)]
+    [DataRow(Attack.ForgedSignatureNamingTheTrustedCa, SvidValidationFailure.InvalidChain)]
     public void Attack_IsDeniedWithItsExactReason(Attack attack, SvidValidationFailure expected)
     {
         var clock = new FakeTimeProvider(Start);
@@ -174,6 +187,10 @@ public sealed class PeerCertificateValidatorTests
                 break;
             case Attack.CrlSignUsage:
                 certificate = s_caA.IssueDefective(Orders, SvidDefect.CrlSignUsage);
+                break;
+            case Attack.KeyEnciphermentWithoutDigitalSignature:
+                // X509-SVID §4.3: a key usage extension that is present but lacks digitalSignature is as bad as none.
+                certificate = s_caA.IssueCertificate(new SvidSpec { UriSans = [Orders.ToString()], KeyUsage = X509KeyUsageFlags.KeyEncipherment });
                 break;
             case Attack.ServerAuthOnlyPresentedAsClient:
                 certificate = s_caA.IssueDefective(Orders, SvidDefect.ServerAuthOnly);
@@ -225,6 +242,19 @@ public sealed class PeerCertificateValidatorTests
             case Attack.MalformedSubjectAltNameExtension:
                 certificate = SelfSignedWith(new X509Extension("2.5.29.17", [0x30, 0x05, 0x86, 0x01], critical: false));
                 break;
+            case Attack.SubjectAltNameWithTrailingBytes:
+                // Bytes after the GeneralNames sequence: a malformed extension is refused, never read up to the junk.
+                certificate = SelfSignedWith(new X509Extension("2.5.29.17", [.. SpiffeSan().RawData, 0x05, 0x00], critical: false));
+                break;
+            case Attack.SelfSignedLeafPlacedInItsOwnBundle:
+                // A workload-shaped certificate made a trust anchor: an authority is never a workload (X509-SVID §3.2).
+                certificate = SelfSignedSvid();
+                bundles = new StaticTrustBundleSource(new TrustBundle(DomainA, [X509CertificateLoader.LoadCertificate(certificate.RawData)]));
+                break;
+            case Attack.ForgedSignatureNamingTheTrustedCa:
+                // Issuer name and key identifier of the trusted CA, signature by another key: the path is found, then broken.
+                certificate = ForgedInTheNameOf(s_caA.Certificate);
+                break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(attack), attack, null);
         }
@@ -260,6 +290,7 @@ public sealed class PeerCertificateValidatorTests
 
         Assert.AreEqual(SvidValidationFailure.Expired, result.Failure);
         Assert.AreEqual(Orders, result.SpiffeId);
+        Assert.StartsWith("the SVID '", result.Detail!);
         Assert.Contains("expired at 2026-03-01T13:00:00Z (now 2026-03-01T14:00:00Z)", result.Detail!);
     }
 
@@ -301,10 +332,198 @@ public sealed class PeerCertificateValidatorTests
         Assert.IsTrue(result.IsValid, result.ToString());
     }
 
+    [TestMethod]
+    [DataRow(PeerSide.Client, SvidDefect.ServerAuthOnly, "presented as a client but its extended key usage lacks clientAuth", DisplayName = "client")]
+    [DataRow(PeerSide.Server, SvidDefect.ClientAuthOnly, "presented as a server but its extended key usage lacks serverAuth", DisplayName = "server")]
+    public void WrongExtendedKeyUsage_DetailNamesTheSideAndTheMissingPurpose(PeerSide side, SvidDefect eku, string expected)
+    {
+        using X509Certificate2 certificate = s_caA.IssueDefective(Orders, eku);
+
+        SvidValidationResult result = Validator(new FakeTimeProvider(Start)).Validate(certificate, null, side);
+
+        Assert.AreEqual(SvidValidationFailure.WrongExtendedKeyUsage, result.Failure);
+        Assert.Contains(expected, result.Detail!);
+    }
+
+    [TestMethod]
+    public void SvidCarryingDnsSansBesideItsSpiffeId_IsAcceptedWithItsSpiffeId()
+    {
+        // X509-SVID §2: other SAN types may accompany the one URI SAN; only URI SANs count.
+        using X509Certificate2 certificate = s_caA.IssueCertificate(new SvidSpec { DnsSans = ["orders.example.org", "localhost"], UriSans = [Orders.ToString()] });
+
+        SvidValidationResult result = Validator(new FakeTimeProvider(Start)).Validate(certificate, null, PeerSide.Server);
+
+        Assert.IsTrue(result.IsValid, result.ToString());
+        Assert.AreEqual(Orders, result.SpiffeId);
+    }
+
+    [TestMethod]
+    public void SvidWithDigitalSignatureAndKeyEncipherment_IsAccepted()
+    {
+        using X509Certificate2 certificate = s_caA.IssueCertificate(new SvidSpec
+        {
+            UriSans = [Orders.ToString()],
+            KeyUsage = X509KeyUsageFlags.DigitalSignature | X509KeyUsageFlags.KeyEncipherment,
+        });
+
+        Assert.IsTrue(Validator(new FakeTimeProvider(Start)).Validate(certificate, null, PeerSide.Client).IsValid);
+    }
+
+    [TestMethod]
+    public void ClockAtExactlyNotBefore_IsAccepted()
+    {
+        // RFC 5280 §4.1.2.5: the validity period includes its notBefore instant.
+        WorkloadCertificate svid = s_caA.IssueSvid(Orders);
+        var notBefore = new DateTimeOffset(svid.Certificate.NotBefore.ToUniversalTime());
+
+        SvidValidationResult atNotBefore = Validator(new FakeTimeProvider(notBefore)).Validate(svid.Certificate, null, PeerSide.Client);
+        SvidValidationResult aSecondBefore = Validator(new FakeTimeProvider(notBefore.AddSeconds(-1))).Validate(svid.Certificate, null, PeerSide.Client);
+
+        Assert.IsTrue(atNotBefore.IsValid, atNotBefore.ToString());
+        Assert.AreEqual(SvidValidationFailure.NotYetValid, aSecondBefore.Failure);
+    }
+
+    [TestMethod]
+    public void ClockAtExactlyNotAfter_IsStillRefused_ByThePlatformsChainBuild()
+    {
+        // The leaf rule is inclusive (RFC 5280 §4.1.2.5), but the platform's chain build treats notAfter itself as
+        // expired; the verdict is then the chain failure, never an acceptance.
+        WorkloadCertificate svid = s_caA.IssueSvid(Orders);
+        var clock = new FakeTimeProvider(new DateTimeOffset(svid.Certificate.NotAfter.ToUniversalTime()));
+
+        SvidValidationResult result = Validator(clock).Validate(svid.Certificate, null, PeerSide.Client);
+
+        Assert.AreEqual(SvidValidationFailure.InvalidChain, result.Failure, result.ToString());
+        Assert.Contains("could not be built", result.Detail!);
+    }
+
+    [TestMethod]
+    [DataRow(false, "the root CA", DisplayName = "direct SVID: the root expired")]
+    [DataRow(true, "the intermediate CA", DisplayName = "via intermediate: the intermediate expired with its root")]
+    public void ClockMovedPastAnAuthoritysNotAfter_DetailNamesWhichAuthority(bool viaIntermediate, string expected)
+    {
+        var clock = new FakeTimeProvider(Start);
+        using var shortLivedRoot = DevelopmentCertificateAuthority.Create(DomainA, clock, TimeSpan.FromMinutes(30));
+        using DevelopmentCertificateAuthority intermediate = shortLivedRoot.CreateIntermediate();
+        WorkloadCertificate svid = (viaIntermediate ? intermediate : shortLivedRoot).IssueSvid(Orders, TimeSpan.FromHours(2));
+        clock.Advance(TimeSpan.FromMinutes(45));
+
+        SvidValidationResult result = new PeerCertificateValidator(new StaticTrustBundleSource(shortLivedRoot.CreateTrustBundle()), clock)
+            .Validate(svid.Certificate, svid.Intermediates, PeerSide.Client);
+
+        Assert.AreEqual(SvidValidationFailure.Expired, result.Failure, result.ToString());
+        Assert.StartsWith(expected, result.Detail!);
+    }
+
+    [TestMethod]
+    public void ValidatingTwice_LeavesTheCallersCertificatesUsable_AndCountsBothValidations()
+    {
+        // The chain's own copies are disposed after each validation; the leaf, the presented intermediates and the
+        // bundle's authorities belong to the caller and must survive it.
+        WorkloadCertificate svid = s_intermediateA.IssueSvid(Orders);
+        TrustBundle bundle = s_caA.CreateTrustBundle();
+        var validator = new PeerCertificateValidator(new StaticTrustBundleSource(bundle), new FakeTimeProvider(Start));
+
+        SvidValidationResult first = validator.Validate(svid.Certificate, svid.Intermediates, PeerSide.Client);
+        SvidValidationResult second = validator.Validate(svid.Certificate, svid.Intermediates, PeerSide.Client);
+
+        Assert.IsTrue(first.IsValid, first.ToString());
+        Assert.IsTrue(second.IsValid, second.ToString());
+        Assert.AreEqual(2, validator.ValidationCount);
+        Assert.IsNotEmpty(svid.Certificate.RawData);
+        Assert.IsNotEmpty(svid.Intermediates[0].RawData);
+        Assert.IsNotEmpty(bundle.Authorities[0].RawData);
+    }
+
+    [TestMethod]
+    public async Task MissingIntermediate_IsNeverFetchedFromTheUrlTheLeafNames()
+    {
+        // A leaf may name where to download its issuer (AIA caIssuers, RFC 5280 §4.2.2.1). Following it would put the
+        // network, at a URL the peer chose, on the handshake path: the intermediate is served here, and never asked for.
+        using var rootKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var intermediateKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var leafKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 root = CaRequest("CN=AIA test root", rootKey).CreateSelfSigned(Start.AddDays(-1), Start.AddDays(30));
+        using X509Certificate2 intermediate = CaRequest("CN=AIA test intermediate", intermediateKey)
+            .Create(root.SubjectName, X509SignatureGenerator.CreateForECDsa(rootKey), Start.AddDays(-1), Start.AddDays(29), [0x02]);
+        int fetches = 0;
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0));
+        await using WebApplication issuerServer = builder.Build();
+        issuerServer.MapGet("/intermediate.cer", () =>
+        {
+            Interlocked.Increment(ref fetches);
+            return Results.Bytes(intermediate.RawData, "application/pkix-cert");
+        });
+        await issuerServer.StartAsync();
+        string address = issuerServer.Urls.Single();
+
+        var leafRequest = new CertificateRequest("CN=AIA test workload", leafKey, HashAlgorithmName.SHA256);
+        leafRequest.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
+        leafRequest.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        leafRequest.CertificateExtensions.Add(SpiffeSan());
+        leafRequest.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(intermediate, true, false));
+        leafRequest.CertificateExtensions.Add(new X509AuthorityInformationAccessExtension(null, [$"{address}/intermediate.cer"]));
+        using X509Certificate2 leaf = leafRequest.Create(intermediate.SubjectName, X509SignatureGenerator.CreateForECDsa(intermediateKey), Start.AddMinutes(-5), Start.AddHours(1), [0x03]);
+        var bundles = new StaticTrustBundleSource(new TrustBundle(DomainA, [X509CertificateLoader.LoadCertificate(root.RawData)]));
+
+        SvidValidationResult withoutIntermediate = new PeerCertificateValidator(bundles, new FakeTimeProvider(Start)).Validate(leaf, null, PeerSide.Client);
+        SvidValidationResult withIntermediate = new PeerCertificateValidator(bundles, new FakeTimeProvider(Start)).Validate(leaf, [intermediate], PeerSide.Client);
+
+        Assert.AreEqual(SvidValidationFailure.UntrustedRoot, withoutIntermediate.Failure, withoutIntermediate.ToString());
+        Assert.AreEqual(0, Volatile.Read(ref fetches), "the validator reached the network");
+        Assert.IsTrue(withIntermediate.IsValid, withIntermediate.ToString());
+    }
+
+    [TestMethod]
+    public void MissingArguments_AreRefusedAtConstruction()
+    {
+        Assert.ThrowsExactly<ArgumentNullException>(() => new PeerCertificateValidator(null!, TimeProvider.System));
+        Assert.ThrowsExactly<ArgumentNullException>(() => new PeerCertificateValidator(new StaticTrustBundleSource(), null!));
+    }
+
+    private static X509Extension SpiffeSan()
+    {
+        var san = new SubjectAlternativeNameBuilder();
+        san.AddUri(new Uri(Orders.ToString()));
+        return san.Build();
+    }
+
+    private static CertificateRequest CaRequest(string subject, ECDsa key)
+    {
+        var request = new CertificateRequest(subject, key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        return request;
+    }
+
+    private static X509Certificate2 ForgedInTheNameOf(X509Certificate2 authority)
+    {
+        using var forger = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=forged workload", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(SpiffeSan());
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(authority, true, false));
+        return request.Create(authority.SubjectName, X509SignatureGenerator.CreateForECDsa(forger), Start.AddMinutes(-5), Start.AddHours(1), [0x04]);
+    }
+
+    private static X509Certificate2 SelfSignedSvid()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=self-signed workload", key, HashAlgorithmName.SHA256);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(SpiffeSan());
+        return request.CreateSelfSigned(Start.AddMinutes(-5), Start.AddHours(1));
+    }
+
     private static X509Certificate2 SelfSignedWith(X509Extension malformed)
     {
-        using var key = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=malformed", key, System.Security.Cryptography.HashAlgorithmName.SHA256);
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest("CN=malformed", key, HashAlgorithmName.SHA256);
         if (malformed.Oid?.Value != "2.5.29.17")
         {
             var san = new SubjectAlternativeNameBuilder();
