@@ -401,6 +401,25 @@ public sealed class CentralPolicyTests
     }
 
     [TestMethod]
+    public void ScopeWithTheFirstPrintableCharacter_IsAScopeToken()
+    {
+        CentralPolicy policy = Policy(false, Rule("bang", PolicyAction.Allow, "*", "/x", scope: "invoices!read"));
+
+        Assert.IsTrue(Evaluate(policy, Orders, "/x", user: User("invoices!read")).Allowed);
+    }
+
+    [TestMethod]
+    public void AnExactCaller_DoesNotCoverTheWorkloadsBelowIt()
+    {
+        CentralPolicy policy = Policy(false, Rule("orders only", PolicyAction.Allow, "spiffe://example.org/orders", "/x"));
+
+        Assert.IsTrue(Evaluate(policy, Orders, "/x").Allowed);
+        PolicyDecision below = Evaluate(policy, SpiffeId.Parse("spiffe://example.org/orders/replica-1"), "/x");
+        Assert.IsFalse(below.Allowed, "an exact caller is that one workload, not a prefix");
+        Assert.AreEqual(PolicyDecision.NoMatchingRule, below.Reason);
+    }
+
+    [TestMethod]
     public void ScopeWithTheLastPrintableCharacter_IsAScopeToken()
     {
         CentralPolicy policy = Policy(false, Rule("tilde", PolicyAction.Allow, "*", "/x", scope: "invoices~read"));

@@ -17,6 +17,8 @@ public sealed class PathPatternTests
     [DataRow("*/health", "/x/health", true, DisplayName = "suffix")]
     [DataRow("*/health", "/health", true, DisplayName = "suffix: the segment alone")]
     [DataRow("*/health", "/x/unhealth", false, DisplayName = "suffix stops at segment boundary")]
+    [DataRow("*/a", "/x/a", true, DisplayName = "suffix of a one-character segment")]
+    [DataRow("*/a", "/x/b", false, DisplayName = "suffix of a one-character segment: another segment")]
     [DataRow("/tenants/*/invoices", "/tenants/42/invoices", true, DisplayName = "wildcard segment")]
     [DataRow("/tenants/*/invoices", "/tenants/1/2/invoices", false, DisplayName = "wildcard is exactly one segment")]
     [DataRow("/tenants/*/invoices", "/tenants//invoices", false, DisplayName = "wildcard is not an empty segment")]
