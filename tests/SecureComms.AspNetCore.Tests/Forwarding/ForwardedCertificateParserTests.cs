@@ -93,6 +93,90 @@ public sealed class ForwardedCertificateParserTests
         Assert.AreEqual(Orders.Value.Certificate.Thumbprint, result.Certificate!.Thumbprint);
     }
 
+    [TestMethod]
+    public void HeadersOfExactlyTheMaximumLength_AreRead_OneCharacterMore_IsTooLarge()
+    {
+        string header = ByteSequence(Orders.Value.Certificate);
+        int max = header.Length;
+
+        Assert.IsNull(ForwardedCertificateParser.Parse(ForwardedCertificateFormat.ClientCertHeader, header, maxLength: max).Failure);
+        Assert.AreEqual("TooLarge", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.ClientCertHeader, header, maxLength: max - 1).Failure);
+        Assert.IsNull(ForwardedCertificateParser.Parse(ForwardedCertificateFormat.ClientCertHeader, header, header, maxLength: max).Failure, "a chain header of the maximum length");
+        Assert.AreEqual("TooLarge", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.ClientCertHeader, header, header + " ", maxLength: max).Failure, "a chain header one character too long");
+    }
+
+    [TestMethod]
+    public void ClientCert_NotOpenedByAColon_IsMalformed_EvenWhenTheRestReadsAsACertificate()
+    {
+        string header = "x" + Convert.ToBase64String(Orders.Value.Certificate.RawData) + ":";
+
+        Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.ClientCertHeader, header).Failure);
+    }
+
+    [TestMethod]
+    public void Xfcc_Chain_GivesTheLeafFirst_ThenTheIntermediates()
+    {
+        using var intermediate = TestPki.Ca.CreateIntermediate();
+        WorkloadCertificate leaf = intermediate.IssueSvid(TestPki.Orders);
+        string header = $"By=spiffe://example.org/ingress;Chain=\"{Uri.EscapeDataString(Pem(leaf.Certificate) + Pem(intermediate.Certificate))}\"";
+
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, header);
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(leaf.Certificate.Thumbprint, result.Certificate!.Thumbprint);
+        Assert.IsNotNull(result.Chain);
+        Assert.HasCount(1, result.Chain);
+        Assert.AreEqual(intermediate.Certificate.Thumbprint, result.Chain[0].Thumbprint);
+    }
+
+    [TestMethod]
+    public void Xfcc_EmptyChain_HasNoCertificate()
+    {
+        Assert.AreEqual("NoCertificate", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, "By=spiffe://example.org/ingress;Chain=\"\"").Failure);
+    }
+
+    [TestMethod]
+    public void Xfcc_EscapedQuoteInsideAQuotedValue_DoesNotEndIt()
+    {
+        // The Subject holds '";Cert=' escaped: read as text, it cannot smuggle a Cert pair in.
+        string header = $"Subject=\"CN=a\\\";Cert=forged\";Cert=\"{Uri.EscapeDataString(Pem(Orders.Value.Certificate))}\"";
+
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, header);
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(Orders.Value.Certificate.Thumbprint, result.Certificate!.Thumbprint);
+    }
+
+    [TestMethod]
+    public void Xfcc_EmptyPairs_AreSkipped()
+    {
+        string header = $";Cert=\"{Uri.EscapeDataString(Pem(Orders.Value.Certificate))}\";;";
+
+        ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, header);
+
+        Assert.IsNull(result.Failure);
+        Assert.AreEqual(Orders.Value.Certificate.Thumbprint, result.Certificate!.Thumbprint);
+    }
+
+    [TestMethod]
+    public void Nginx_Dash_MeansNoCertificate()
+    {
+        Assert.AreEqual("Missing", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, "-").Failure);
+    }
+
+    [TestMethod]
+    public void Nginx_OnlyExactlyOnePemCertificate_IsRead()
+    {
+        string pem = Pem(Orders.Value.Certificate);
+        using var key = ECDsa.Create();
+        string publicKey = key.ExportSubjectPublicKeyInfoPem();
+
+        Assert.IsNull(ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString("\n" + pem + "\n")).Failure, "whitespace around the PEM");
+        Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString(pem + "junk")).Failure, "text after the PEM");
+        Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString("junk" + pem)).Failure, "text before the PEM");
+        Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString(publicKey)).Failure, "a PEM of another label");
+    }
+
     public static IEnumerable<object?[]> Attacks()
     {
         string pem = Uri.EscapeDataString(Pem(Orders.Value.Certificate));
