@@ -118,7 +118,7 @@ public sealed class ForwardedCertificateParserTests
     {
         using var intermediate = TestPki.Ca.CreateIntermediate();
         WorkloadCertificate leaf = intermediate.IssueSvid(TestPki.Orders);
-        string header = $"By=spiffe://example.org/ingress;Chain=\"{Uri.EscapeDataString(Pem(leaf.Certificate) + Pem(intermediate.Certificate))}\"";
+        string header = $"By=spiffe://example.org/ingress;Chain=\"{Uri.EscapeDataString(Pem(leaf.Certificate) + "\n" + Pem(intermediate.Certificate) + "\n")}\"";
 
         ForwardedCertificateResult result = ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, header);
 
