@@ -23,7 +23,7 @@ for area in "${areas[@]}"; do
   # Stryker wants the test project's absolute path and runs from that project's folder.
   jq --arg tests "$root/$tests" --arg project "$(basename "$project")" '{ "stryker-config": {
       project: $project, "test-projects": [$tests], mutate: .mutate, "test-case-filter": ."test-case-filter",
-      "coverage-analysis": "perTest", concurrency: (.concurrency // 2), reporters: ["json", "html", "cleartext"],
+      "coverage-analysis": (."coverage-analysis" // "perTest"), concurrency: (.concurrency // 2), reporters: ["json", "html", "cleartext"],
       "additional-timeout": 5000, "mutation-level": "Standard" } }' "$spec" > "$out/stryker-config.json"
   echo "== mutation: $area"
   (cd "$(dirname "$tests")" && dotnet dotnet-stryker -f "$out/stryker-config.json" -O "$out" --skip-version-check) > "$out/stryker.log" 2>&1 \
