@@ -148,6 +148,12 @@ public sealed class ForwardedCertificateParserTests
     }
 
     [TestMethod]
+    public void Xfcc_BackslashEndingAnUnterminatedQuote_IsMalformed()
+    {
+        Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.EnvoyXfcc, "By=spiffe://example.org/ingress;Cert=\"abc\\").Failure);
+    }
+
+    [TestMethod]
     public void Xfcc_EmptyPairs_AreSkipped()
     {
         string header = $";Cert=\"{Uri.EscapeDataString(Pem(Orders.Value.Certificate))}\";;";
@@ -173,7 +179,9 @@ public sealed class ForwardedCertificateParserTests
 
         Assert.IsNull(ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString("\n" + pem + "\n")).Failure, "whitespace around the PEM");
         Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString(pem + "junk")).Failure, "text after the PEM");
+        Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString(pem + "\njunk")).Failure, "a line of text after the PEM");
         Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString("junk" + pem)).Failure, "text before the PEM");
+        Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString("junk\n" + pem)).Failure, "a line of text before the PEM");
         Assert.AreEqual("Malformed", ForwardedCertificateParser.Parse(ForwardedCertificateFormat.NginxEscapedPem, Uri.EscapeDataString(publicKey)).Failure, "a PEM of another label");
     }
 
