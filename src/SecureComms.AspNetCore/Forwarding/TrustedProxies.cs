@@ -28,11 +28,7 @@ internal sealed class TrustedProxies
             return false;
         }
 
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
-        }
-
+        // IPNetwork.Contains matches an IPv4 address mapped to IPv6 (as a dual-stack socket reports it) against IPv4 networks.
         foreach (IPNetwork network in _networks)
         {
             if (network.Contains(address))

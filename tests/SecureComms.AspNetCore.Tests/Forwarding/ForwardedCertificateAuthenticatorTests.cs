@@ -86,6 +86,47 @@ public sealed class ForwardedCertificateAuthenticatorTests
     }
 
     [TestMethod]
+    public async Task TwoWorkloads_ForwardedWithTheSameChain_EachGetsTheVerdictOfItsOwnCertificate()
+    {
+        await using SecureServiceHost billing = await StartBillingAsync("ClientCert", Ingress.ToString());
+        using DevelopmentCertificateAuthority intermediate = TestPki.Ca.CreateIntermediate();
+        using HttpClient ingress = TestClients.RawClient(TestPki.Issue(Ingress).Certificate);
+        (string, string) chain = ("Client-Cert-Chain", ByteSequence(intermediate.Certificate));
+
+        (HttpStatusCode status, string body) orders = await SendAsync(
+            ingress, billing.BaseAddress, ("Client-Cert", ByteSequence(intermediate.IssueSvid(TestPki.Orders).Certificate)), chain);
+        (HttpStatusCode status, string body) analytics = await SendAsync(
+            ingress, billing.BaseAddress, ("Client-Cert", ByteSequence(intermediate.IssueSvid(TestPki.Analytics).Certificate)), chain);
+
+        Assert.AreEqual(HttpStatusCode.OK, orders.status, orders.body);
+        Assert.AreEqual(
+            HttpStatusCode.Forbidden,
+            analytics.status,
+            "analytics is not orders: a verdict is kept for the certificate and its chain together, never for the chain alone");
+    }
+
+    [TestMethod]
+    public async Task TheSameWorkload_ForwardedWithAnotherChain_IsValidatedAgain()
+    {
+        await using SecureServiceHost billing = await StartBillingAsync("ClientCert", Ingress.ToString());
+        using DevelopmentCertificateAuthority intermediate = TestPki.Ca.CreateIntermediate();
+        using DevelopmentCertificateAuthority unrelated = TestPki.Ca.CreateIntermediate();
+        using HttpClient ingress = TestClients.RawClient(TestPki.Issue(Ingress).Certificate);
+        (string, string) orders = ("Client-Cert", ByteSequence(intermediate.IssueSvid(TestPki.Orders).Certificate));
+
+        (HttpStatusCode status, string body) withItsChain = await SendAsync(
+            ingress, billing.BaseAddress, orders, ("Client-Cert-Chain", ByteSequence(intermediate.Certificate)));
+        (HttpStatusCode status, string _) withAnotherChain = await SendAsync(
+            ingress, billing.BaseAddress, orders, ("Client-Cert-Chain", ByteSequence(unrelated.Certificate)));
+
+        Assert.AreEqual(HttpStatusCode.OK, withItsChain.status, withItsChain.body);
+        Assert.AreEqual(
+            HttpStatusCode.Unauthorized,
+            withAnotherChain.status,
+            "an intermediate that did not issue the certificate does not complete its path: the first request's verdict was for its own chain");
+    }
+
+    [TestMethod]
     public async Task MalformedHeader_FromATrustedProxy_Gets401_WithItsReasonLogged()
     {
         await using SecureServiceHost billing = await StartBillingAsync("ClientCert", Ingress.ToString());
