@@ -24,7 +24,7 @@ for area in "${areas[@]}"; do
   jq --arg tests "$root/$tests" --arg project "$(basename "$project")" '{ "stryker-config": {
       project: $project, "test-projects": [$tests], mutate: .mutate, "test-case-filter": ."test-case-filter",
       "coverage-analysis": (."coverage-analysis" // "perTest"), concurrency: (.concurrency // 2), reporters: ["json", "html", "cleartext"],
-      "additional-timeout": 5000, "mutation-level": "Standard" } }' "$spec" > "$out/stryker-config.json"
+      "additional-timeout": 5000, "mutation-level": "Standard", "ignore-methods": (."ignore-methods" // []) } }' "$spec" > "$out/stryker-config.json"
   echo "== mutation: $area"
   (cd "$(dirname "$tests")" && dotnet dotnet-stryker -f "$out/stryker-config.json" -O "$out" --skip-version-check) > "$out/stryker.log" 2>&1 \
     || { tail -40 "$out/stryker.log"; echo "stryker failed for $area (log: $out/stryker.log)"; exit 1; }

@@ -184,8 +184,9 @@ internal sealed class SecureCommsAuthenticationHandler(SecureCommsAuthentication
 
         if (_s.Tokens.Authority is null)
         {
-            // Only JWT-SVIDs are accepted, and none came.
-            return Refuse(id, bearer is null ? AccessTokenFailure.Missing : AccessTokenFailure.Malformed);
+            // Only JWT-SVIDs are accepted, and no bearer token came: no header, or another scheme's credentials, which
+            // RFC 6750 §3.1 answers without an error code, as JwtBearer does.
+            return Refuse(id, AccessTokenFailure.Missing);
         }
 
         // First sight of this token: JwtBearer validates it (keys from the issuer's JWKS, algorithms, iss, aud, typ, lifetime).

@@ -3,9 +3,12 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
 using Microsoft.IdentityModel.Tokens;
 using SecureComms.AspNetCore.Tests.Infrastructure;
 
@@ -80,63 +83,97 @@ public sealed class AccessTokenAttackTests
         Assert.AreEqual("spiffe://example.org/orders as orders with invoices.read", await response.Content.ReadAsStringAsync());
     }
 
-    public static IEnumerable<object?[]> TokenAttacks()
+    /// <summary>The token each attack presents (MSTest <c>DataRow</c>s name the attacks, so that mutation testing maps every row).</summary>
+    private static string? TokenFor(string attack) => attack switch
     {
-        yield return ["no token", (Func<string?>)(() => null), "MissingToken", false];
-        yield return ["garbage token", (Func<string?>)(() => "not-a-jwt"), "MalformedToken", true];
-        yield return ["alg none", (Func<string?>)(() => Unsigned(s_issuer.Mint(Audience, s_orders))), "AlgorithmNotAllowed", true];
-        yield return ["alg none without a kid", (Func<string?>)(() => Unsigned(s_issuer.Mint(Audience, s_orders), """{"alg":"none","typ":"at+jwt"}""")), "AlgorithmNotAllowed", true];
-        yield return ["alg None (another spelling)", (Func<string?>)(() => Unsigned(s_issuer.Mint(Audience, s_orders), """{"alg":"None","typ":"at+jwt","kid":"test-key-1"}""")), "AlgorithmNotAllowed", true];
-        yield return ["HS256 signed with the issuer's public key", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: KeyConfusion())), "AlgorithmNotAllowed", true];
-        yield return ["ES512, an algorithm outside the allow-list, with the issuer's kid", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("test-key-1", ECCurve.NamedCurves.nistP521, SecurityAlgorithms.EcdsaSha512))), "AlgorithmNotAllowed", true];
-        yield return ["ES512 with an unknown kid (no key refresh for it)", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("random-es512", ECCurve.NamedCurves.nistP521, SecurityAlgorithms.EcdsaSha512))), "AlgorithmNotAllowed", true];
-        yield return ["unknown kid", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("no-such-key"))), "UnknownSigningKey", true];
-        yield return ["unknown kid, no nbf (as node-oidc-provider issues them)", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("no-such-key"), withNotBefore: false)), "UnknownSigningKey", true];
-        yield return ["known kid, wrong key", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, signing: Foreign("test-key-1"))), "BadSignature", true];
-        yield return ["signature of another token", (Func<string?>)(() => Spliced(s_issuer.Mint(Audience, s_orders), s_issuer.Mint(Audience, s_analytics))), "BadSignature", true];
-        yield return ["no exp", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, withExpiry: false)), "TokenWithoutExpiration", true];
-        yield return ["no exp and no nbf", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, withExpiry: false, withNotBefore: false)), "TokenWithoutExpiration", true];
-        yield return ["exp beyond the year 9999", (Func<string?>)(() => Raw($$"""{"iss":"{{s_issuer.Issuer}}","aud":"{{Audience}}","sub":"orders","exp":253402300800000,"cnf":{{Bound()}}}""")), "MalformedToken", true];
-        yield return ["exp as a string", (Func<string?>)(() => Raw($$"""{"iss":"{{s_issuer.Issuer}}","aud":"{{Audience}}","sub":"orders","exp":"tomorrow","cnf":{{Bound()}}}""")), "MalformedToken", true];
-        yield return ["cnf as a string holding the right object", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+        "no token" => null,
+        "garbage token" => "not-a-jwt",
+        "alg none" => Unsigned(s_issuer.Mint(Audience, s_orders)),
+        "alg none without a kid" => Unsigned(s_issuer.Mint(Audience, s_orders), """{"alg":"none","typ":"at+jwt"}"""),
+        "alg None (another spelling)" => Unsigned(s_issuer.Mint(Audience, s_orders), """{"alg":"None","typ":"at+jwt","kid":"test-key-1"}"""),
+        "HS256 signed with the issuer's public key" => s_issuer.Mint(Audience, s_orders, signing: KeyConfusion()),
+        "ES512, an algorithm outside the allow-list, with the issuer's kid" => s_issuer.Mint(Audience, s_orders, signing: Foreign("test-key-1", ECCurve.NamedCurves.nistP521, SecurityAlgorithms.EcdsaSha512)),
+        "ES512 with an unknown kid (no key refresh for it)" => s_issuer.Mint(Audience, s_orders, signing: Foreign("random-es512", ECCurve.NamedCurves.nistP521, SecurityAlgorithms.EcdsaSha512)),
+        "unknown kid" => s_issuer.Mint(Audience, s_orders, signing: Foreign("no-such-key")),
+        "unknown kid, no nbf (as node-oidc-provider issues them)" => s_issuer.Mint(Audience, s_orders, signing: Foreign("no-such-key"), withNotBefore: false),
+        "known kid, wrong key" => s_issuer.Mint(Audience, s_orders, signing: Foreign("test-key-1")),
+        "signature of another token" => Spliced(s_issuer.Mint(Audience, s_orders), s_issuer.Mint(Audience, s_analytics)),
+        "no exp" => s_issuer.Mint(Audience, s_orders, withExpiry: false),
+        "no exp and no nbf" => s_issuer.Mint(Audience, s_orders, withExpiry: false, withNotBefore: false),
+        "exp beyond the year 9999" => Raw($$"""{"iss":"{{s_issuer.Issuer}}","aud":"{{Audience}}","sub":"orders","exp":253402300800000,"cnf":{{Bound()}}}"""),
+        "exp as a string" => Raw($$"""{"iss":"{{s_issuer.Issuer}}","aud":"{{Audience}}","sub":"orders","exp":"tomorrow","cnf":{{Bound()}}}"""),
+        "cnf as a string holding the right object" => Raw(s_issuer.Payload(Audience, $$"""
             "cnf":"{\"x5t#S256\":\"{{s_orders.Sha256Thumbprint}}\"}"
-            """))), "MalformedToken", true];
-        yield return ["cnf as an array whose first element matches", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            """)),
+        "cnf as an array whose first element matches" => Raw(s_issuer.Payload(Audience, $$"""
             "cnf":[{{Bound()}}]
-            """))), "MalformedToken", true];
-        yield return ["cnf twice, the second one matching", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            """)),
+        "cnf twice, the second one matching" => Raw(s_issuer.Payload(Audience, $$"""
             "cnf":{"x5t#S256":"AAAA"},"cnf":{{Bound()}}
-            """))), "MalformedToken", true];
-        yield return ["cnf with x5t#S256 as a number", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":{\"x5t#S256\":42}"))), "MalformedToken", true];
-        yield return ["cnf with x5t#S256 as an array holding the thumbprint", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            """)),
+        "cnf with x5t#S256 as a number" => Raw(s_issuer.Payload(Audience, "\"cnf\":{\"x5t#S256\":42}")),
+        "cnf with x5t#S256 as an array holding the thumbprint" => Raw(s_issuer.Payload(Audience, $$"""
             "cnf":{"x5t#S256":["{{s_orders.Sha256Thumbprint}}"]}
-            """))), "MalformedToken", true];
-        yield return ["cnf with x5t#S256 twice", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            """)),
+        "cnf with x5t#S256 twice" => Raw(s_issuer.Payload(Audience, $$"""
             "cnf":{"x5t#S256":"AAAA","x5t#S256":"{{s_orders.Sha256Thumbprint}}"}
-            """))), "MalformedToken", true];
-        yield return ["cnf with a lone surrogate in x5t#S256", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":{\"x5t#S256\":\"\\ud800\"}"))), "MalformedToken", true];
-        yield return ["cnf as a string with a lone surrogate", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":\"{\\ud800}\""))), "MalformedToken", true];
-        yield return ["cnf null", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, "\"cnf\":null"))), "MalformedToken", true];
-        yield return ["cnf with the member name escaped, holding a string", (Func<string?>)(() => Raw(s_issuer.Payload(Audience, $$"""
+            """)),
+        "cnf with a lone surrogate in x5t#S256" => Raw(s_issuer.Payload(Audience, "\"cnf\":{\"x5t#S256\":\"\\ud800\"}")),
+        "cnf as a string with a lone surrogate" => Raw(s_issuer.Payload(Audience, "\"cnf\":\"{\\ud800}\"")),
+        "cnf null" => Raw(s_issuer.Payload(Audience, "\"cnf\":null")),
+        "cnf with the member name escaped, holding a string" => Raw(s_issuer.Payload(Audience, $$"""
             "\u0063nf":"{\"x5t#S256\":\"{{s_orders.Sha256Thumbprint}}\"}"
-            """))), "MalformedToken", true];
-        yield return ["wrong issuer", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, issuer: "https://evil.example.org")), "WrongIssuer", true];
-        yield return ["wrong audience", (Func<string?>)(() => s_issuer.Mint("https://payments.example.org", s_orders)), "WrongAudience", true];
-        yield return ["expired", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, expires: DateTime.UtcNow.AddMinutes(-5), notBefore: DateTime.UtcNow.AddMinutes(-10))), "TokenExpired", true];
-        yield return ["not yet valid", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, notBefore: DateTime.UtcNow.AddMinutes(10), expires: DateTime.UtcNow.AddMinutes(20))), "TokenNotYetValid", true];
-        yield return ["wrong typ (an ID token or a plain JWT)", (Func<string?>)(() => s_issuer.Mint(Audience, s_orders, type: "JWT")), "WrongTokenType", true];
-        yield return ["token bound to another certificate (stolen token replay)", (Func<string?>)(() => s_issuer.Mint(Audience, s_analytics)), "TokenBoundToAnotherCertificate", true];
-        yield return ["token without cnf while binding is required", (Func<string?>)(() => s_issuer.Mint(Audience, boundTo: null)), "TokenNotCertificateBound", true];
-    }
+            """)),
+        "wrong issuer" => s_issuer.Mint(Audience, s_orders, issuer: "https://evil.example.org"),
+        "wrong audience" => s_issuer.Mint("https://payments.example.org", s_orders),
+        "expired" => s_issuer.Mint(Audience, s_orders, expires: DateTime.UtcNow.AddMinutes(-5), notBefore: DateTime.UtcNow.AddMinutes(-10)),
+        "not yet valid" => s_issuer.Mint(Audience, s_orders, notBefore: DateTime.UtcNow.AddMinutes(10), expires: DateTime.UtcNow.AddMinutes(20)),
+        "wrong typ (an ID token or a plain JWT)" => s_issuer.Mint(Audience, s_orders, type: "JWT"),
+        "token bound to another certificate (stolen token replay)" => s_issuer.Mint(Audience, s_analytics),
+        "token without cnf while binding is required" => s_issuer.Mint(Audience, boundTo: null),
+        _ => throw new ArgumentOutOfRangeException(nameof(attack), attack, "no such attack"),
+    };
 
     [TestMethod]
-    [DynamicData(nameof(TokenAttacks))]
-    public async Task BadToken_Gets401_WithAnRfc6750Challenge_AndALoggedReason(string attack, Func<string?> token, string? reason, bool invalidToken)
+    [DataRow("no token", "MissingToken", false)]
+    [DataRow("garbage token", "MalformedToken", true)]
+    [DataRow("alg none", "AlgorithmNotAllowed", true)]
+    [DataRow("alg none without a kid", "AlgorithmNotAllowed", true)]
+    [DataRow("alg None (another spelling)", "AlgorithmNotAllowed", true)]
+    [DataRow("HS256 signed with the issuer's public key", "AlgorithmNotAllowed", true)]
+    [DataRow("ES512, an algorithm outside the allow-list, with the issuer's kid", "AlgorithmNotAllowed", true)]
+    [DataRow("ES512 with an unknown kid (no key refresh for it)", "AlgorithmNotAllowed", true)]
+    [DataRow("unknown kid", "UnknownSigningKey", true)]
+    [DataRow("unknown kid, no nbf (as node-oidc-provider issues them)", "UnknownSigningKey", true)]
+    [DataRow("known kid, wrong key", "BadSignature", true)]
+    [DataRow("signature of another token", "BadSignature", true)]
+    [DataRow("no exp", "TokenWithoutExpiration", true)]
+    [DataRow("no exp and no nbf", "TokenWithoutExpiration", true)]
+    [DataRow("exp beyond the year 9999", "MalformedToken", true)]
+    [DataRow("exp as a string", "MalformedToken", true)]
+    [DataRow("cnf as a string holding the right object", "MalformedToken", true)]
+    [DataRow("cnf as an array whose first element matches", "MalformedToken", true)]
+    [DataRow("cnf twice, the second one matching", "MalformedToken", true)]
+    [DataRow("cnf with x5t#S256 as a number", "MalformedToken", true)]
+    [DataRow("cnf with x5t#S256 as an array holding the thumbprint", "MalformedToken", true)]
+    [DataRow("cnf with x5t#S256 twice", "MalformedToken", true)]
+    [DataRow("cnf with a lone surrogate in x5t#S256", "MalformedToken", true)]
+    [DataRow("cnf as a string with a lone surrogate", "MalformedToken", true)]
+    [DataRow("cnf null", "MalformedToken", true)]
+    [DataRow("cnf with the member name escaped, holding a string", "MalformedToken", true)]
+    [DataRow("wrong issuer", "WrongIssuer", true)]
+    [DataRow("wrong audience", "WrongAudience", true)]
+    [DataRow("expired", "TokenExpired", true)]
+    [DataRow("not yet valid", "TokenNotYetValid", true)]
+    [DataRow("wrong typ (an ID token or a plain JWT)", "WrongTokenType", true)]
+    [DataRow("token bound to another certificate (stolen token replay)", "TokenBoundToAnotherCertificate", true)]
+    [DataRow("token without cnf while binding is required", "TokenNotCertificateBound", true)]
+    public async Task BadToken_Gets401_WithAnRfc6750Challenge_AndALoggedReason(string attack, string? reason, bool invalidToken)
     {
         int handlerRunsBefore = Volatile.Read(ref s_handlerRuns);
         using var telemetry = new TelemetryCapture(s_billing.App.Services.GetRequiredService<SecureCommsMetrics>().Meter);
 
-        HttpResponseMessage response = await CallAsync(s_orders, "/invoices", token());
+        HttpResponseMessage response = await CallAsync(s_orders, "/invoices", TokenFor(attack));
 
         Assert.AreEqual(HttpStatusCode.Unauthorized, response.StatusCode, attack);
         string challenge = response.Headers.WwwAuthenticate.ToString();
@@ -150,6 +187,16 @@ public sealed class AccessTokenAttackTests
             Assert.Contains($"error_description=\"{AccessTokenFailure.Describe(reason!)}\"", challenge, $"{attack}: the description of its own reason");
         }
 
+        using (JsonDocument problem = JsonDocument.Parse(await response.Content.ReadAsStringAsync()))
+        {
+            Assert.AreEqual("Unauthorized", problem.RootElement.GetProperty("title").GetString(), attack);
+            Assert.AreEqual(AccessTokenFailure.Describe(reason!), problem.RootElement.GetProperty("detail").GetString(), $"{attack}: the problem details name the same reason as the challenge");
+        }
+
+        Assert.IsTrue(
+            s_billing.Logs.Contains(1203, $"rejected the access token of spiffe://example.org/orders GET /invoices: {reason}"),
+            $"{attack}: the token's refusal is logged with its reason");
+
         if (reason is not null)
         {
             Assert.IsTrue(
@@ -159,6 +206,20 @@ public sealed class AccessTokenAttackTests
 
         Assert.IsFalse(s_billing.Logs.Contains(1400, "denied (none)"), $"{attack}: the audit event names the caller whose token was refused");
         Assert.Contains(m => m.Has(SecureCommsTelemetry.Tags.Reason, reason ?? AccessTokenFailure.Missing), telemetry.Measurements(SecureCommsTelemetry.Instruments.AuthorizationDecisions), $"{attack}: the decision metric carries the same reason");
+    }
+
+    [TestMethod]
+    public void JwtBearerSchemesOfTheApplication_AreLeftAsTheApplicationConfiguresThem()
+    {
+        IOptionsMonitor<JwtBearerOptions> options = s_billing.App.Services.GetRequiredService<IOptionsMonitor<JwtBearerOptions>>();
+
+        JwtBearerOptions secureComms = options.Get(AccessTokenJwtBearerSetup.Scheme);
+        JwtBearerOptions application = options.Get(JwtBearerDefaults.AuthenticationScheme);
+
+        Assert.AreEqual(s_issuer.Authority.ToString(), secureComms.Authority);
+        Assert.IsNull(application.Authority, "SecureComms configures its own scheme only");
+        Assert.IsTrue(application.TokenValidationParameters.ValidateIssuer);
+        Assert.IsNull(application.TokenValidationParameters.ValidIssuer);
     }
 
     [TestMethod]

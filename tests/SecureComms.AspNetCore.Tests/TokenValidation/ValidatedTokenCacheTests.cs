@@ -117,6 +117,20 @@ public sealed class ValidatedTokenCacheTests
     }
 
     [TestMethod]
+    public void ExpAtTheLastSecondOfTheYear9999_IsRead_AndOneSecondLaterRefused()
+    {
+        long last = DateTimeOffset.MaxValue.ToUnixTimeSeconds();
+        JsonWebToken atLast = Jwt($$"""{"sub":"orders","exp":{{last.ToString(CultureInfo.InvariantCulture)}}}""");
+        JsonWebToken beyond = Jwt($$"""{"sub":"orders","exp":{{(last + 1).ToString(CultureInfo.InvariantCulture)}}}""");
+
+        ValidatedAccessToken? read = ValidatedAccessToken.From(new ClaimsIdentity(atLast.Claims, "test"), atLast);
+
+        Assert.IsNotNull(read, "the last representable second is a usable exp");
+        Assert.AreEqual(DateTimeOffset.FromUnixTimeSeconds(last), read.ExpiresAt);
+        Assert.IsNull(ValidatedAccessToken.From(new ClaimsIdentity(beyond.Claims, "test"), beyond), "no DateTimeOffset holds it");
+    }
+
+    [TestMethod]
     public void EachRequestIdentity_SharesTheClaims_UntilItChangesThem()
     {
         ValidatedAccessToken token = Token(Now.AddMinutes(5));

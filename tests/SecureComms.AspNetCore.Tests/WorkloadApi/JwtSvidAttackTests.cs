@@ -131,27 +131,44 @@ public sealed class JwtSvidAttackTests
         Assert.Contains("error=\"insufficient_scope\"", response.Headers.WwwAuthenticate.ToString());
     }
 
-    public static IEnumerable<object[]> Attacks()
+    /// <summary>The token each attack presents (MSTest <c>DataRow</c>s name the attacks, so that mutation testing maps every row).</summary>
+    private static async Task<string?> TokenForAsync(string attack) => attack switch
     {
-        yield return ["no token", (Func<Task<string?>>)(() => Task.FromResult<string?>(null)), AccessTokenFailure.Missing];
-        yield return ["garbage", (Func<Task<string?>>)(() => Task.FromResult<string?>("not-a-jwt")), AccessTokenFailure.Malformed];
-        yield return ["wrong audience", (Func<Task<string?>>)(async () => await JwtSvidAsync(s_ordersAgent, "spiffe://example.org/other")), AccessTokenFailure.WrongAudience];
-        yield return ["expired", (Func<Task<string?>>)(async () => await JwtSvidAsync(s_staleOrdersAgent, Audience)), AccessTokenFailure.Expired];
-        yield return ["alg none", (Func<Task<string?>>)(async () => Unsigned(await JwtSvidAsync(s_ordersAgent, Audience), "none")), AccessTokenFailure.AlgorithmNotAllowed];
-        yield return ["HS256 with the bundle's kid", (Func<Task<string?>>)(() => Task.FromResult<string?>(Mint(TestPki.Orders, new SigningCredentials(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)) { KeyId = s_keys.CurrentKeyId }, SecurityAlgorithms.HmacSha256)))), AccessTokenFailure.AlgorithmNotAllowed];
-        yield return ["unknown kid", (Func<Task<string?>>)(() => Task.FromResult<string?>(Mint(TestPki.Orders, Foreign("no-such-key")))), AccessTokenFailure.UnknownSigningKey];
-        yield return ["the bundle's kid, another key", (Func<Task<string?>>)(() => Task.FromResult<string?>(Mint(TestPki.Orders, Foreign(s_keys.CurrentKeyId)))), AccessTokenFailure.BadSignature];
-        yield return ["sub in a trust domain without a JWT bundle", (Func<Task<string?>>)(() => Task.FromResult<string?>(Mint(SpiffeId.Parse("spiffe://other.org/orders"), Foreign(s_keys.CurrentKeyId)))), AccessTokenFailure.UnknownSigningKey];
-        yield return ["sub not a SPIFFE ID", (Func<Task<string?>>)(() => Task.FromResult<string?>(Mint("orders", Foreign(s_keys.CurrentKeyId)))), AccessTokenFailure.Malformed];
-    }
+        "no token" => null,
+        "garbage" => "not-a-jwt",
+        "wrong audience" => await JwtSvidAsync(s_ordersAgent, "spiffe://example.org/other"),
+        "expired" => await JwtSvidAsync(s_staleOrdersAgent, Audience),
+        "alg none" => Unsigned(await JwtSvidAsync(s_ordersAgent, Audience), "none"),
+        "HS256 with the bundle's kid" => Mint(TestPki.Orders, new SigningCredentials(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)) { KeyId = s_keys.CurrentKeyId }, SecurityAlgorithms.HmacSha256)),
+        "unknown kid" => Mint(TestPki.Orders, Foreign("no-such-key")),
+        "the bundle's kid, another key" => Mint(TestPki.Orders, Foreign(s_keys.CurrentKeyId)),
+        "sub in a trust domain without a JWT bundle" => Mint(SpiffeId.Parse("spiffe://other.org/orders"), Foreign(s_keys.CurrentKeyId)),
+        "sub not a SPIFFE ID" => Mint("orders", Foreign(s_keys.CurrentKeyId)),
+        _ => throw new ArgumentOutOfRangeException(nameof(attack), attack, "no such attack"),
+    };
+
+    /// <summary>The <c>Authorization</c> header each attack sends: its bearer token, or another scheme's credentials.</summary>
+    private static async Task<string?> AuthorizationForAsync(string attack) => attack == "Basic credentials, no bearer token"
+        ? "Basic b3JkZXJzOnNlY3JldA=="
+        : await TokenForAsync(attack) is { } token ? "Bearer " + token : null;
 
     [TestMethod]
-    [DynamicData(nameof(Attacks))]
-    public async Task BadJwtSvid_Gets401_WithAnRfc6750Challenge_AndALoggedReason(string attack, Func<Task<string?>> token, string reason)
+    [DataRow("no token", AccessTokenFailure.Missing)]
+    [DataRow("Basic credentials, no bearer token", AccessTokenFailure.Missing)]
+    [DataRow("garbage", AccessTokenFailure.Malformed)]
+    [DataRow("wrong audience", AccessTokenFailure.WrongAudience)]
+    [DataRow("expired", AccessTokenFailure.Expired)]
+    [DataRow("alg none", AccessTokenFailure.AlgorithmNotAllowed)]
+    [DataRow("HS256 with the bundle's kid", AccessTokenFailure.AlgorithmNotAllowed)]
+    [DataRow("unknown kid", AccessTokenFailure.UnknownSigningKey)]
+    [DataRow("the bundle's kid, another key", AccessTokenFailure.BadSignature)]
+    [DataRow("sub in a trust domain without a JWT bundle", AccessTokenFailure.UnknownSigningKey)]
+    [DataRow("sub not a SPIFFE ID", AccessTokenFailure.Malformed)]
+    public async Task BadJwtSvid_Gets401_WithAnRfc6750Challenge_AndALoggedReason(string attack, string reason)
     {
         int handlerRunsBefore = Volatile.Read(ref s_handlerRuns);
 
-        HttpResponseMessage response = await CallAsync(s_orders, "/invoices", await token());
+        HttpResponseMessage response = await SendAsync(s_orders, "/invoices", await AuthorizationForAsync(attack));
 
         Assert.AreEqual(HttpStatusCode.Unauthorized, response.StatusCode, attack);
         string challenge = response.Headers.WwwAuthenticate.ToString();
@@ -224,13 +241,16 @@ public sealed class JwtSvidAttackTests
         return (await connection.FetchJwtSvidAsync([audience], null, CancellationToken.None)).Svids[0].Svid;
     }
 
-    private static async Task<HttpResponseMessage> CallAsync(WorkloadCertificate caller, string path, string? token)
+    private static Task<HttpResponseMessage> CallAsync(WorkloadCertificate caller, string path, string? token) =>
+        SendAsync(caller, path, token is null ? null : "Bearer " + token);
+
+    private static async Task<HttpResponseMessage> SendAsync(WorkloadCertificate caller, string path, string? authorization)
     {
         using HttpClient client = TestClients.RawClient(caller.Certificate);
         using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(s_billing.BaseAddress, path));
-        if (token is not null)
+        if (authorization is not null)
         {
-            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
         }
 
         return await client.SendAsync(request);

@@ -111,6 +111,32 @@ public sealed class OpaqueTokenIntrospectionTests
     }
 
     [TestMethod]
+    public async Task ValidatedTokenCacheOff_EachOpaqueTokenGetsItsOwnAnswer()
+    {
+        await using SecureServiceHost billing = await StartBillingAsync(s_tokenServer, timeout: null, validatedTokenCacheSize: 0);
+        string active = s_tokenServer.IssueOpaqueToken("orders", Audience, ["invoices.read"], s_orders.Certificate);
+        string revoked = Revoked(s_tokenServer.IssueOpaqueToken("orders", Audience, ["invoices.read"], s_orders.Certificate));
+        using HttpClient client = TestClients.RawClient(s_orders.Certificate);
+
+        HttpStatusCode first = await StatusAsync(active);
+        HttpStatusCode second = await StatusAsync(revoked);
+        HttpStatusCode again = await StatusAsync(active);
+
+        Assert.AreEqual(HttpStatusCode.OK, first);
+        Assert.AreEqual(HttpStatusCode.Unauthorized, second, "answers are kept by each token's own hash, also without the validated-token cache");
+        Assert.AreEqual(HttpStatusCode.OK, again);
+        Assert.IsTrue(billing.Logs.Contains(1400, "denied spiffe://example.org/orders (user (none)) GET /invoices: TokenInactive"));
+
+        async Task<HttpStatusCode> StatusAsync(string token)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(billing.BaseAddress, "/invoices"));
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            using HttpResponseMessage response = await client.SendAsync(request);
+            return response.StatusCode;
+        }
+    }
+
+    [TestMethod]
     public async Task InactiveAnswer_IsReusedBriefly_WithoutAnotherCall()
     {
         string token = Revoked(s_tokenServer.IssueOpaqueToken("orders", Audience, ["invoices.read"], s_orders.Certificate));
@@ -275,7 +301,7 @@ public sealed class OpaqueTokenIntrospectionTests
         ],
     });
 
-    private static Task<SecureServiceHost> StartBillingAsync(DevelopmentTokenServer tokenServer, TimeSpan? timeout, TimeSpan? maxCacheDuration = null)
+    private static Task<SecureServiceHost> StartBillingAsync(DevelopmentTokenServer tokenServer, TimeSpan? timeout, TimeSpan? maxCacheDuration = null, int? validatedTokenCacheSize = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -285,6 +311,11 @@ public sealed class OpaqueTokenIntrospectionTests
             ["SecureComms:TokenValidation:Introspection:Enabled"] = "true",
             ["SecureComms:TokenValidation:Introspection:ClientId"] = "billing",
         };
+        if (validatedTokenCacheSize is { } size)
+        {
+            settings["SecureComms:TokenValidation:ValidatedTokenCacheSize"] = size.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
         if (maxCacheDuration is { } cap)
         {
             settings["SecureComms:TokenValidation:Introspection:MaxCacheDuration"] = cap.ToString();
