@@ -18,6 +18,12 @@ internal sealed record LoadResult(string Mode, string Shape, long Requests, long
 
     /// <summary>Fixed-rate runs: requests that started more than one interval behind their schedule.</summary>
     public long LateStarts { get; init; }
+
+    /// <summary>
+    /// Modes with proxies in other processes (the sidecar mode's nginx pair): their CPU time per request, in microseconds,
+    /// already included in <see cref="CpuMicrosecondsPerRequest"/>; negative when the mode has none.
+    /// </summary>
+    public double ProxyCpuMicrosecondsPerRequest { get; init; } = -1;
 }
 
 /// <summary>
@@ -29,14 +35,18 @@ internal static class LoadRun
 {
     private const int MaxSamplesPerWorker = 1 << 21;
 
-    public static async Task<LoadResult> RunAsync(string mode, string shape, int concurrency, TimeSpan warmup, TimeSpan duration, Func<CancellationToken, Task<bool>> call)
+    /// <param name="proxies">
+    /// The usage of other processes in the request path (the sidecar mode's nginx processes), added to this process's
+    /// CPU time and context switches over the measured window; <see langword="null"/> when there are none.
+    /// </param>
+    public static async Task<LoadResult> RunAsync(string mode, string shape, int concurrency, TimeSpan warmup, TimeSpan duration, Func<CancellationToken, Task<bool>> call, Func<ProcessUsage>? proxies = null)
     {
         if (warmup > TimeSpan.Zero)
         {
             await DriveAsync(CreateWorkers(concurrency, record: false), warmup, call);
         }
 
-        return await MeasureAsync(mode, shape, concurrency, workers => DriveAsync(workers, duration, call));
+        return await MeasureAsync(mode, shape, concurrency, workers => DriveAsync(workers, duration, call), proxies);
     }
 
     /// <summary>
@@ -45,17 +55,17 @@ internal static class LoadRun
     /// the latency is the request's own cost, not time spent queueing behind other callers. A request that starts more
     /// than one interval behind its schedule is counted as late (the machine could not keep the rate).
     /// </summary>
-    public static async Task<LoadResult> RunAtRateAsync(string mode, string shape, int callers, double requestsPerSecond, TimeSpan warmup, TimeSpan duration, Func<CancellationToken, Task<bool>> call)
+    public static async Task<LoadResult> RunAtRateAsync(string mode, string shape, int callers, double requestsPerSecond, TimeSpan warmup, TimeSpan duration, Func<CancellationToken, Task<bool>> call, Func<ProcessUsage>? proxies = null)
     {
         if (warmup > TimeSpan.Zero)
         {
             await DriveAtRateAsync(CreateWorkers(callers, record: false), requestsPerSecond, warmup, call);
         }
 
-        return await MeasureAsync(mode, shape, callers, workers => DriveAtRateAsync(workers, requestsPerSecond, duration, call));
+        return await MeasureAsync(mode, shape, callers, workers => DriveAtRateAsync(workers, requestsPerSecond, duration, call), proxies);
     }
 
-    private static async Task<LoadResult> MeasureAsync(string mode, string shape, int callers, Func<Worker[], Task> drive)
+    private static async Task<LoadResult> MeasureAsync(string mode, string shape, int callers, Func<Worker[], Task> drive, Func<ProcessUsage>? proxies)
     {
         // The recorders' arrays are allocated before the window: they are neither counted as the requests' bytes nor a
         // large-object allocation (and the gen-2 collection it brings) inside the measured time.
@@ -65,11 +75,17 @@ internal static class LoadRun
         int gen2Before = GC.CollectionCount(2);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         ProcessUsage usageBefore = ProcessUsage.Read();
+        ProcessUsage? proxiesBefore = proxies?.Invoke();
         Console.Error.WriteLine($"measuring: {shape} | {mode}"); // progress, and the cue profile-load.sh starts perf on
         long started = Stopwatch.GetTimestamp();
         await drive(workers);
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         ProcessUsage usage = ProcessUsage.Read().Since(usageBefore);
+        ProcessUsage? proxyUsage = proxies?.Invoke().Since(proxiesBefore!.Value);
+        if (proxyUsage is { } inProxies)
+        {
+            usage = new ProcessUsage(usage.CpuTime + inProxies.CpuTime, usage.ContextSwitches < 0 ? -1 : usage.ContextSwitches + inProxies.ContextSwitches);
+        }
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         int gen2 = GC.CollectionCount(2) - gen2Before;
 
@@ -78,6 +94,7 @@ internal static class LoadRun
         {
             CpuMicrosecondsPerRequest = result.Requests == 0 ? 0 : usage.CpuTime.TotalMicroseconds / result.Requests,
             ContextSwitchesPerRequest = result.Requests == 0 || usage.ContextSwitches < 0 ? -1 : (double)usage.ContextSwitches / result.Requests,
+            ProxyCpuMicrosecondsPerRequest = proxyUsage is not { } proxy ? -1 : result.Requests == 0 ? 0 : proxy.CpuTime.TotalMicroseconds / result.Requests,
         };
     }
 

@@ -59,8 +59,12 @@ internal static class LoadServers
     /// Full SecureComms: mTLS with SVID validation, a certificate-bound JWT and the central policy. With
     /// <paramref name="grpc"/>, the server also serves the gRPC <see cref="WorkService"/>, and
     /// the central rule opens its method path to the caller (gRPC calls are POSTs to <c>/package.Service/Method</c>).
+    /// With <paramref name="behindProxy"/>, it also opens a plaintext listener for a TLS-terminating proxy on loopback
+    /// (<see cref="PlaintextAddress"/>) and takes the caller's certificate from nginx's <c>X-Client-Cert</c>
+    /// (<c>$ssl_client_escaped_cert</c>) when the peer is 127.0.0.1: the trusted-proxy path, where the forwarded
+    /// certificate is validated as an SVID like a direct one and the token must be bound to it.
     /// </summary>
-    public static async Task<WebApplication> StartSecureCommsAsync(DevelopmentCertificateAuthority ca, WorkloadCertificate server, DevelopmentTokenServer tokens, string audience, SpiffeId caller, bool grpc = false)
+    public static async Task<WebApplication> StartSecureCommsAsync(DevelopmentCertificateAuthority ca, WorkloadCertificate server, DevelopmentTokenServer tokens, string audience, SpiffeId caller, bool grpc = false, bool behindProxy = false)
     {
         // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
         // under the working directory).
@@ -78,6 +82,17 @@ internal static class LoadServers
             ["SecureComms:Authorization:Rules:0:Paths:0"] = grpc ? WorkService.DoPath : "/work",
             ["SecureComms:Authorization:Rules:0:Methods:0"] = grpc ? "POST" : "GET",
         });
+        if (behindProxy)
+        {
+            builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+            {
+                ["SecureComms:Server:PlaintextEndpoints:proxy:Url"] = "http://127.0.0.1:0",
+                ["SecureComms:Server:ForwardedCertificates:Format"] = "NginxEscapedPem",
+                ["SecureComms:Server:ForwardedCertificates:HeaderName"] = "X-Client-Cert",
+                ["SecureComms:Server:ForwardedCertificates:TrustedProxies:0"] = "127.0.0.1",
+            });
+        }
+
         if (grpc)
         {
             builder.Services.AddGrpc();
@@ -139,7 +154,7 @@ internal static class LoadServers
         return (app, new Uri($"https://127.0.0.1:{edgePort}"));
     }
 
-    private static int FreeLoopbackPort()
+    public static int FreeLoopbackPort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();
@@ -193,6 +208,9 @@ internal static class LoadServers
     }
 
     public static Uri Address(WebApplication app) => new(app.Urls.First(u => u.StartsWith("https://", StringComparison.Ordinal)));
+
+    /// <summary>A server's plaintext listener (the one opened for a proxy).</summary>
+    public static Uri PlaintextAddress(WebApplication app) => new(app.Urls.First(u => u.StartsWith("http://", StringComparison.Ordinal)));
 
     /// <summary>A server-certificate check against the development CA (SecureComms' own client checks the SPIFFE ID instead).</summary>
     public static bool TrustsDevelopmentCa(X509Certificate2 ca, X509Certificate? certificate)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace SecureComms.Load;
@@ -30,13 +31,87 @@ internal readonly record struct ProcessUsage(TimeSpan CpuTime, long ContextSwitc
         return new ProcessUsage(process.TotalProcessorTime, -1);
     }
 
+    /// <summary>
+    /// Other processes' usage summed (Linux only): <c>utime + stime</c> from <c>/proc/&lt;pid&gt;/stat</c> (in clock ticks,
+    /// usually 10 ms) and the voluntary and involuntary context switches from <c>/proc/&lt;pid&gt;/status</c>. A process
+    /// that is gone counts as nothing.
+    /// </summary>
+    public static ProcessUsage ReadProcesses(IEnumerable<int> processIds)
+    {
+        long ticksPerSecond = NativeMethods.SysConf(NativeMethods.ClockTicksName);
+        long ticks = 0, switches = 0;
+        foreach (int id in processIds)
+        {
+            if (ProcStat(id) is not { } stat)
+            {
+                continue;
+            }
+
+            ticks += stat.UserTicks + stat.SystemTicks;
+            try
+            {
+                foreach (string line in File.ReadLines($"/proc/{id}/status"))
+                {
+                    if (line.StartsWith("voluntary_ctxt_switches:", StringComparison.Ordinal) || line.StartsWith("nonvoluntary_ctxt_switches:", StringComparison.Ordinal))
+                    {
+                        switches += long.Parse(line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim(), CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // the process ended between the two reads
+            }
+        }
+
+        return new ProcessUsage(TimeSpan.FromSeconds((double)ticks / ticksPerSecond), switches);
+    }
+
+    /// <summary>The processes whose parent is <paramref name="parentId"/> (e.g. nginx's workers under its master).</summary>
+    public static List<int> ChildProcesses(int parentId)
+    {
+        var children = new List<int>();
+        foreach (string directory in Directory.EnumerateDirectories("/proc"))
+        {
+            if (int.TryParse(Path.GetFileName(directory), NumberStyles.None, CultureInfo.InvariantCulture, out int id) && ProcStat(id) is { } stat && stat.ParentId == parentId)
+            {
+                children.Add(id);
+            }
+        }
+
+        return children;
+    }
+
+    /// <summary><c>/proc/&lt;pid&gt;/stat</c>: fields after the parenthesised command name (which may hold spaces).</summary>
+    private static (int ParentId, long UserTicks, long SystemTicks)? ProcStat(int id)
+    {
+        string text;
+        try
+        {
+            text = File.ReadAllText($"/proc/{id}/stat");
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+
+        // proc(5): after "pid (comm) " come state (3), ppid (4), ..., utime (14), stime (15).
+        string[] fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
+        return (int.Parse(fields[1], CultureInfo.InvariantCulture), long.Parse(fields[11], CultureInfo.InvariantCulture), long.Parse(fields[12], CultureInfo.InvariantCulture));
+    }
+
     /// <summary>The usage between <paramref name="before"/> and this reading.</summary>
     public ProcessUsage Since(ProcessUsage before) =>
         new(CpuTime - before.CpuTime, ContextSwitches < 0 || before.ContextSwitches < 0 ? -1 : ContextSwitches - before.ContextSwitches);
 
     private static class NativeMethods
     {
+        public const int ClockTicksName = 2; // _SC_CLK_TCK
+
         [DllImport("libc", EntryPoint = "getrusage", SetLastError = false)]
         public static extern int GetRusage(int who, [Out] long[] usage);
+
+        [DllImport("libc", EntryPoint = "sysconf", SetLastError = false)]
+        public static extern long SysConf(int name);
     }
 }

@@ -11,15 +11,19 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using SecureComms;
 using SecureComms.Load;
+using SecureComms.Load.ByHand;
+using SecureComms.Load.Sidecar;
 using SecureComms.Load.Rpc;
 using SecureComms.Testing;
 
 // End-to-end load harness: the same GET /work under TLS only, mTLS only and full SecureComms, driven by the same
-// client load on loopback; a gRPC unary call (Grpc.AspNetCore service, Grpc.Net.Client from IHttpClientFactory) under
+// client load on loopback, beside what a team would otherwise run: the same checks by hand with the stock ASP.NET Core
+// packages ("by-hand") and a mesh's hop played by two nginx sidecars ("sidecar", skipped when nginx is missing); a gRPC unary call (Grpc.AspNetCore service, Grpc.Net.Client from IHttpClientFactory) under
 // mTLS only and full SecureComms; then handshake-bound runs (a new connection per request) with and without TLS resumption.
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- [--duration 10] [--warmup 2] [--concurrency 32] [--out file.md]
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --only "plain client" --duration 30   (one mode, e.g. under dotnet-trace)
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --smoke     (1 s per run; exit 0 only if every run served requests without errors)
+//   dotnet run -c Release --project benchmarks/SecureComms.Load -- --only by-hand --duration 5   (or --only sidecar: one new mode alone)
 //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --only-load gRPC --duration 20 --rounds 3   (the gRPC modes only)
 //   benchmarks/profile-load.sh     (one load under perf per mode, then --attribute: where a request's CPU goes, by owner)
 // Saturated runs (fixed callers, as fast as they go) measure throughput; fixed-rate runs (--rate 1000 over
@@ -50,6 +54,8 @@ double rate = Option("--rate", 1000); // the fixed-rate latency runs: requests p
 int rateCallers = (int)Option("--rate-callers", 16);
 
 const string Audience = "https://work.example.org";
+const string ByHandMode = "by-hand: stock ASP.NET Core (Certificate + JwtBearer + binding handler + policy)";
+const string SidecarMode = "sidecar: nginx → mTLS → nginx → SecureComms trusted-proxy path";
 SpiffeId client = SpiffeId.Parse("spiffe://example.org/load-client");
 using DevelopmentCertificateAuthority ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
 WorkloadCertificate serverSvid = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/work"), TimeSpan.FromHours(4));
@@ -66,6 +72,39 @@ await using WebApplication tlsOnly = await LoadServers.StartTlsOnlyAsync(serverS
 await using WebApplication mtlsOnly = await LoadServers.StartMutualTlsOnlyAsync(serverSvid, ca.Certificate);
 await using WebApplication mtlsFramework = await LoadServers.StartMutualTlsWithFrameworkAuthAsync(serverSvid, ca.Certificate);
 await using WebApplication secure = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client);
+// The same checks written by hand with the stock packages (Certificate + JwtBearer + a binding handler + a policy).
+await using WebApplication byHand = await ByHandServer.StartAsync(serverSvid, ca.Certificate, tokens, Audience, client);
+// The sidecar mode, a mesh's hop: the caller speaks plaintext to a client nginx, which originates mutual TLS with the
+// caller's SVID to a server nginx, which terminates it and forwards to the app's plaintext listener with the client
+// certificate in a header. The app behind is SecureComms on its trusted-proxy path with the full mode's token validation
+// and policy: the same checks as the full mode (SVID validation of the forwarded certificate, the bound token, the
+// policy), the certificate coming from the proxy instead of the app's own handshake. The caller adds the bound token.
+await using WebApplication behindSidecars = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client, behindProxy: true);
+NginxSidecars? sidecars = null;
+string? sidecarSkipped = null;
+if (only is null || SidecarMode.Contains(only, StringComparison.OrdinalIgnoreCase))
+{
+    if (NginxSidecars.Find() is not { } nginx)
+    {
+        sidecarSkipped = "nginx is not installed (Debian: apt-get install -y nginx, or set NGINX to its path)";
+        Console.Error.WriteLine($"Sidecar mode skipped: {sidecarSkipped}.");
+    }
+    else
+    {
+        try
+        {
+            // nginx checks the server sidecar's certificate by host name: the server SVID's common name, "work".
+            sidecars = await NginxSidecars.StartAsync(nginx, ca, clientSvid, serverSvid, "work", LoadServers.PlaintextAddress(behindSidecars));
+        }
+        catch (InvalidOperationException ex)
+        {
+            Console.Error.WriteLine(ex.Message);
+            return 1;
+        }
+    }
+}
+
+await using NginxSidecars? sidecarPair = sidecars;
 await using WebApplication mtlsGrpc = await LoadServers.StartMutualTlsOnlyGrpcAsync(serverSvid, ca.Certificate);
 await using WebApplication secureGrpc = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client, grpc: true);
 // The gateway hop: a YARP gateway (TLS outside, no client certificate) forwarding to the full SecureComms server through
@@ -93,16 +132,19 @@ var tokenCopy = new BearerTokenCopy();
 clientServices.AddSecureCommsCore(o =>
 {
     o.Clients["work"] = WorkClient(LoadServers.Address(secure));
+    o.Clients["by-hand"] = WorkClient(LoadServers.Address(byHand)); // the same client, tokens and SVID, at the by-hand server
     o.Clients["token-copy"] = WorkClient(LoadServers.Address(secure)); // same settings; copies its bound token for the handshake-bound runs
     o.Clients["grpc-work"] = WorkClient(null); // the gRPC client's token settings; its address is the gRPC client's own
 }).UseCertificateSource(new InMemoryCertificateSource(clientSvid)).UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
 clientServices.AddHttpClient("work").AddSecureComms();
+clientServices.AddHttpClient("by-hand").AddSecureComms();
 clientServices.AddHttpClient("token-copy").AddSecureComms().AddHttpMessageHandler(() => tokenCopy);
 // The full gRPC mode's caller: a Grpc.Net.Client client from the gRPC client factory (IHttpClientFactory underneath)
 // made a SecureComms client; it multiplexes its calls as HTTP/2 streams over one TLS connection.
 clientServices.AddGrpcClient<Work.WorkClient>("grpc-work", o => o.Address = LoadServers.Address(secureGrpc)).AddSecureComms("spiffe://example.org/work");
 await using ServiceProvider clients = clientServices.BuildServiceProvider();
 HttpClient secureClient = clients.GetRequiredService<IHttpClientFactory>().CreateClient("work");
+HttpClient byHandClient = clients.GetRequiredService<IHttpClientFactory>().CreateClient("by-hand");
 Work.WorkClient secureGrpcClient = clients.GetRequiredService<GrpcClientFactory>().CreateClient<Work.WorkClient>("grpc-work");
 // The baselines also come from IHttpClientFactory (with its logging handlers), as a team's hand-written client would.
 var plainServices = new ServiceCollection();
@@ -114,6 +156,13 @@ plainServices.AddHttpClient("mtls-framework", c => c.BaseAddress = LoadServers.A
 plainServices.AddHttpClient("mtls-to-secure", c => c.BaseAddress = LoadServers.Address(secure)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
 // The gRPC baseline: the same gRPC client on the mTLS-only baseline's handler.
 plainServices.AddGrpcClient<Work.WorkClient>("grpc-mtls", o => o.Address = LoadServers.Address(mtlsGrpc)).ConfigurePrimaryHttpMessageHandler(() => LoadServers.PlainHandler(ca.Certificate, clientSvid));
+if (sidecars is not null)
+{
+    // The caller of the sidecar mode: plaintext to its local proxy, from IHttpClientFactory like the other baselines.
+    plainServices.AddHttpClient("sidecar-http11", c => c.BaseAddress = sidecars.Http11Address).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(10) });
+    plainServices.AddHttpClient("sidecar-http2", c => c.BaseAddress = sidecars.Http2Address).ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(10) });
+}
+
 await using ServiceProvider plainClients = plainServices.BuildServiceProvider();
 HttpClient tlsClient = plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("tls");
 using var gatewayClient = new HttpClient(LoadServers.PlainHandler(ca.Certificate, null)) { BaseAddress = gatewayEdge };
@@ -135,6 +184,24 @@ using (var unauthenticated = new HttpClient(LoadServers.PlainHandler(ca.Certific
     }
 }
 
+// The by-hand baseline is no straw man: it answers the SecureComms client (200), and refuses a request without a token
+// (401), a valid token bound to another certificate (403) and another caller with its own bound token (403).
+WorkloadCertificate otherSvid = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/other-client"), TimeSpan.FromHours(1));
+using (var asClient = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid)) { BaseAddress = LoadServers.Address(byHand) })
+using (var asOther = new HttpClient(LoadServers.PlainHandler(ca.Certificate, otherSvid)) { BaseAddress = LoadServers.Address(byHand) })
+{
+    string boundToOther = tokens.IssueUserToken("other-client", Audience, boundTo: otherSvid.Certificate);
+    HttpStatusCode accepted = (await byHandClient.GetAsync(new Uri("/work", UriKind.Relative))).StatusCode;
+    HttpStatusCode withoutToken = (await asClient.GetAsync(new Uri("/work", UriKind.Relative))).StatusCode;
+    HttpStatusCode otherBinding = await StatusAsync(asClient, boundToOther);
+    HttpStatusCode otherCaller = await StatusAsync(asOther, boundToOther);
+    if (accepted != HttpStatusCode.OK || withoutToken != HttpStatusCode.Unauthorized || otherBinding != HttpStatusCode.Forbidden || otherCaller != HttpStatusCode.Forbidden)
+    {
+        Console.Error.WriteLine($"By-hand mode is not what it claims: the SecureComms client {accepted} (expected 200), without a token {withoutToken} (expected 401), a token bound to another certificate {otherBinding} (expected 403), another caller with its own bound token {otherCaller} (expected 403).");
+        return 1;
+    }
+}
+
 // The same for gRPC: a call without a token ends Unauthenticated, the SecureComms gRPC client's call succeeds.
 using (GrpcChannel unauthenticated = GrpcChannel.ForAddress(LoadServers.Address(secureGrpc), new GrpcChannelOptions { HttpHandler = LoadServers.PlainHandler(ca.Certificate, clientSvid), DisposeHttpClient = true }))
 {
@@ -151,6 +218,21 @@ using (GrpcChannel unauthenticated = GrpcChannel.ForAddress(LoadServers.Address(
 await clients.GetRequiredService<IHttpClientFactory>().CreateClient("token-copy").GetAsync(new Uri("/work", UriKind.Relative));
 string boundToken = tokenCopy.Token ?? throw new InvalidOperationException("No certificate-bound token was obtained.");
 var work = new Uri("/work", UriKind.Relative);
+HttpClient? sidecarHttp11 = sidecars is null ? null : plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("sidecar-http11");
+HttpClient? sidecarHttp2 = sidecars is null ? null : plainClients.GetRequiredService<IHttpClientFactory>().CreateClient("sidecar-http2");
+if (sidecarHttp11 is not null && sidecarHttp2 is not null)
+{
+    // Through the pair the bound token is accepted (HTTP/1.1 and h2c to the client sidecar) and its absence is 401.
+    HttpStatusCode withToken = await StatusAsync(sidecarHttp11, boundToken);
+    bool overHttp2 = await SendAsync(sidecarHttp2, HttpVersion.Version20, CancellationToken.None, bearer: boundToken);
+    HttpStatusCode withoutToken = (await sidecarHttp11.GetAsync(work)).StatusCode;
+    if (withToken != HttpStatusCode.OK || !overHttp2 || withoutToken != HttpStatusCode.Unauthorized)
+    {
+        Console.Error.WriteLine($"Sidecar mode is not what it claims: with the bound token {withToken} (expected 200), over h2c {(overHttp2 ? "200" : "not 200")} (expected 200), without a token {withoutToken} (expected 401).");
+        return 1;
+    }
+}
+
 var results = new List<LoadResult>();
 int round = 0;
 for (round = 1; round <= rounds; round++)
@@ -161,6 +243,8 @@ for (round = 1; round <= rounds; round++)
         await Run("mTLS only", shape, concurrency, warmup, duration, ct => SendAsync(mtlsClient, version, ct));
         await Run("mTLS + ASP.NET Core auth, trivial scheme (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(mtlsFrameworkClient, version, ct));
         await Run("full SecureComms", shape, concurrency, warmup, duration, ct => SendAsync(secureClient, version, ct));
+        await Run(ByHandMode, shape, concurrency, warmup, duration, ct => SendAsync(byHandClient, version, ct));
+        await RunSidecar(shape, version, concurrency, rate: false);
         await Run("gateway hop: YARP + SecureComms → full SecureComms", shape, concurrency, warmup, duration, ct => SendAsync(gatewayClient, version, ct));
         await Run("SecureComms server, plain client (diagnostic)", shape, concurrency, warmup, duration, ct => SendAsync(plainToSecureClient, version, ct, bearer: boundToken));
     }
@@ -180,6 +264,8 @@ for (round = 1; round <= rounds; round++)
         await RunAtRate("TLS only", shape, ct => SendAsync(tlsClient, version, ct));
         await RunAtRate("mTLS only", shape, ct => SendAsync(mtlsClient, version, ct));
         await RunAtRate("full SecureComms", shape, ct => SendAsync(secureClient, version, ct));
+        await RunAtRate(ByHandMode, shape, ct => SendAsync(byHandClient, version, ct));
+        await RunSidecar(shape, version, rateCallers, rate: true);
     }
 
     // One caller, back to back: a request's latency with nothing to queue behind and no idle core to wake up (on a
@@ -190,6 +276,8 @@ for (round = 1; round <= rounds; round++)
         await Run("TLS only", shape, 1, warmup, duration, ct => SendAsync(tlsClient, version, ct));
         await Run("mTLS only", shape, 1, warmup, duration, ct => SendAsync(mtlsClient, version, ct));
         await Run("full SecureComms", shape, 1, warmup, duration, ct => SendAsync(secureClient, version, ct));
+        await Run(ByHandMode, shape, 1, warmup, duration, ct => SendAsync(byHandClient, version, ct));
+        await RunSidecar(shape, version, 1, rate: false);
         await Run("gateway hop: YARP + SecureComms → full SecureComms", shape, 1, warmup, duration, ct => SendAsync(gatewayClient, version, ct));
     }
 
@@ -200,8 +288,10 @@ for (round = 1; round <= rounds; round++)
         string shape = $"new connection per request, TLS resumption {(resume ? "allowed" : "off")}, {handshakeCallers} callers";
         using var mtls = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid, resume)) { BaseAddress = LoadServers.Address(mtlsOnly) };
         using var full = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid, resume)) { BaseAddress = LoadServers.Address(secure) };
+        using var byHandNew = new HttpClient(LoadServers.PlainHandler(ca.Certificate, clientSvid, resume)) { BaseAddress = LoadServers.Address(byHand) };
         await Run("mTLS only", shape, handshakeCallers, warmup, duration, ct => SendAsync(mtls, HttpVersion.Version11, ct, closeConnection: true));
         await Run("full SecureComms", shape, handshakeCallers, warmup, duration, ct => SendAsync(full, HttpVersion.Version11, ct, closeConnection: true, bearer: boundToken));
+        await Run(ByHandMode, shape, handshakeCallers, warmup, duration, ct => SendAsync(byHandNew, HttpVersion.Version11, ct, closeConnection: true, bearer: boundToken));
     }
 }
 
@@ -221,6 +311,11 @@ if (args.Contains("--allocation-types"))
 }
 
 string table = Table(results);
+if (sidecarSkipped is not null)
+{
+    table += $"Sidecar mode skipped: {sidecarSkipped}.{Environment.NewLine}";
+}
+
 Console.WriteLine(table);
 if (outFile is not null)
 {
@@ -238,20 +333,49 @@ if (!clean)
 
 return clean ? 0 : 1;
 
-async Task Run(string mode, string shape, int callers, TimeSpan warm, TimeSpan length, Func<CancellationToken, Task<bool>> call)
+async Task Run(string mode, string shape, int callers, TimeSpan warm, TimeSpan length, Func<CancellationToken, Task<bool>> call, Func<ProcessUsage>? proxies = null)
 {
     if (Selected(mode, shape))
     {
-        results.Add(await LoadRun.RunAsync(mode, shape, callers, warm, length, call) with { Round = round });
+        results.Add(await LoadRun.RunAsync(mode, shape, callers, warm, length, call, proxies) with { Round = round });
     }
 }
 
-async Task RunAtRate(string mode, string shape, Func<CancellationToken, Task<bool>> call)
+async Task RunAtRate(string mode, string shape, Func<CancellationToken, Task<bool>> call, Func<ProcessUsage>? proxies = null)
 {
     if (Selected(mode, shape))
     {
-        results.Add(await LoadRun.RunAtRateAsync(mode, shape, rateCallers, smoke ? Math.Min(rate, 200) : rate, warmup, duration, call) with { Round = round });
+        results.Add(await LoadRun.RunAtRateAsync(mode, shape, rateCallers, smoke ? Math.Min(rate, 200) : rate, warmup, duration, call, proxies) with { Round = round });
     }
+}
+
+// The sidecar mode in a load (when nginx runs): HTTP/1.1 or h2c to the client sidecar (HTTP/1.1 between the proxies
+// and to the app either way: nginx proxies in HTTP/1.x), the bound token added by the caller, both nginx processes' CPU
+// counted with the run's.
+async Task RunSidecar(string shape, Version version, int callers, bool rate)
+{
+    if (sidecars is null || sidecarHttp11 is null || sidecarHttp2 is null)
+    {
+        return;
+    }
+
+    HttpClient caller = version == HttpVersion.Version20 ? sidecarHttp2 : sidecarHttp11;
+    if (rate)
+    {
+        await RunAtRate(SidecarMode, shape, ct => SendAsync(caller, version, ct, bearer: boundToken), sidecars.ReadUsage);
+    }
+    else
+    {
+        await Run(SidecarMode, shape, callers, warmup, duration, ct => SendAsync(caller, version, ct, bearer: boundToken), sidecars.ReadUsage);
+    }
+}
+
+static async Task<HttpStatusCode> StatusAsync(HttpClient client, string bearer)
+{
+    using var request = new HttpRequestMessage(HttpMethod.Get, "/work");
+    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
+    using HttpResponseMessage response = await client.SendAsync(request).ConfigureAwait(false);
+    return response.StatusCode;
 }
 
 bool Selected(string mode, string shape) =>
@@ -311,6 +435,11 @@ static string Table(List<LoadResult> results)
     long errors = results.Sum(r => r.Errors);
     List<LoadResult> fixedRate = results.FindAll(r => r.Shape.Contains("fixed", StringComparison.Ordinal));
     text.AppendLine(CultureInfo.InvariantCulture, $"Allocated bytes are the whole process's (client + server + Kestrel) divided by requests. {results.Sum(r => r.Requests)} requests in {results.Count} runs, {(errors == 0 ? "none failed" : $"{errors} failed")}.");
+    foreach (IGrouping<string, LoadResult> proxied in results.Where(r => r.ProxyCpuMicrosecondsPerRequest >= 0).GroupBy(r => r.Shape))
+    {
+        text.AppendLine(CultureInfo.InvariantCulture, $"Sidecar mode, {proxied.Key}: its CPU per request includes the two nginx processes (one master and one worker each, /proc/<pid>/stat), {Median(proxied.Select(r => r.ProxyCpuMicrosecondsPerRequest)):0.0} µs of it; its allocated bytes are the .NET process's only.");
+    }
+
     if (fixedRate.Count > 0)
     {
         text.AppendLine(CultureInfo.InvariantCulture, $"Fixed-rate requests that started more than one interval behind their schedule: {fixedRate.Sum(r => r.LateStarts)} of {fixedRate.Sum(r => r.Requests)}.");
