@@ -55,7 +55,7 @@ int rateCallers = (int)Option("--rate-callers", 16);
 
 const string Audience = "https://work.example.org";
 const string ByHandMode = "by-hand: stock ASP.NET Core (Certificate + JwtBearer + binding handler + policy)";
-const string SidecarMode = "sidecar: nginx → mTLS → nginx → SecureComms trusted-proxy path";
+const string SidecarMode = "sidecar: nginx → mTLS → nginx → the app on its trusted-proxy path (same checks as full mode)";
 SpiffeId client = SpiffeId.Parse("spiffe://example.org/load-client");
 using DevelopmentCertificateAuthority ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
 WorkloadCertificate serverSvid = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/work"), TimeSpan.FromHours(4));

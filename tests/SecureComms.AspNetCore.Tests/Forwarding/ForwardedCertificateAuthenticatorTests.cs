@@ -160,9 +160,10 @@ public sealed class ForwardedCertificateAuthenticatorTests
         Uri plaintext = new(billing.App.Urls.First(u => u.StartsWith("http://", StringComparison.Ordinal)));
         using var client = new HttpClient();
 
-        (HttpStatusCode status, string _) = await SendAsync(client, plaintext, ("X-Client-Cert", Uri.EscapeDataString(TestPki.Issue(TestPki.Orders).Certificate.ExportCertificatePem())));
+        (HttpStatusCode status, string body) = await SendAsync(client, plaintext, ("X-Client-Cert", Uri.EscapeDataString(TestPki.Issue(TestPki.Orders).Certificate.ExportCertificatePem())));
 
         Assert.AreEqual(HttpStatusCode.Unauthorized, status, "no caller identity: the header of an untrusted peer counts for nothing");
+        Assert.Contains("A valid caller identity is required.", body, "the problem details say what is missing");
         Assert.IsTrue(billing.Logs.Contains(1204, "from 127.0.0.1, which is not a trusted proxy"));
     }
 

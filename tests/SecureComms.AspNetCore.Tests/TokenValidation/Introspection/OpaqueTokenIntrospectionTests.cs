@@ -53,7 +53,7 @@ public sealed class OpaqueTokenIntrospectionTests
 
         Assert.DoesNotContain('.', token, "the token server issued an opaque token, not a JWT");
         Assert.AreEqual(HttpStatusCode.OK, response.StatusCode, response.Headers.WwwAuthenticate.ToString());
-        Assert.AreEqual("spiffe://example.org/orders as orders with invoices.read via SecureComms.Introspection", await response.Content.ReadAsStringAsync());
+        Assert.AreEqual("spiffe://example.org/orders as orders with invoices.read via SecureComms.Introspection named orders", await response.Content.ReadAsStringAsync());
         Assert.IsTrue(s_billing.Logs.Contains(1543, "/mtls/introspect"), "the endpoint came from the metadata, its mTLS alias first (RFC 8705 §5)");
         Assert.Contains(m => m.Has(SecureCommsTelemetry.Tags.Result, SecureCommsTelemetry.Results.Success), telemetry.Measurements(SecureCommsTelemetry.Instruments.TokenIntrospections));
     }
@@ -331,7 +331,7 @@ public sealed class OpaqueTokenIntrospectionTests
             app => app.MapGet("/invoices", (HttpContext ctx) =>
             {
                 Interlocked.Increment(ref s_handlerRuns);
-                return $"{ctx.GetCallerSpiffeId()} as {ctx.User.FindFirst("client_id")?.Value} with {ctx.User.FindFirst("scope")?.Value} via {ctx.User.Identities.Last().AuthenticationType}";
+                return $"{ctx.GetCallerSpiffeId()} as {ctx.User.FindFirst("client_id")?.Value} with {ctx.User.FindFirst("scope")?.Value} via {ctx.User.Identities.Last().AuthenticationType} named {ctx.User.Identities.Last().Name}";
             }).RequireCaller("spiffe://example.org/orders", "spiffe://example.org/analytics").RequireScope("invoices.read"),
             new InMemoryCertificateSource(TestPki.Issue(TestPki.Billing)),
             TestPki.Bundles(),
