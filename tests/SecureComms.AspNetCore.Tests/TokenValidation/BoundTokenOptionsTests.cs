@@ -30,7 +30,7 @@ public sealed class BoundTokenOptionsTests
     [ClassCleanup]
     public static async Task StopAsync() => await s_issuer.DisposeAsync();
 
-    private static Task<SecureServiceHost> StartBillingAsync(bool requireBinding = true, int cacheSize = 10_000) =>
+    private static Task<SecureServiceHost> StartBillingAsync(bool requireBinding = true, int cacheSize = 10_000, bool requireAccessTokenType = true) =>
         SecureServiceHost.StartAsync(
             app => app.MapGet("/invoices", (HttpContext ctx) => $"{ctx.GetCallerSpiffeId()} with {ctx.User.FindFirst("scope")?.Value}")
                 .RequireCaller("spiffe://example.org/orders", "spiffe://example.org/analytics"),
@@ -43,6 +43,7 @@ public sealed class BoundTokenOptionsTests
                 ["SecureComms:TokenValidation:Audience"] = Audience,
                 ["SecureComms:TokenValidation:RequireCertificateBinding"] = requireBinding ? "true" : "false",
                 ["SecureComms:TokenValidation:ValidatedTokenCacheSize"] = cacheSize.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["SecureComms:TokenValidation:RequireAccessTokenType"] = requireAccessTokenType ? "true" : "false",
             });
 
     private static async Task<HttpResponseMessage> CallAsync(SecureServiceHost billing, WorkloadCertificate caller, string? authorization)
@@ -124,5 +125,20 @@ public sealed class BoundTokenOptionsTests
         Assert.AreEqual(HttpStatusCode.Unauthorized, replayed.StatusCode);
         Assert.AreEqual(0, cache.Count);
         Assert.AreEqual(0, cache.RememberedHeaderObjects("Bearer " + token));
+    }
+
+    [TestMethod]
+    [DataRow(true, "at+jwt", HttpStatusCode.OK, DisplayName = "typ required: at+jwt")]
+    [DataRow(true, "application/at+jwt", HttpStatusCode.OK, DisplayName = "typ required: its media type, application/at+jwt (RFC 9068 §2.1)")]
+    [DataRow(true, "JWT", HttpStatusCode.Unauthorized, DisplayName = "typ required: JWT refused")]
+    [DataRow(false, "JWT", HttpStatusCode.OK, DisplayName = "typ not required: JWT accepted")]
+    [DataRow(false, "at+jwt", HttpStatusCode.OK, DisplayName = "typ not required: at+jwt accepted")]
+    public async Task AccessTokenType_IsRequiredByDefault_InEitherSpelling(bool required, string type, HttpStatusCode expected)
+    {
+        await using SecureServiceHost billing = await StartBillingAsync(requireAccessTokenType: required);
+
+        HttpResponseMessage response = await CallAsync(billing, s_orders, "Bearer " + s_issuer.Mint(Audience, s_orders, type: type));
+
+        Assert.AreEqual(expected, response.StatusCode, response.Headers.WwwAuthenticate.ToString());
     }
 }
