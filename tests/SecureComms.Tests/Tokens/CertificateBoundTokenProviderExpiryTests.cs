@@ -45,6 +45,29 @@ public sealed class CertificateBoundTokenProviderExpiryTests
     }
 
     [TestMethod]
+    public async Task ARefreshMarginLongerThanTheTokensLifetime_RenewsAtHalfTheLifetime_NotOnEveryCall()
+    {
+        var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
+        await using TokenTestBed bed = await TokenTestBed.StartAsync(time); // 5-minute tokens
+        using CertificateBoundTokenProvider provider = bed.Provider(bed.Options(o => { o.MaxRetries = 0; o.RefreshBeforeExpiry = TimeSpan.FromMinutes(10); }));
+        AccessToken first = await provider.GetTokenAsync(CancellationToken.None);
+
+        AccessToken again = await provider.GetTokenAsync(CancellationToken.None);
+        AdvanceTo(time, first.IssuedAt + ((first.ExpiresAt - first.IssuedAt) / 2) - Tick);
+        AccessToken beforeHalfLife = await provider.GetTokenAsync(CancellationToken.None);
+        await Task.Delay(SettleTime);
+        int requestsBeforeHalfLife = bed.Server.TokenRequestCount;
+        time.Advance(Tick);
+        AccessToken atHalfLife = await provider.GetTokenAsync(CancellationToken.None);
+        await Eventually.WaitUntilAsync(() => bed.Server.TokenRequestCount == 2, "the renewal at half the lifetime reaches the server");
+
+        Assert.AreSame(first, again);
+        Assert.AreSame(first, beforeHalfLife);
+        Assert.AreEqual(1, requestsBeforeHalfLife, "a token the server made shorter than the margin is not renewed on every call");
+        Assert.AreSame(first, atHalfLife);
+    }
+
+    [TestMethod]
     public async Task ATokenIsNeverServedAtItsExpiryInstant_TheCallerWaitsForANewOne()
     {
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());
@@ -121,7 +144,7 @@ public sealed class CertificateBoundTokenProviderExpiryTests
     [TestMethod]
     [DataRow(5, 60, new[] { 5, 10, 20, 40, 60, 60 }, DisplayName = "5 s doubled up to 1 minute")]
     [DataRow(5, 12, new[] { 5, 10, 12, 12 }, DisplayName = "a maximum that is no doubling of the first pause")]
-    [DataRow(10, 3, new[] { 10, 10, 10 }, DisplayName = "a maximum below the first pause: the first pause")]
+    [DataRow(10, 3, new[] { 10, 10, 10 }, DisplayName = "a maximum below the first pause (refused by the options validation): the first pause")]
     public async Task TheBackOff_DoublesFromFailureBackoff_UpToMaxFailureBackoff(int firstSeconds, int maxSeconds, int[] expectedPauses)
     {
         var time = new FakeTimeProvider(TimeProvider.System.GetUtcNow());

@@ -34,11 +34,15 @@ public sealed class CertificateBoundTokenProviderInProcessTests
         AccessToken atTheLimit = await provider.GetExchangedTokenAsync("user-0", CancellationToken.None);
         AccessToken afterPruning = await provider.GetExchangedTokenAsync("user-1", CancellationToken.None);
 
+        int requests = requester.RequestCount;
+        time.Advance(own.ExpiresAt - TimeSpan.FromSeconds(30) - time.GetUtcNow()); // the renewal window: the cache is asked
+        AccessToken ownInTheRenewalWindow = await provider.GetTokenAsync(CancellationToken.None);
+
         Assert.AreNotSame(firstExchanged, atTheLimit, "at the limit every idle exchanged token is dropped, the one asked for too");
         Assert.AreEqual($"user-0-{ExchangedTokenLimit + 1}", atTheLimit.Value);
         Assert.AreEqual($"user-1-{ExchangedTokenLimit + 2}", afterPruning.Value);
-        Assert.AreSame(own, await provider.GetTokenAsync(CancellationToken.None));
-        Assert.AreEqual(ExchangedTokenLimit + 2, requester.RequestCount);
+        Assert.AreEqual(ExchangedTokenLimit + 2, requests);
+        Assert.AreSame(own, ownInTheRenewalWindow, "the client's own token is not dropped with the exchanged ones");
     }
 
     [TestMethod]
