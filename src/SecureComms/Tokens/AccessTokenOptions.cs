@@ -157,6 +157,8 @@ public sealed class AccessTokenOptions
 
     /// <summary>
     /// How long before expiry a token is renewed. Default: 60 seconds or 10 % of the token's lifetime, whichever is smaller.
+    /// At most half the token's lifetime: a token the server issued for less than twice this margin is renewed at half
+    /// its lifetime.
     /// </summary>
     public TimeSpan? RefreshBeforeExpiry { get; set; }
 

@@ -343,7 +343,11 @@ internal sealed class CertificateBoundTokenProvider : IDisposable
         TimeSpan lifetime = token.ExpiresAt - token.IssuedAt;
         TimeSpan before = _options.RefreshBeforeExpiry
             ?? (lifetime / 10 < DefaultRefreshBeforeExpiry ? lifetime / 10 : DefaultRefreshBeforeExpiry);
-        return token.ExpiresAt - before;
+
+        // The server decides the lifetime: a token shorter than the configured margin would be renewed as soon as it
+        // arrived, by every call, one request after the other. Such a token is renewed at half its lifetime.
+        TimeSpan halfLifetime = lifetime / 2;
+        return token.ExpiresAt - (before < halfLifetime ? before : halfLifetime);
     }
 
     public void Dispose() => _endpoint.Dispose();

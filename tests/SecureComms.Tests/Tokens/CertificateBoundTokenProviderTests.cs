@@ -7,6 +7,8 @@ namespace SecureComms.Tests.Tokens;
 [TestClass]
 public sealed class CertificateBoundTokenProviderTests
 {
+    private const int CacheHitEvent = 1503;
+
     [TestMethod]
     public async Task TwoHundredConcurrentCallers_CauseExactlyOneTokenRequest()
     {
@@ -181,6 +183,28 @@ public sealed class CertificateBoundTokenProviderTests
         Assert.AreEqual(2, bed.Server.TokenRequestCount);
         Assert.AreEqual(rotated.Sha256Thumbprint, TokenTestBed.BoundThumbprint(after), "the new token's cnf names the new certificate");
         Assert.AreNotEqual(TokenTestBed.BoundThumbprint(before), TokenTestBed.BoundThumbprint(after));
+    }
+
+    [TestMethod]
+    public async Task ACertificateRolledBack_GetsItsStillValidToken_WithoutARequest()
+    {
+        await using TokenTestBed bed = await TokenTestBed.StartAsync();
+        var logs = new FakeLogger();
+        using CertificateBoundTokenProvider provider = bed.Provider(bed.Options(), logs);
+        WorkloadCertificate original = bed.Certificates.Current;
+        AccessToken forOriginal = await provider.GetTokenAsync(CancellationToken.None);
+        bed.Certificates.Update(bed.Ca.IssueSvid(TokenTestBed.Orders));
+        await WaitForNewTokenAsync(provider, forOriginal);
+        int cacheLookupsBefore = logs.CountOf(CacheHitEvent);
+
+        bed.Certificates.Update(original); // e.g. a certificate file restored from a backup
+        AccessToken afterRollBack = await provider.GetTokenAsync(CancellationToken.None);
+        AccessToken again = await provider.GetTokenAsync(CancellationToken.None);
+
+        Assert.AreSame(forOriginal, afterRollBack);
+        Assert.AreSame(forOriginal, again);
+        Assert.AreEqual(2, bed.Server.TokenRequestCount);
+        Assert.AreEqual(cacheLookupsBefore + 1, logs.CountOf(CacheHitEvent), "found in the cache once, then served as the current pair");
     }
 
     [TestMethod]

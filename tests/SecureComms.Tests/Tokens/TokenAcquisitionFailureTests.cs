@@ -1,8 +1,5 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Net;
-using Microsoft.Extensions.DependencyInjection;
 using SecureComms.Testing;
 
 namespace SecureComms.Tests.Tokens;
@@ -49,15 +46,10 @@ public sealed class TokenAcquisitionFailureTests
     {
         await using TokenTestBed bed = await TokenTestBed.StartAsync();
         var logs = new FakeLogger();
-        await using ServiceProvider services = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        var metrics = new SecureCommsMetrics(services.GetRequiredService<IMeterFactory>());
-        var results = new ConcurrentQueue<string?>();
-        using MeterListener meters = ListenToTokenResults(metrics, results);
-        var spans = new ConcurrentQueue<Activity>();
-        using ActivityListener listener = ListenToTokenSpans(spans);
+        using var telemetry = new TokenTelemetryRecorder();
 
         // No ExpectedServer: the platform's checks (system trust store, host name), which do not know the test CA.
-        using CertificateBoundTokenProvider provider = bed.Provider(bed.Options(o => { o.TokenEndpoint = null; o.Authority = bed.Server.Issuer; o.ExpectedServer = null; o.MaxRetries = 0; }), logs, metrics);
+        using CertificateBoundTokenProvider provider = bed.Provider(bed.Options(o => { o.TokenEndpoint = null; o.Authority = bed.Server.Issuer; o.ExpectedServer = null; o.MaxRetries = 0; }), logs, telemetry.Metrics);
 
         TokenAcquisitionException error = await Assert.ThrowsExactlyAsync<TokenAcquisitionException>(() => provider.GetTokenAsync(CancellationToken.None).AsTask());
 
@@ -67,9 +59,8 @@ public sealed class TokenAcquisitionFailureTests
         Assert.Contains("RemoteCertificateNameMismatch", error.Message, "an SVID names no host");
         Assert.IsTrue(logs.Contains(TokenFailedEvent, "discovery_failed"), "the failure is logged like a failed token request");
         Assert.IsTrue(logs.Contains(TokenFailedEvent, "RemoteCertificateChainErrors"), "with its reason");
-        Assert.Contains(SecureCommsTelemetry.Results.Failed, results.ToArray());
-        string server = bed.Server.Issuer.GetLeftPart(UriPartial.Authority);
-        Activity span = spans.Single(s => ((string?)s.GetTagItem("url.full"))?.StartsWith(server, StringComparison.Ordinal) == true);
+        Assert.Contains(SecureCommsTelemetry.Results.Failed, telemetry.Results);
+        Activity span = telemetry.Spans(bed.Server.Issuer).Single();
         Assert.AreEqual(ActivityStatusCode.Error, span.Status);
         Assert.AreEqual("discovery_failed", span.GetTagItem(SecureCommsTelemetry.Tags.ErrorType));
     }
@@ -199,48 +190,4 @@ public sealed class TokenAcquisitionFailureTests
 
     private static Task<TokenAcquisitionException> FailsAsync(CertificateBoundTokenProvider provider) =>
         Assert.ThrowsExactlyAsync<TokenAcquisitionException>(() => provider.GetTokenAsync(CancellationToken.None).AsTask());
-
-    private static MeterListener ListenToTokenResults(SecureCommsMetrics metrics, ConcurrentQueue<string?> results)
-    {
-        var listener = new MeterListener
-        {
-            InstrumentPublished = (instrument, l) =>
-            {
-                if (instrument.Meter == metrics.Meter && instrument.Name == SecureCommsTelemetry.Instruments.TokenAcquisitions)
-                {
-                    l.EnableMeasurementEvents(instrument);
-                }
-            },
-        };
-        listener.SetMeasurementEventCallback<long>((_, _, tags, _) =>
-        {
-            foreach (KeyValuePair<string, object?> tag in tags)
-            {
-                if (tag.Key == SecureCommsTelemetry.Tags.Result)
-                {
-                    results.Enqueue(tag.Value as string);
-                }
-            }
-        });
-        listener.Start();
-        return listener;
-    }
-
-    private static ActivityListener ListenToTokenSpans(ConcurrentQueue<Activity> spans)
-    {
-        var listener = new ActivityListener
-        {
-            ShouldListenTo = source => source.Name == SecureCommsTelemetry.ActivitySourceName,
-            Sample = (ref ActivityCreationOptions<ActivityContext> _) => ActivitySamplingResult.AllDataAndRecorded,
-            ActivityStopped = activity =>
-            {
-                if (activity.OperationName == SecureCommsTelemetry.Spans.TokenAcquisition)
-                {
-                    spans.Enqueue(activity);
-                }
-            },
-        };
-        ActivitySource.AddActivityListener(listener);
-        return listener;
-    }
 }

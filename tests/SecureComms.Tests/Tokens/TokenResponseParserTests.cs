@@ -45,6 +45,18 @@ public sealed class TokenResponseParserTests
     [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":86401}""", "longer than the accepted maximum", DisplayName = "expires_in a second over the maximum")]
     [DataRow("""{"access_token":7,"token_type":"Bearer","expires_in":300}""", "no access_token", DisplayName = "numeric access_token")]
     [DataRow("""{"access_token":"x","token_type":1,"expires_in":300}""", "no token_type", DisplayName = "numeric token_type")]
+    [DataRow("""{"access_token":null,"token_type":"Bearer","expires_in":300}""", "no access_token", DisplayName = "null access_token")]
+    [DataRow("""{}""", "no access_token", DisplayName = "empty object")]
+    [DataRow("""{"access_token":"x","token_type":"","expires_in":300}""", "token_type '' is not supported; expected Bearer.", DisplayName = "empty token_type")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer ","expires_in":300}""", "not supported", DisplayName = "token_type with a trailing space")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":1e30}""", "whole number", DisplayName = "expires_in beyond a 64-bit integer")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":true}""", "whole number", DisplayName = "boolean expires_in")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":null}""", "whole number", DisplayName = "null expires_in")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":"+300"}""", "whole number", DisplayName = "expires_in string with a sign")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":"3e2"}""", "whole number", DisplayName = "expires_in string with an exponent")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":""}""", "whole number", DisplayName = "empty expires_in string")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":"0"}""", "expires_in 0 is not positive.", DisplayName = "zero expires_in as a string")]
+    [DataRow("""{"access_token":"x","token_type":"Bearer","expires_in":"86401"}""", "expires_in 86401 s is longer than the accepted maximum of 86400 s.", DisplayName = "expires_in string a second over the maximum")]
     public void BadResponse_IsAClearInvalidResponseError(string json, string reason)
     {
         TokenAcquisitionException error = Assert.ThrowsExactly<TokenAcquisitionException>(() => Parse(json));
@@ -120,6 +132,22 @@ public sealed class TokenResponseParserTests
         Assert.AreEqual("Bearer", token.TokenType);
         Assert.AreEqual(Now.AddHours(24), token.ExpiresAt);
         Assert.IsNull(token.Scope, "a scope that is not a string is not taken");
+    }
+
+    [TestMethod]
+    [DataRow("""{"access_token":"t","token_type":"BEARER","expires_in":1}""", 1, null, DisplayName = "upper-case token_type, one second, no scope")]
+    [DataRow("""{"access_token":"t","token_type":"bEaReR","expires_in":"1"}""", 1, null, DisplayName = "mixed-case token_type, one second as a string")]
+    [DataRow("""{"access_token":"t","token_type":"Bearer","expires_in":"0300","scope":""}""", 300, "", DisplayName = "leading zero, empty scope")]
+    [DataRow("""{"access_token":"t","token_type":"Bearer","expires_in":3600,"scope":"a b","extra":{"ignored":true}}""", 3600, "a b", DisplayName = "unknown members ignored")]
+    public void AcceptedShapes_GiveTheLifetimeAndScopeTheServerSaid(string json, int expiresInSeconds, string? scope)
+    {
+        AccessToken token = Parse(json);
+
+        Assert.AreEqual("t", token.Value);
+        Assert.AreEqual("Bearer", token.TokenType);
+        Assert.AreEqual(Now, token.IssuedAt);
+        Assert.AreEqual(Now.AddSeconds(expiresInSeconds), token.ExpiresAt);
+        Assert.AreEqual(scope, token.Scope);
     }
 
     [TestMethod]

@@ -36,7 +36,8 @@ internal sealed class TokenTestBed : IAsyncDisposable
         Func<DevelopmentCertificateAuthority, WorkloadCertificate, IList<DevelopmentClient>>? clients = null,
         bool includeNotBefore = true,
         bool includeIssuedAt = true,
-        Action<TokenServerSetup>? server = null)
+        Action<TokenServerSetup>? server = null,
+        TimeSpan? tokenLifetime = null)
     {
         var setup = new TokenServerSetup();
         server?.Invoke(setup);
@@ -48,6 +49,7 @@ internal sealed class TokenTestBed : IAsyncDisposable
             ServerCertificate = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server")),
             ClientTrust = ca.CreateTrustBundle(),
             TimeProvider = time,
+            TokenLifetime = tokenLifetime ?? TimeSpan.FromMinutes(5),
             IncludeNotBefore = includeNotBefore,
             IncludeIssuedAt = includeIssuedAt,
             TlsCertificate = setup.TlsCertificate,
@@ -104,6 +106,14 @@ internal sealed class TokenTestBed : IAsyncDisposable
         string payload = token.Value.Split('.')[1];
         using JsonDocument document = JsonDocument.Parse(Base64Url.DecodeFromChars(payload));
         return document.RootElement.GetProperty("cnf").GetProperty("x5t#S256").GetString()!;
+    }
+
+    /// <summary>The <c>sub</c> claim of a JWT access token: the client itself, or the user of an exchanged token.</summary>
+    public static string Subject(AccessToken token)
+    {
+        string payload = token.Value.Split('.')[1];
+        using JsonDocument document = JsonDocument.Parse(Base64Url.DecodeFromChars(payload));
+        return document.RootElement.GetProperty("sub").GetString()!;
     }
 
     public async ValueTask DisposeAsync()
