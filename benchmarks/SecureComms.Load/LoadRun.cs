@@ -24,6 +24,12 @@ internal sealed record LoadResult(string Mode, string Shape, long Requests, long
     /// already included in <see cref="CpuMicrosecondsPerRequest"/>; negative when the mode has none.
     /// </summary>
     public double ProxyCpuMicrosecondsPerRequest { get; init; } = -1;
+
+    /// <summary>
+    /// The separate-process run's sidecar mode: the nginx pair's CPU time per request, in microseconds, already included in
+    /// <see cref="ProxyCpuMicrosecondsPerRequest"/> (the server side there); negative otherwise.
+    /// </summary>
+    public double SidecarCpuMicrosecondsPerRequest { get; init; } = -1;
 }
 
 /// <summary>
@@ -84,7 +90,7 @@ internal static class LoadRun
         ProcessUsage? proxyUsage = proxies?.Invoke().Since(proxiesBefore!.Value);
         if (proxyUsage is { } inProxies)
         {
-            usage = new ProcessUsage(usage.CpuTime + inProxies.CpuTime, usage.ContextSwitches < 0 ? -1 : usage.ContextSwitches + inProxies.ContextSwitches);
+            usage += inProxies;
         }
         long allocated = GC.GetTotalAllocatedBytes(precise: true) - allocatedBefore;
         int gen2 = GC.CollectionCount(2) - gen2Before;

@@ -64,7 +64,7 @@ internal static class LoadServers
     /// (<c>$ssl_client_escaped_cert</c>) when the peer is 127.0.0.1: the trusted-proxy path, where the forwarded
     /// certificate is validated as an SVID like a direct one and the token must be bound to it.
     /// </summary>
-    public static async Task<WebApplication> StartSecureCommsAsync(DevelopmentCertificateAuthority ca, WorkloadCertificate server, DevelopmentTokenServer tokens, string audience, SpiffeId caller, bool grpc = false, bool behindProxy = false)
+    public static async Task<WebApplication> StartSecureCommsAsync(TrustBundle bundle, WorkloadCertificate server, Uri tokenIssuer, string audience, SpiffeId caller, bool grpc = false, bool behindProxy = false)
     {
         // Configured in code: appsettings files are not watched for changes (the watcher would follow every directory
         // under the working directory).
@@ -74,7 +74,7 @@ internal static class LoadServers
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
             ["SecureComms:Server:Urls:0"] = "https://127.0.0.1:0",
-            ["SecureComms:TokenValidation:Authority"] = tokens.Issuer.GetLeftPart(UriPartial.Authority),
+            ["SecureComms:TokenValidation:Authority"] = tokenIssuer.GetLeftPart(UriPartial.Authority),
             ["SecureComms:TokenValidation:ExpectedServer"] = "spiffe://example.org/token-server",
             ["SecureComms:TokenValidation:Audience"] = audience,
             ["SecureComms:Authorization:Rules:0:Name"] = "load-client-works",
@@ -100,7 +100,7 @@ internal static class LoadServers
 
         builder.Services.AddSecureComms(builder.Configuration)
             .UseCertificateSource(new InMemoryCertificateSource(server))
-            .UseTrustBundleSource(new InMemoryTrustBundleSource(ca.CreateTrustBundle()));
+            .UseTrustBundleSource(new InMemoryTrustBundleSource(bundle));
         WebApplication app = builder.Build();
         app.MapGet("/work", () => Body); // also beside the gRPC service, as on the mTLS-only gRPC server: the same routes
         if (grpc)
@@ -153,6 +153,24 @@ internal static class LoadServers
         await app.StartAsync();
         return (app, new Uri($"https://127.0.0.1:{edgePort}"));
     }
+
+    /// <summary>
+    /// The full mode's caller: a SecureComms client of <c>spiffe://example.org/work</c> (its SPIFFE ID checked) with a
+    /// token bound to the client SVID from the development token server at <paramref name="tokenIssuer"/>.
+    /// </summary>
+    public static SecureClientOptions SecureCommsClient(Uri? address, Uri tokenIssuer, string audience) => new()
+    {
+        BaseAddress = address,
+        ExpectedServer = "spiffe://example.org/work",
+        Token = new AccessTokenOptions
+        {
+            Authority = new Uri(tokenIssuer.GetLeftPart(UriPartial.Authority)),
+            ExpectedServer = "spiffe://example.org/token-server",
+            ClientId = "load-client",
+            Scope = "work",
+            Resource = new Uri(audience),
+        },
+    };
 
     public static int FreeLoopbackPort()
     {

@@ -67,6 +67,42 @@ internal readonly record struct ProcessUsage(TimeSpan CpuTime, long ContextSwitc
         return new ProcessUsage(TimeSpan.FromSeconds((double)ticks / ticksPerSecond), switches);
     }
 
+    /// <summary>
+    /// Other processes' resident memory summed (Linux only), in bytes: <c>VmRSS</c> (now) and <c>VmHWM</c> (the peak) from
+    /// <c>/proc/&lt;pid&gt;/status</c>. A process that is gone counts as nothing.
+    /// </summary>
+    public static (long Resident, long Peak) ReadMemory(IEnumerable<int> processIds)
+    {
+        long resident = 0, peak = 0;
+        foreach (int id in processIds)
+        {
+            try
+            {
+                foreach (string line in File.ReadLines($"/proc/{id}/status"))
+                {
+                    if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                    {
+                        resident += Kilobytes(line) * 1024;
+                    }
+                    else if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+                    {
+                        peak += Kilobytes(line) * 1024;
+                    }
+                }
+            }
+            catch (IOException)
+            {
+                // the process ended
+            }
+        }
+
+        return (resident, peak);
+
+        // "VmRSS:\t  123456 kB"
+        static long Kilobytes(string line) =>
+            long.Parse(line.AsSpan(line.IndexOf(':', StringComparison.Ordinal) + 1).Trim().TrimEnd("kB").Trim(), CultureInfo.InvariantCulture);
+    }
+
     /// <summary>The processes whose parent is <paramref name="parentId"/> (e.g. nginx's workers under its master).</summary>
     public static List<int> ChildProcesses(int parentId)
     {
@@ -99,6 +135,10 @@ internal readonly record struct ProcessUsage(TimeSpan CpuTime, long ContextSwitc
         string[] fields = text[(text.LastIndexOf(')') + 2)..].Split(' ');
         return (int.Parse(fields[1], CultureInfo.InvariantCulture), long.Parse(fields[11], CultureInfo.InvariantCulture), long.Parse(fields[12], CultureInfo.InvariantCulture));
     }
+
+    /// <summary>Two readings added (a client and a server process, or a process and its proxies).</summary>
+    public static ProcessUsage operator +(ProcessUsage left, ProcessUsage right) =>
+        new(left.CpuTime + right.CpuTime, left.ContextSwitches < 0 || right.ContextSwitches < 0 ? -1 : left.ContextSwitches + right.ContextSwitches);
 
     /// <summary>The usage between <paramref name="before"/> and this reading.</summary>
     public ProcessUsage Since(ProcessUsage before) =>

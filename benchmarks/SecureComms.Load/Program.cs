@@ -12,9 +12,11 @@ using Microsoft.Extensions.DependencyInjection;
 using SecureComms;
 using SecureComms.Load;
 using SecureComms.Load.ByHand;
+using SecureComms.Load.Processes;
 using SecureComms.Load.Sidecar;
 using SecureComms.Load.Rpc;
 using SecureComms.Testing;
+using static SecureComms.Load.WorkRequests;
 
 // End-to-end load harness: the same GET /work under TLS only, mTLS only and full SecureComms, driven by the same
 // client load on loopback, beside what a team would otherwise run: the same checks by hand with the stock ASP.NET Core
@@ -40,6 +42,35 @@ if (attribute >= 0)
 
     Console.WriteLine(CpuAttribution.Report(profiled));
     return 0;
+}
+
+// --serve <kind> ...: one server alone in this process (started by --processes).
+if (OptionText("--serve") is { } serve)
+{
+    return await ServerProcess.RunAsync(serve, OptionText("--material")!, new Uri(OptionText("--issuer")!), OptionText("--audience")!, SpiffeId.Parse(OptionText("--caller")!));
+}
+
+// --processes: every server mode in a process of its own, client and server pinned to different cores (--no-pin: not).
+if (args.Contains("--processes"))
+{
+    bool pin = !args.Contains("--no-pin") && CpuPinning.Possible;
+    if (pin && !CpuPinning.IsPinned)
+    {
+        return await CpuPinning.RunPinnedAsync(args);
+    }
+
+    bool smokeRun = args.Contains("--smoke");
+    return await SeparateProcessesRun.RunAsync(new SeparateProcessesSettings(
+        TimeSpan.FromSeconds(smokeRun ? 1 : Option("--duration", 10)),
+        TimeSpan.FromSeconds(smokeRun ? 0 : Option("--warmup", 2)),
+        smokeRun ? 1 : (int)Option("--rounds", 3),
+        (int)Option("--concurrency", 32),
+        Option("--rate", 1000),
+        (int)Option("--rate-callers", 16),
+        smokeRun,
+        OptionText("--only"),
+        OptionText("--out"),
+        pin));
 }
 
 bool smoke = args.Contains("--smoke");
@@ -71,15 +102,15 @@ await using DevelopmentTokenServer tokens = await DevelopmentTokenServer.StartAs
 await using WebApplication tlsOnly = await LoadServers.StartTlsOnlyAsync(serverSvid);
 await using WebApplication mtlsOnly = await LoadServers.StartMutualTlsOnlyAsync(serverSvid, ca.Certificate);
 await using WebApplication mtlsFramework = await LoadServers.StartMutualTlsWithFrameworkAuthAsync(serverSvid, ca.Certificate);
-await using WebApplication secure = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client);
+await using WebApplication secure = await LoadServers.StartSecureCommsAsync(ca.CreateTrustBundle(), serverSvid, tokens.Issuer, Audience, client);
 // The same checks written by hand with the stock packages (Certificate + JwtBearer + a binding handler + a policy).
-await using WebApplication byHand = await ByHandServer.StartAsync(serverSvid, ca.Certificate, tokens, Audience, client);
+await using WebApplication byHand = await ByHandServer.StartAsync(serverSvid, ca.Certificate, tokens.Issuer, Audience, client);
 // The sidecar mode, a mesh's hop: the caller speaks plaintext to a client nginx, which originates mutual TLS with the
 // caller's SVID to a server nginx, which terminates it and forwards to the app's plaintext listener with the client
 // certificate in a header. The app behind is SecureComms on its trusted-proxy path with the full mode's token validation
 // and policy: the same checks as the full mode (SVID validation of the forwarded certificate, the bound token, the
 // policy), the certificate coming from the proxy instead of the app's own handshake. The caller adds the bound token.
-await using WebApplication behindSidecars = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client, behindProxy: true);
+await using WebApplication behindSidecars = await LoadServers.StartSecureCommsAsync(ca.CreateTrustBundle(), serverSvid, tokens.Issuer, Audience, client, behindProxy: true);
 NginxSidecars? sidecars = null;
 string? sidecarSkipped = null;
 if (only is null || SidecarMode.Contains(only, StringComparison.OrdinalIgnoreCase))
@@ -106,7 +137,7 @@ if (only is null || SidecarMode.Contains(only, StringComparison.OrdinalIgnoreCas
 
 await using NginxSidecars? sidecarPair = sidecars;
 await using WebApplication mtlsGrpc = await LoadServers.StartMutualTlsOnlyGrpcAsync(serverSvid, ca.Certificate);
-await using WebApplication secureGrpc = await LoadServers.StartSecureCommsAsync(ca, serverSvid, tokens, Audience, client, grpc: true);
+await using WebApplication secureGrpc = await LoadServers.StartSecureCommsAsync(ca.CreateTrustBundle(), serverSvid, tokens.Issuer, Audience, client, grpc: true);
 // The gateway hop: a YARP gateway (TLS outside, no client certificate) forwarding to the full SecureComms server through
 // a SecureComms client with the load client's SVID and bound token; compared with calling that server directly.
 (WebApplication gateway, Uri gatewayEdge) = await LoadServers.StartYarpGatewayAsync(
@@ -115,19 +146,7 @@ await using WebApplication gatewayApp = gateway;
 
 // The full mode's caller is a SecureComms client from IHttpClientFactory: SVID, server SPIFFE ID check, bound token.
 var clientServices = new ServiceCollection();
-SecureClientOptions WorkClient(Uri? address) => new()
-{
-    BaseAddress = address,
-    ExpectedServer = "spiffe://example.org/work",
-    Token = new AccessTokenOptions
-    {
-        Authority = new Uri(tokens.Issuer.GetLeftPart(UriPartial.Authority)),
-        ExpectedServer = "spiffe://example.org/token-server",
-        ClientId = "load-client",
-        Scope = "work",
-        Resource = new Uri(Audience),
-    },
-};
+SecureClientOptions WorkClient(Uri? address) => LoadServers.SecureCommsClient(address, tokens.Issuer, Audience);
 var tokenCopy = new BearerTokenCopy();
 clientServices.AddSecureCommsCore(o =>
 {
@@ -370,35 +389,9 @@ async Task RunSidecar(string shape, Version version, int callers, bool rate)
     }
 }
 
-static async Task<HttpStatusCode> StatusAsync(HttpClient client, string bearer)
-{
-    using var request = new HttpRequestMessage(HttpMethod.Get, "/work");
-    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-    using HttpResponseMessage response = await client.SendAsync(request).ConfigureAwait(false);
-    return response.StatusCode;
-}
-
 bool Selected(string mode, string shape) =>
     (only is null || mode.Contains(only, StringComparison.OrdinalIgnoreCase))
     && (onlyLoad is null || shape.Contains(onlyLoad, StringComparison.OrdinalIgnoreCase));
-
-static async Task<bool> SendAsync(HttpClient client, Version version, CancellationToken cancellationToken, bool closeConnection = false, string? bearer = null)
-{
-    using var request = new HttpRequestMessage(HttpMethod.Get, "/work") { Version = version, VersionPolicy = HttpVersionPolicy.RequestVersionExact };
-    if (closeConnection)
-    {
-        request.Headers.ConnectionClose = true;
-    }
-
-    if (bearer is not null)
-    {
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", bearer);
-    }
-
-    using HttpResponseMessage response = await client.SendAsync(request, cancellationToken).ConfigureAwait(false);
-    string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-    return response.StatusCode == HttpStatusCode.OK && body == LoadServers.Body;
-}
 
 static string Table(List<LoadResult> results)
 {
@@ -449,11 +442,7 @@ static string Table(List<LoadResult> results)
 
 static string Signed(double value, string format) => (value >= 0 ? "+" : "") + value.ToString(format, CultureInfo.InvariantCulture);
 
-static double Median(IEnumerable<double> values)
-{
-    double[] sorted = [.. values.Order()];
-    return sorted.Length == 0 ? double.NaN : sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[(sorted.Length / 2) - 1] + sorted[sorted.Length / 2]) / 2;
-}
+static double Median(IEnumerable<double> values) => Statistics.Median(values);
 
 double Option(string name, double fallback)
 {

@@ -45,7 +45,7 @@ internal static class ByHandServer
     /// <summary>The endpoint's policy: both schemes, the token bound to the connection's certificate, the caller.</summary>
     public const string WorkPolicy = "load-client-works";
 
-    public static async Task<WebApplication> StartAsync(WorkloadCertificate server, X509Certificate2 ca, DevelopmentTokenServer tokens, string audience, SpiffeId caller)
+    public static async Task<WebApplication> StartAsync(WorkloadCertificate server, X509Certificate2 ca, Uri tokenIssuer, string audience, SpiffeId caller)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = ["--hostBuilder:reloadConfigOnChange=false"] });
         builder.Logging.ClearProviders();
@@ -76,7 +76,7 @@ internal static class ByHandServer
             .AddCertificateCache()
             .AddJwtBearer(options =>
             {
-                options.Authority = tokens.Issuer.GetLeftPart(UriPartial.Authority);
+                options.Authority = tokenIssuer.GetLeftPart(UriPartial.Authority);
                 options.Audience = audience;
                 options.MapInboundClaims = false;
                 options.TokenValidationParameters.ValidTypes = ["at+jwt"]; // RFC 9068 §4

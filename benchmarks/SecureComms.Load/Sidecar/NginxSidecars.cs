@@ -68,7 +68,9 @@ internal sealed class NginxSidecars : IAsyncDisposable
     /// app's plaintext listener; <paramref name="serverName"/> is the name the client sidecar checks the server
     /// sidecar's certificate against (nginx checks host names, not SPIFFE IDs: an SVID's common name here).
     /// </summary>
-    public static async Task<NginxSidecars> StartAsync(string nginx, DevelopmentCertificateAuthority ca, WorkloadCertificate client, WorkloadCertificate server, string serverName, Uri app)
+    /// <param name="clientCpu">The CPU the client sidecar's worker is pinned to (<c>worker_cpu_affinity</c>), as a mesh's client sidecar runs beside its client; <see langword="null"/>: not pinned.</param>
+    /// <param name="serverCpu">The CPU the server sidecar's worker is pinned to, beside its app; <see langword="null"/>: not pinned.</param>
+    public static async Task<NginxSidecars> StartAsync(string nginx, DevelopmentCertificateAuthority ca, WorkloadCertificate client, WorkloadCertificate server, string serverName, Uri app, int? clientCpu = null, int? serverCpu = null)
     {
         DirectoryInfo folder = Directory.CreateTempSubdirectory("securecomms-sidecars-");
         int http11 = LoadServers.FreeLoopbackPort(), http2 = LoadServers.FreeLoopbackPort(), mtls = LoadServers.FreeLoopbackPort();
@@ -80,7 +82,7 @@ internal sealed class NginxSidecars : IAsyncDisposable
             DevelopmentCertificateAuthority.WriteCertificatePem(server, Path.Combine(dir, "server.pem"), Path.Combine(dir, "server.key"));
             ca.WriteTrustBundlePem(Path.Combine(dir, "ca.pem"));
 
-            await pair.StartOneAsync("server", $$"""
+            await pair.StartOneAsync("server", serverCpu, $$"""
                 upstream app {
                     server 127.0.0.1:{{app.Port}};
                     keepalive 64;
@@ -106,7 +108,7 @@ internal sealed class NginxSidecars : IAsyncDisposable
                     }
                 }
                 """, mtls);
-            await pair.StartOneAsync("client", $$"""
+            await pair.StartOneAsync("client", clientCpu, $$"""
                 upstream server_sidecar {
                     server 127.0.0.1:{{mtls}};
                     keepalive 64;
@@ -141,7 +143,12 @@ internal sealed class NginxSidecars : IAsyncDisposable
     }
 
     /// <summary>Both nginx processes' usage so far: each master and its worker.</summary>
-    public ProcessUsage ReadUsage()
+    public ProcessUsage ReadUsage() => ProcessUsage.ReadProcesses(ProcessIds());
+
+    /// <summary>Both nginx processes' resident memory now and at its peak (masters and workers), in bytes.</summary>
+    public (long Resident, long Peak) ReadMemory() => ProcessUsage.ReadMemory(ProcessIds());
+
+    private List<int> ProcessIds()
     {
         var ids = new List<int>();
         foreach ((Process master, _, _) in _processes)
@@ -150,7 +157,7 @@ internal sealed class NginxSidecars : IAsyncDisposable
             ids.AddRange(ProcessUsage.ChildProcesses(master.Id));
         }
 
-        return ProcessUsage.ReadProcesses(ids);
+        return ids;
     }
 
     public async ValueTask DisposeAsync()
@@ -193,7 +200,7 @@ internal sealed class NginxSidecars : IAsyncDisposable
         }
     }
 
-    private async Task StartOneAsync(string name, string servers, params int[] ports)
+    private async Task StartOneAsync(string name, int? cpu, string servers, params int[] ports)
     {
         string dir = _folder;
         string temp = Path.Combine(dir, name + "-temp");
@@ -207,6 +214,7 @@ internal sealed class NginxSidecars : IAsyncDisposable
             {{user}}
             daemon off;
             worker_processes 1;
+            {{(cpu is { } pinned ? $"worker_cpu_affinity 1{new string('0', pinned)};" : string.Empty)}}
             pid {{dir}}/{{name}}.pid;
             error_log {{errorLog}} warn;
             events { worker_connections 1024; }
