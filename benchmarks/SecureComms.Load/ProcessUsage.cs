@@ -68,12 +68,14 @@ internal readonly record struct ProcessUsage(TimeSpan CpuTime, long ContextSwitc
     }
 
     /// <summary>
-    /// Other processes' resident memory summed (Linux only), in bytes: <c>VmRSS</c> (now) and <c>VmHWM</c> (the peak) from
-    /// <c>/proc/&lt;pid&gt;/status</c>. A process that is gone counts as nothing.
+    /// Other processes' resident memory summed (Linux only), in bytes, from <c>/proc/&lt;pid&gt;/status</c>: <c>VmRSS</c>
+    /// (now), <c>VmHWM</c> (the peak), and of the resident memory <c>RssAnon</c> (heaps, stacks, JIT-compiled code) and
+    /// <c>RssFile</c> (mapped files: the runtime, the assemblies) and <c>RssShmem</c> (shared memory: with .NET's W^X
+    /// default, the JIT-compiled code, mapped twice). A process that is gone counts as nothing.
     /// </summary>
-    public static (long Resident, long Peak) ReadMemory(IEnumerable<int> processIds)
+    public static MemoryReading ReadMemory(IEnumerable<int> processIds)
     {
-        long resident = 0, peak = 0;
+        long resident = 0, peak = 0, anonymous = 0, fileBacked = 0, shared = 0;
         foreach (int id in processIds)
         {
             try
@@ -88,6 +90,18 @@ internal readonly record struct ProcessUsage(TimeSpan CpuTime, long ContextSwitc
                     {
                         peak += Kilobytes(line) * 1024;
                     }
+                    else if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
+                    {
+                        anonymous += Kilobytes(line) * 1024;
+                    }
+                    else if (line.StartsWith("RssFile:", StringComparison.Ordinal))
+                    {
+                        fileBacked += Kilobytes(line) * 1024;
+                    }
+                    else if (line.StartsWith("RssShmem:", StringComparison.Ordinal))
+                    {
+                        shared += Kilobytes(line) * 1024;
+                    }
                 }
             }
             catch (IOException)
@@ -96,7 +110,7 @@ internal readonly record struct ProcessUsage(TimeSpan CpuTime, long ContextSwitc
             }
         }
 
-        return (resident, peak);
+        return new MemoryReading(resident, peak, anonymous, fileBacked, shared);
 
         // "VmRSS:\t  123456 kB"
         static long Kilobytes(string line) =>
@@ -155,3 +169,6 @@ internal readonly record struct ProcessUsage(TimeSpan CpuTime, long ContextSwitc
         public static extern long SysConf(int name);
     }
 }
+
+/// <summary>Resident memory in bytes: now, at the peak, and of it anonymous, file-backed and shared memory.</summary>
+internal readonly record struct MemoryReading(long Resident, long Peak, long Anonymous, long FileBacked, long SharedMemory);

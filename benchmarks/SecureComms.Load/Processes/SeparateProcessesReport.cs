@@ -99,10 +99,10 @@ internal static class SeparateProcessesReport
         }
 
         text.AppendLine();
-        text.AppendLine("Resident memory of each server process after its runs (VmRSS; peak VmHWM), medians over rounds:");
+        text.AppendLine("Resident memory of each server process (VmRSS) right after its runs and after a full compacting GC, with what is resident then (RssAnon: heaps and stacks; RssFile: the runtime and the assemblies mapped, shareable page cache; RssShmem: with .NET's W^X default, the JIT-compiled code), medians over rounds, MB:");
         text.AppendLine();
-        text.AppendLine("| mode | resident MB | peak MB | resident vs mTLS only | after a full GC: resident MB | vs mTLS only | managed heap MB | GC committed MB | assemblies loaded | methods compiled | nginx pair resident MB (4 processes) |");
-        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        text.AppendLine("| mode | after the runs | vs mTLS only (range) | after a full GC | vs mTLS only (range) | anonymous | file-backed | shared (compiled code) | managed heap | GC committed | assemblies loaded | methods compiled | nginx pair (4 processes) |");
+        text.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (IGrouping<string, ModeMemory> mode in memory.GroupBy(m => m.Mode))
         {
             var deltas = new List<double>();
@@ -111,13 +111,13 @@ internal static class SeparateProcessesReport
             {
                 if (memory.Find(m => m.Mode == SeparateProcessesRun.MutualTlsOnly && m.Round == round.Round) is { } baseline)
                 {
-                    deltas.Add(Megabytes(round.Resident - baseline.Resident));
-                    collectedDeltas.Add(Megabytes(round.ResidentAfterCollection - baseline.ResidentAfterCollection));
+                    deltas.Add(Megabytes(round.AfterRuns.Resident - baseline.AfterRuns.Resident));
+                    collectedDeltas.Add(Megabytes(round.AfterCollection.Resident - baseline.AfterCollection.Resident));
                 }
             }
 
             string proxies = mode.Any(m => m.ProxiesResident >= 0) ? Statistics.Median(mode.Select(m => Megabytes(m.ProxiesResident))).ToString("0.0", Invariant) : "—";
-            text.AppendLine(Invariant, $"| {mode.Key} | {Statistics.Median(mode.Select(m => Megabytes(m.Resident))):0.0} | {Statistics.Median(mode.Select(m => Megabytes(m.Peak))):0.0} | {Signed(deltas, "0.0")} MB | {Statistics.Median(mode.Select(m => Megabytes(m.ResidentAfterCollection))):0.0} | {Signed(collectedDeltas, "0.0")} MB | {Statistics.Median(mode.Select(m => Megabytes(m.HeapAfterCollection))):0.0} | {Statistics.Median(mode.Select(m => Megabytes(m.CommittedAfterCollection))):0.0} | {Statistics.Median(mode.Select(m => (double)m.Assemblies)):0} | {Statistics.Median(mode.Select(m => (double)m.CompiledMethods)):0} | {proxies} |");
+            text.AppendLine(Invariant, $"| {mode.Key} | {Statistics.Median(mode.Select(m => Megabytes(m.AfterRuns.Resident))):0.0} | {Signed(deltas, "0.0")}{Range(deltas)} | {Statistics.Median(mode.Select(m => Megabytes(m.AfterCollection.Resident))):0.0} | {Signed(collectedDeltas, "0.0")}{Range(collectedDeltas)} | {Statistics.Median(mode.Select(m => Megabytes(m.AfterCollection.Anonymous))):0.0} | {Statistics.Median(mode.Select(m => Megabytes(m.AfterCollection.FileBacked))):0.0} | {Statistics.Median(mode.Select(m => Megabytes(m.AfterCollection.SharedMemory))):0.0} | {Statistics.Median(mode.Select(m => Megabytes(m.HeapAfterCollection))):0.0} | {Statistics.Median(mode.Select(m => Megabytes(m.CommittedAfterCollection))):0.0} | {Statistics.Median(mode.Select(m => (double)m.Assemblies)):0} | {Statistics.Median(mode.Select(m => (double)m.CompiledMethods)):0} | {proxies} |");
         }
     }
 
@@ -184,6 +184,9 @@ internal static class SeparateProcessesReport
         double median = Statistics.Median(values);
         return (median >= 0 ? "+" : string.Empty) + median.ToString(format, Invariant);
     }
+
+    private static string Range(List<double> values) =>
+        values.Count < 2 ? string.Empty : $" ({values.Min().ToString("+0.0;-0.0", Invariant)} to {values.Max().ToString("+0.0;-0.0", Invariant)})";
 
     private static double Megabytes(long bytes) => bytes / (1024.0 * 1024.0);
 }

@@ -195,11 +195,10 @@ internal static class SeparateProcessesRun
                     Results.Add(WithProxyShare(paced, round, nginxReadings));
                 }
 
-                (long resident, long peak) = server.ReadMemory();
-                (long proxiesResident, long proxiesPeak) = pair?.ReadMemory() ?? (-1, -1);
+                MemoryReading afterRuns = server.ReadMemory();
+                long proxies = pair?.ReadMemory().Resident ?? -1;
                 (long heap, long committed, int assemblies, long methods) = await server.CollectAsync();
-                (long residentCollected, _) = server.ReadMemory();
-                Memory.Add(new ModeMemory(mode.Name, round, resident, peak, proxiesResident, proxiesPeak) { ResidentAfterCollection = residentCollected, HeapAfterCollection = heap, CommittedAfterCollection = committed, Assemblies = assemblies, CompiledMethods = methods });
+                Memory.Add(new ModeMemory(mode.Name, round, afterRuns, server.ReadMemory(), proxies) { HeapAfterCollection = heap, CommittedAfterCollection = committed, Assemblies = assemblies, CompiledMethods = methods });
             }
         }
 
@@ -254,12 +253,12 @@ internal static class SeparateProcessesRun
     }
 }
 
-/// <summary>A server process's resident memory after its runs; the nginx pair's beside it (negative when none).</summary>
-internal sealed record ModeMemory(string Mode, int Round, long Resident, long Peak, long ProxiesResident, long ProxiesPeak)
+/// <summary>A server process's resident memory after its runs and after a full collection; the nginx pair's beside it.</summary>
+/// <param name="AfterRuns">Right after the loads.</param>
+/// <param name="AfterCollection">After a full compacting collection the harness asked for.</param>
+/// <param name="ProxiesResident">The nginx pair's resident memory (masters and workers), or negative.</param>
+internal sealed record ModeMemory(string Mode, int Round, MemoryReading AfterRuns, MemoryReading AfterCollection, long ProxiesResident)
 {
-    /// <summary>Resident memory after a full compacting collection the harness asked for.</summary>
-    public long ResidentAfterCollection { get; init; }
-
     /// <summary>The managed heap after that collection.</summary>
     public long HeapAfterCollection { get; init; }
 

@@ -150,8 +150,8 @@ internal sealed class ServerChild : IAsyncDisposable
     /// <summary>The process's CPU time and context switches so far (<c>/proc</c>, clock ticks).</summary>
     public ProcessUsage ReadUsage() => ProcessUsage.ReadProcesses([_process.Id]);
 
-    /// <summary>The process's resident memory now and at its peak (<c>VmRSS</c>, <c>VmHWM</c>), in bytes.</summary>
-    public (long Resident, long Peak) ReadMemory() => ProcessUsage.ReadMemory([_process.Id]);
+    /// <summary>The process's resident memory (<see cref="ProcessUsage.ReadMemory"/>).</summary>
+    public MemoryReading ReadMemory() => ProcessUsage.ReadMemory([_process.Id]);
 
     public async ValueTask DisposeAsync()
     {

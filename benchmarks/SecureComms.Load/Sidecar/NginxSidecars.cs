@@ -146,7 +146,7 @@ internal sealed class NginxSidecars : IAsyncDisposable
     public ProcessUsage ReadUsage() => ProcessUsage.ReadProcesses(ProcessIds());
 
     /// <summary>Both nginx processes' resident memory now and at its peak (masters and workers), in bytes.</summary>
-    public (long Resident, long Peak) ReadMemory() => ProcessUsage.ReadMemory(ProcessIds());
+    public MemoryReading ReadMemory() => ProcessUsage.ReadMemory(ProcessIds());
 
     private List<int> ProcessIds()
     {
