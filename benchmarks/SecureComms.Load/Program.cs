@@ -42,6 +42,11 @@ if (attribute >= 0)
     return 0;
 }
 
+if (args.Contains("--churn"))
+{
+    return await SecureComms.Load.Churn.ChurnRun.RunAsync(args);
+}
+
 bool smoke = args.Contains("--smoke");
 TimeSpan duration = TimeSpan.FromSeconds(smoke ? 1 : Option("--duration", 10));
 TimeSpan warmup = TimeSpan.FromSeconds(smoke ? 0 : Option("--warmup", 2));
