@@ -46,7 +46,7 @@ internal static class ChurnReport
         }
 
         text.AppendLine();
-        text.AppendLine("Loaded: the side's certificate source applied the new files (for a signing key, the server's next JWKS fetch). Seen: the first request the server let through on a connection presenting the new certificate, or with a token the new key signed.");
+        text.AppendLine("Times from the callers' start, warm-up included. Loaded: the side's certificate source applied the new files (for a signing key, the server's next JWKS fetch). Seen: the first request the server let through on a connection presenting the new certificate, or with a token the new key signed.");
         text.AppendLine();
         text.Append("Requests/s, second by second: ");
         int bucketsPerSecond = (int)Math.Round(perSecond);
@@ -61,6 +61,10 @@ internal static class ChurnReport
             text.Append(invariant, $"{(i == 0 ? "" : " ")}{second}");
         }
 
+        text.AppendLine();
+        text.AppendLine();
+        text.Append("New connections that carried requests, second by second: ");
+        text.AppendJoin(' ', result.NewConnectionsPerSecond);
         text.AppendLine();
         text.AppendLine();
         if (result.Failed == 0)

@@ -52,14 +52,14 @@ internal static class ChurnRun
     /// <summary>Load after the last rotation was seen, so that its dip window is complete.</summary>
     private static readonly TimeSpan AfterLastSeen = TimeSpan.FromSeconds(2.5);
 
-    //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --churn [--duration 30] [--warmup 5] [--concurrency 32] [--protocol 1.1|2] [--out churn.md]
+    //   dotnet run -c Release --project benchmarks/SecureComms.Load -- --churn [--duration 30] [--warmup 10] [--concurrency 32] [--protocol 1.1|2] [--out churn.md]
     public static async Task<int> RunAsync(string[] args)
     {
         TimeSpan duration = TimeSpan.FromSeconds(Option(args, "--duration", 30));
 
-        // Load before the steady window starts (connections, first tokens, and the JIT's tier-1 code: throughput still
-        // climbs for several seconds after the first requests).
-        TimeSpan warmup = TimeSpan.FromSeconds(Option(args, "--warmup", 5));
+        // Load before the steady window and the --duration start (connections, first tokens, and the JIT's tier-1 code:
+        // with tiered compilation, throughput on a busy 2-core machine still climbs for several seconds).
+        TimeSpan warmup = TimeSpan.FromSeconds(Option(args, "--warmup", 10));
         int concurrency = (int)Option(args, "--concurrency", 32);
         string? protocol = OptionText(args, "--protocol"); // HTTP/1.1 then HTTP/2 when absent
         string? outFile = OptionText(args, "--out");
@@ -76,7 +76,7 @@ internal static class ChurnRun
         foreach (Version version in versions)
         {
             string shape = $"{(version == HttpVersion.Version20 ? "HTTP/2" : "HTTP/1.1")} keep-alive, {concurrency} callers";
-            Console.Error.WriteLine($"churn: {shape}, {duration.TotalSeconds:0} s");
+            Console.Error.WriteLine($"churn: {shape}, {warmup.TotalSeconds:0} s warm-up, then {duration.TotalSeconds:0} s");
             ChurnResult result = await RunOnceAsync(shape, version, concurrency, duration, warmup);
             text.Append(ChurnReport.Markdown(result, Bucket, warmup));
             clean &= result.Failed == 0 && result.Events.TrueForAll(e => e.Seen() is not null);
@@ -113,7 +113,8 @@ internal static class ChurnRun
             });
 
             var clock = new RunClock();
-            var observations = new PeerObservations(clock);
+            TimeSpan longest = warmup + duration + Overtime + Overtime;
+            var observations = new PeerObservations(clock, longest);
             using var serverLogs = new LogCounts("server");
             using var clientLogs = new LogCounts("client");
             await using WebApplication server = await StartServerAsync(serverFiles, tokens, observations, serverLogs);
@@ -121,7 +122,7 @@ internal static class ChurnRun
             using var serverLoads = new CertificateLoads(server.Services.GetRequiredService<ICertificateSource>(), clock);
             using var clientLoads = new CertificateLoads(client.GetRequiredService<ICertificateSource>(), clock);
             IHttpClientFactory factory = client.GetRequiredService<IHttpClientFactory>();
-            var callers = new ChurnCallers(clock, Bucket, duration + Overtime + Overtime);
+            var callers = new ChurnCallers(clock, Bucket, longest);
             var jwksFetches = new ConcurrentQueue<TimeSpan>();
             int tokensBefore = tokens.TokenRequestCount;
             int jwksBefore = tokens.JwksRequestCount;
@@ -147,6 +148,7 @@ internal static class ChurnRun
                 shape,
                 end,
                 callers.CompletedBuckets(end),
+                observations.NewConnectionsPerSecond(end),
                 callers.Failed,
                 [.. callers.Failures],
                 events,
@@ -161,19 +163,21 @@ internal static class ChurnRun
     }
 
     /// <summary>
-    /// The rotations, after the warm-up and a steady window, spaced evenly over the next half of the run: the server SVID, the client SVID, a new signing
+    /// The rotations, after the warm-up and a steady window, spaced evenly over the first half of <paramref name="duration"/>: the server SVID, the client SVID, a new signing
     /// key (the previous one still published), then another new key with every earlier one withdrawn. The withdrawal waits
     /// until the previous key has been seen and the server's refresh for it is <see cref="KeyRefreshMinInterval"/> old, so
-    /// that the server may refresh again for the next key. The load then goes on until <paramref name="duration"/> and
-    /// until every rotation has been seen, plus <see cref="AfterLastSeen"/>, for at most <see cref="Overtime"/> more.
+    /// that the server may refresh again for the next key. The load then goes on until the warm-up and
+    /// <paramref name="duration"/> have passed and every rotation has been seen, plus <see cref="AfterLastSeen"/>, for at
+    /// most <see cref="Overtime"/> more.
     /// </summary>
     private static async Task RunScriptAsync(
         DevelopmentCertificateAuthority ca, WorkloadFiles serverFiles, WorkloadFiles clientFiles, DevelopmentTokenServer tokens, RunClock clock,
         PeerObservations observations, CertificateLoads serverLoads, CertificateLoads clientLoads, ConcurrentQueue<TimeSpan> jwksFetches, List<ChurnEvent> events, TimeSpan duration, TimeSpan warmup)
     {
-        TimeSpan spacing = TimeSpan.FromSeconds(Math.Max(1.5, (duration - warmup).TotalSeconds / 7));
+        TimeSpan spacing = TimeSpan.FromSeconds(Math.Max(1.5, duration.TotalSeconds / 7));
         TimeSpan first = warmup + (1.5 * spacing);
-        TimeSpan deadline = duration + Overtime;
+        TimeSpan end = warmup + duration;
+        TimeSpan deadline = end + Overtime;
 
         await clock.DelayUntilAsync(first);
         WorkloadCertificate serverSvid = ca.IssueSvid(Server, TimeSpan.FromHours(1));
@@ -215,7 +219,7 @@ internal static class ChurnRun
                 lastSeen = churn.Seen() is { } seen && lastSeen is { } last ? (seen > last ? seen : last) : null;
             }
 
-            if (lastSeen is { } all && clock.Elapsed >= duration && clock.Elapsed >= all + AfterLastSeen)
+            if (lastSeen is { } all && clock.Elapsed >= end && clock.Elapsed >= all + AfterLastSeen)
             {
                 return;
             }
@@ -340,4 +344,4 @@ internal sealed record ChurnEvent(string What, TimeSpan At, Func<TimeSpan?> Load
 
 /// <summary>What one churn run measured.</summary>
 internal sealed record ChurnResult(
-    string Shape, TimeSpan Length, long[] Buckets, long Failed, IReadOnlyList<(TimeSpan At, string Reason)> Failures, List<ChurnEvent> Events, int TokensIssued, int JwksFetches, IReadOnlyList<string> Warnings);
+    string Shape, TimeSpan Length, long[] Buckets, int[] NewConnectionsPerSecond, long Failed, IReadOnlyList<(TimeSpan At, string Reason)> Failures, List<ChurnEvent> Events, int TokensIssued, int JwksFetches, IReadOnlyList<string> Warnings);

@@ -12,11 +12,26 @@ namespace SecureComms.Load.Churn;
 /// through first arrived on a connection presenting a given server certificate, on one presenting a given client
 /// certificate, and with a token signed by a given key (<c>kid</c>). Certificates are read once per connection and a
 /// token's header once per connection and token, so a request pays one dictionary lookup and a string comparison.
+/// It also counts the connections that carried requests, by the second of their first request (the handshakes a dip
+/// may line up with).
 /// </summary>
-internal sealed class PeerObservations(RunClock clock)
+internal sealed class PeerObservations(RunClock clock, TimeSpan longest)
 {
     private readonly ConcurrentDictionary<string, SeenOnConnection> _connections = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, TimeSpan> _firstSeen = new(StringComparer.Ordinal);
+    private readonly int[] _newConnections = new int[(int)Math.Ceiling(longest.TotalSeconds) + 1];
+
+    /// <summary>Connections whose first request arrived in each second of the run, up to <paramref name="end"/> (exclusive).</summary>
+    public int[] NewConnectionsPerSecond(TimeSpan end)
+    {
+        int[] seconds = new int[Math.Min(_newConnections.Length, (int)end.TotalSeconds)];
+        for (int i = 0; i < seconds.Length; i++)
+        {
+            seconds[i] = Volatile.Read(ref _newConnections[i]);
+        }
+
+        return seconds;
+    }
 
     /// <summary>When a request first arrived on a connection where the server presented <paramref name="certificate"/>.</summary>
     public TimeSpan? ServerCertificateSeen(X509Certificate2 certificate) => FirstSeen("server " + certificate.Thumbprint);
@@ -45,6 +60,7 @@ internal sealed class PeerObservations(RunClock clock)
 
     private SeenOnConnection NewConnection(HttpContext context)
     {
+        Interlocked.Increment(ref _newConnections[Math.Min(_newConnections.Length - 1, (int)clock.Elapsed.TotalSeconds)]);
         if (context.Features.Get<ISslStreamFeature>()?.SslStream.LocalCertificate is X509Certificate2 server)
         {
             Record("server " + server.Thumbprint);
