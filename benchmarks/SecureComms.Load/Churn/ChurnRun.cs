@@ -30,7 +30,6 @@ internal static class ChurnRun
     /// <summary>The width of one bucket of completed requests.</summary>
     private static readonly TimeSpan Bucket = TimeSpan.FromMilliseconds(250);
 
-
     /// <summary>
     /// Tokens live 5 s (renewed 0.5 s before expiry), so that a new signing key reaches the callers within the run, as it
     /// would within a token's lifetime in a deployment.
