@@ -73,6 +73,12 @@ if (args.Contains("--processes"))
         pin));
 }
 
+// --churn: rotations of both SVIDs and the issuer's signing key while the full mode runs under load.
+if (args.Contains("--churn"))
+{
+    return await SecureComms.Load.Churn.ChurnRun.RunAsync(args);
+}
+
 bool smoke = args.Contains("--smoke");
 TimeSpan duration = TimeSpan.FromSeconds(smoke ? 1 : Option("--duration", 10));
 TimeSpan warmup = TimeSpan.FromSeconds(smoke ? 0 : Option("--warmup", 2));
