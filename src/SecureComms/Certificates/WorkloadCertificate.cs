@@ -58,4 +58,7 @@ public sealed class WorkloadCertificate
     /// </summary>
     internal SslStreamCertificateContext SslContext =>
         _context ??= SslStreamCertificateContext.Create(Certificate, Intermediates, offline: true);
+
+    /// <summary>Whether <see cref="SslContext"/> has been built (for diagnostics and tests).</summary>
+    internal bool HasSslContext => Volatile.Read(ref _context) is not null;
 }
