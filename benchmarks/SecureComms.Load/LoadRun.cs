@@ -30,6 +30,12 @@ internal sealed record LoadResult(string Mode, string Shape, long Requests, long
     /// <see cref="ProxyCpuMicrosecondsPerRequest"/> (the server side there); negative otherwise.
     /// </summary>
     public double SidecarCpuMicrosecondsPerRequest { get; init; } = -1;
+
+    /// <summary>
+    /// The share of the machine's CPU time the hypervisor gave to other guests during the window (steal, from
+    /// <c>/proc/stat</c>), in percent; negative where the platform does not say. A noisy neighbour shows here.
+    /// </summary>
+    public double StealPercent { get; init; } = -1;
 }
 
 /// <summary>
@@ -81,12 +87,14 @@ internal static class LoadRun
         int gen2Before = GC.CollectionCount(2);
         long allocatedBefore = GC.GetTotalAllocatedBytes(precise: true);
         ProcessUsage usageBefore = ProcessUsage.Read();
+        MachineTime machineBefore = MachineTime.Read();
         ProcessUsage? proxiesBefore = proxies?.Invoke();
         Console.Error.WriteLine($"measuring: {shape} | {mode}"); // progress, and the cue profile-load.sh starts perf on
         long started = Stopwatch.GetTimestamp();
         await drive(workers);
         double seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         ProcessUsage usage = ProcessUsage.Read().Since(usageBefore);
+        double steal = MachineTime.Read().StealShareSince(machineBefore);
         ProcessUsage? proxyUsage = proxies?.Invoke().Since(proxiesBefore!.Value);
         if (proxyUsage is { } inProxies)
         {
@@ -99,6 +107,7 @@ internal static class LoadRun
         return result with
         {
             CpuMicrosecondsPerRequest = result.Requests == 0 ? 0 : usage.CpuTime.TotalMicroseconds / result.Requests,
+            StealPercent = steal * 100,
             ContextSwitchesPerRequest = result.Requests == 0 || usage.ContextSwitches < 0 ? -1 : (double)usage.ContextSwitches / result.Requests,
             ProxyCpuMicrosecondsPerRequest = proxyUsage is not { } proxy ? -1 : result.Requests == 0 ? 0 : proxy.CpuTime.TotalMicroseconds / result.Requests,
         };

@@ -172,3 +172,27 @@ internal readonly record struct ProcessUsage(TimeSpan CpuTime, long ContextSwitc
 
 /// <summary>Resident memory in bytes: now, at the peak, and of it anonymous, file-backed and shared memory.</summary>
 internal readonly record struct MemoryReading(long Resident, long Peak, long Anonymous, long FileBacked, long SharedMemory);
+
+/// <summary>The whole machine's CPU time so far from <c>/proc/stat</c> (Linux), in clock ticks: all of it, and stolen.</summary>
+internal readonly record struct MachineTime(long Total, long Steal)
+{
+    /// <summary>Reads the <c>cpu</c> line; zeros where there is none.</summary>
+    public static MachineTime Read()
+    {
+        try
+        {
+            // proc(5): "cpu  user nice system idle iowait irq softirq steal guest guest_nice"
+            string line = File.ReadLines("/proc/stat").First(l => l.StartsWith("cpu ", StringComparison.Ordinal));
+            long[] fields = [.. line.Split(' ', StringSplitOptions.RemoveEmptyEntries).Skip(1).Take(8).Select(f => long.Parse(f, CultureInfo.InvariantCulture))];
+            return fields.Length == 8 ? new MachineTime(fields.Sum(), fields[7]) : default;
+        }
+        catch (IOException)
+        {
+            return default;
+        }
+    }
+
+    /// <summary>The share of the machine's time stolen since <paramref name="before"/> (0 to 1); negative when unknown.</summary>
+    public double StealShareSince(MachineTime before) =>
+        Total - before.Total is > 0 and var total ? (double)(Steal - before.Steal) / total : -1;
+}

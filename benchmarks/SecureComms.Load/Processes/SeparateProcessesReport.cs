@@ -22,18 +22,18 @@ internal static class SeparateProcessesReport
             : "client and server processes not pinned";
         text.AppendLine(Invariant, $"Machine: {Environment.ProcessorCount} core(s) seen by the harness, {RuntimeInformation.OSDescription}, {RuntimeInformation.FrameworkDescription}, {(GCSettings.IsServerGC ? "server" : "workstation")} GC; each server mode in its own process, started afresh for each mode and round; {placement}; {rounds} round(s), medians.");
         text.AppendLine();
-        text.AppendLine("| load | mode | requests/s | p50 ms | p99 ms | p99.9 ms | client CPU µs/request | server CPU µs/request | requests/s vs mTLS only | p99 vs mTLS only | CPU/request vs mTLS only |");
+        text.AppendLine("| load | mode | requests/s | p50 ms | p99 ms | p99.9 ms | client CPU µs/request | server CPU µs/request | CPU stolen % | requests/s vs mTLS only | p99 vs mTLS only | CPU/request vs mTLS only |");
         text.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (IGrouping<(string Shape, string Mode), LoadResult> runs in results.GroupBy(r => (r.Shape, r.Mode)))
         {
             List<double> ratios = PerRound(results, runs.Key.Shape, runs.Key.Mode, SeparateProcessesRun.MutualTlsOnly, (a, b) => a.RequestsPerSecond / b.RequestsPerSecond);
             List<double> p99 = PerRound(results, runs.Key.Shape, runs.Key.Mode, SeparateProcessesRun.MutualTlsOnly, (a, b) => a.P99Ms - b.P99Ms);
             List<double> cpu = PerRound(results, runs.Key.Shape, runs.Key.Mode, SeparateProcessesRun.MutualTlsOnly, (a, b) => a.CpuMicrosecondsPerRequest - b.CpuMicrosecondsPerRequest);
-            text.AppendLine(Invariant, $"| {runs.Key.Shape} | {runs.Key.Mode} | {Statistics.Median(runs.Select(r => r.RequestsPerSecond)):0} | {Statistics.Median(runs.Select(r => r.P50Ms)):0.000} | {Statistics.Median(runs.Select(r => r.P99Ms)):0.000} | {Statistics.Median(runs.Select(r => r.P999Ms)):0.000} | {Statistics.Median(runs.Select(r => r.CpuMicrosecondsPerRequest - r.ProxyCpuMicrosecondsPerRequest)):0.0} | {Statistics.Median(runs.Select(r => r.ProxyCpuMicrosecondsPerRequest)):0.0} | {Ratio(ratios)} | {Signed(p99, "0.000")} ms | {Signed(cpu, "0.0")} µs |");
+            text.AppendLine(Invariant, $"| {runs.Key.Shape} | {runs.Key.Mode} | {Statistics.Median(runs.Select(r => r.RequestsPerSecond)):0} | {Statistics.Median(runs.Select(r => r.P50Ms)):0.000} | {Statistics.Median(runs.Select(r => r.P99Ms)):0.000} | {Statistics.Median(runs.Select(r => r.P999Ms)):0.000} | {Statistics.Median(runs.Select(r => r.CpuMicrosecondsPerRequest - r.ProxyCpuMicrosecondsPerRequest)):0.0} | {Statistics.Median(runs.Select(r => r.ProxyCpuMicrosecondsPerRequest)):0.0} | {Statistics.Median(runs.Select(r => r.StealPercent)):0.0} ({runs.Min(r => r.StealPercent):0.0}–{runs.Max(r => r.StealPercent):0.0}) | {Ratio(ratios)} | {Signed(p99, "0.000")} ms | {Signed(cpu, "0.0")} µs |");
         }
 
         text.AppendLine();
-        text.AppendLine(Invariant, $"{results.Sum(r => r.Requests)} requests in {results.Count} runs, {(results.Sum(r => r.Errors) is 0 ? "none failed" : $"{results.Sum(r => r.Errors)} failed")}. Server CPU is the server process's (and in the sidecar mode both nginx processes') from /proc in clock ticks; client CPU is this process's (load client, clients, token server) from getrusage.");
+        text.AppendLine(Invariant, $"{results.Sum(r => r.Requests)} requests in {results.Count} runs, {(results.Sum(r => r.Errors) is 0 ? "none failed" : $"{results.Sum(r => r.Errors)} failed")}. Server CPU is the server process's (and in the sidecar mode both nginx processes') from /proc in clock ticks; client CPU is this process's (load client, clients, token server) from getrusage. CPU stolen is the share of the machine's CPU time the hypervisor gave to other guests during the window (/proc/stat; median and range over rounds): where it is high, the round's requests/s say more about the neighbours than about the mode.");
         foreach (IGrouping<string, LoadResult> proxied in results.Where(r => r.SidecarCpuMicrosecondsPerRequest >= 0).GroupBy(r => r.Shape))
         {
             text.AppendLine(Invariant, $"Sidecar mode, {proxied.Key}: the nginx pair's CPU per request, {Statistics.Median(proxied.Select(r => r.SidecarCpuMicrosecondsPerRequest)):0.0} µs, is inside its server CPU.");
