@@ -155,6 +155,20 @@ internal static class LoadServers
     }
 
     /// <summary>
+    /// The development token server every run's callers get their tokens from: SVID <c>spiffe://example.org/token-server</c>,
+    /// one client, <c>load-client</c>, authenticated by <paramref name="caller"/>'s certificate (<c>tls_client_auth</c>),
+    /// allowed the scope <c>work</c> for <paramref name="audience"/>; tokens live an hour.
+    /// </summary>
+    public static Task<DevelopmentTokenServer> StartTokenServerAsync(DevelopmentCertificateAuthority ca, SpiffeId caller, string audience) =>
+        DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
+        {
+            ServerCertificate = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server"), TimeSpan.FromHours(4)),
+            ClientTrust = ca.CreateTrustBundle(),
+            TokenLifetime = TimeSpan.FromHours(1),
+            Clients = [new DevelopmentClient { ClientId = "load-client", TlsClientAuthSanUri = caller, AllowedScopes = ["work"], AllowedResources = [audience] }],
+        });
+
+    /// <summary>
     /// The full mode's caller: a SecureComms client of <c>spiffe://example.org/work</c> (its SPIFFE ID checked) with a
     /// token bound to the client SVID from the development token server at <paramref name="tokenIssuer"/>.
     /// </summary>

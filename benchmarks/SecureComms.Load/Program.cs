@@ -97,13 +97,7 @@ SpiffeId client = SpiffeId.Parse("spiffe://example.org/load-client");
 using DevelopmentCertificateAuthority ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
 WorkloadCertificate serverSvid = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/work"), TimeSpan.FromHours(4));
 WorkloadCertificate clientSvid = ca.IssueSvid(client, TimeSpan.FromHours(4));
-await using DevelopmentTokenServer tokens = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
-{
-    ServerCertificate = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server"), TimeSpan.FromHours(4)),
-    ClientTrust = ca.CreateTrustBundle(),
-    TokenLifetime = TimeSpan.FromHours(1),
-    Clients = [new DevelopmentClient { ClientId = "load-client", TlsClientAuthSanUri = client, AllowedScopes = ["work"], AllowedResources = [Audience] }],
-});
+await using DevelopmentTokenServer tokens = await LoadServers.StartTokenServerAsync(ca, client, Audience);
 
 await using WebApplication tlsOnly = await LoadServers.StartTlsOnlyAsync(serverSvid);
 await using WebApplication mtlsOnly = await LoadServers.StartMutualTlsOnlyAsync(serverSvid, ca.Certificate);

@@ -52,13 +52,7 @@ internal static class SeparateProcessesRun
         using DevelopmentCertificateAuthority ca = DevelopmentCertificateAuthority.Create(TrustDomain.Parse("example.org"));
         WorkloadCertificate serverSvid = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/work"), TimeSpan.FromHours(4));
         WorkloadCertificate clientSvid = ca.IssueSvid(caller, TimeSpan.FromHours(4));
-        await using DevelopmentTokenServer tokens = await DevelopmentTokenServer.StartAsync(new DevelopmentTokenServerOptions
-        {
-            ServerCertificate = ca.IssueSvid(SpiffeId.Parse("spiffe://example.org/token-server"), TimeSpan.FromHours(4)),
-            ClientTrust = ca.CreateTrustBundle(),
-            TokenLifetime = TimeSpan.FromHours(1),
-            Clients = [new DevelopmentClient { ClientId = "load-client", TlsClientAuthSanUri = caller, AllowedScopes = ["work"], AllowedResources = [Audience] }],
-        });
+        await using DevelopmentTokenServer tokens = await LoadServers.StartTokenServerAsync(ca, caller, Audience);
 
         string? nginx = NginxSidecars.Find();
         string? sidecarSkipped = nginx is null ? "nginx is not installed (Debian: apt-get install -y nginx, or set NGINX to its path)" : null;
