@@ -20,6 +20,38 @@ public sealed partial class DevelopmentCertificateAuthority
     }
 
     /// <summary>
+    /// Reads a workload certificate back from the PEM files <see cref="WriteCertificatePem(WorkloadCertificate, string, string)"/>
+    /// writes (or any in that layout): the first certificate of <paramref name="certificatePath"/> with the private key of
+    /// <paramref name="keyPath"/>, and the certificates after it as intermediates, leaving out self-signed roots (the peer's
+    /// trust bundle supplies those).
+    /// </summary>
+    /// <exception cref="System.Security.Cryptography.CryptographicException">The files hold no certificate, or the key does not match it.</exception>
+    public static WorkloadCertificate ReadCertificatePem(string certificatePath, string keyPath)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(certificatePath);
+        ArgumentException.ThrowIfNullOrEmpty(keyPath);
+
+        X509Certificate2 leaf = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
+        var all = new X509Certificate2Collection();
+        all.ImportFromPemFile(certificatePath);
+        var intermediates = new X509Certificate2Collection();
+        for (int i = 1; i < all.Count; i++)
+        {
+            if (all[i].SubjectName.RawData.AsSpan().SequenceEqual(all[i].IssuerName.RawData))
+            {
+                all[i].Dispose();
+            }
+            else
+            {
+                intermediates.Add(all[i]);
+            }
+        }
+
+        all[0].Dispose();
+        return new WorkloadCertificate(leaf, intermediates);
+    }
+
+    /// <summary>
     /// Writes a certificate with a private key (ECDSA or RSA) and optional intermediates as PEM files; see
     /// <see cref="WriteCertificatePem(WorkloadCertificate, string, string)"/>.
     /// </summary>

@@ -5,6 +5,7 @@ using System.Runtime;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using SecureComms.Load.ByHand;
+using SecureComms.Testing;
 
 namespace SecureComms.Load.Processes;
 
@@ -30,7 +31,7 @@ internal static class ServerProcess
         var bundle = new X509Certificate2Collection();
         bundle.ImportFromPemFile(Path.Combine(material, "bundle.pem"));
         X509Certificate2 root = bundle[0];
-        WorkloadCertificate server = LoadSvid(Path.Combine(material, "server.pem"), Path.Combine(material, "server.key"));
+        WorkloadCertificate server = DevelopmentCertificateAuthority.ReadCertificatePem(Path.Combine(material, "server.pem"), Path.Combine(material, "server.key"));
         using var coldPath = new ColdPathListeners(events, ColdPathWindow);
         events.Mark("loaded");
         WebApplication app = kind switch
@@ -68,20 +69,6 @@ internal static class ServerProcess
         }
 
         return 0;
-    }
-
-    private static WorkloadCertificate LoadSvid(string certificatePath, string keyPath)
-    {
-        X509Certificate2 leaf = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
-        var all = new X509Certificate2Collection();
-        all.ImportFromPemFile(certificatePath);
-        var intermediates = new X509Certificate2Collection();
-        for (int i = 1; i < all.Count; i++)
-        {
-            intermediates.Add(all[i]);
-        }
-
-        return new WorkloadCertificate(leaf, intermediates);
     }
 
     /// <summary>

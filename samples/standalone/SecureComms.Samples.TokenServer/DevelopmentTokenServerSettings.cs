@@ -83,35 +83,12 @@ internal sealed class DevelopmentTokenServerSettings
         return new DevelopmentTokenServerOptions
         {
             Port = Port,
-            ServerCertificate = LoadSvid(CertificatePath!, KeyPath!),
+            ServerCertificate = DevelopmentCertificateAuthority.ReadCertificatePem(CertificatePath!, KeyPath!),
             ClientTrust = DevelopmentCertificateAuthority.LoadTrustBundle(trustDomain, ClientTrustBundlePath!, TrustBundleFormat.Pem),
             TokenLifetime = TokenLifetime,
             Clients = clients,
             LoggerFactory = loggerFactory,
         };
-    }
-
-    /// <summary>The leaf with its key (first certificate of the file), and the intermediates after it (roots left out).</summary>
-    private static WorkloadCertificate LoadSvid(string certificatePath, string keyPath)
-    {
-        X509Certificate2 leaf = X509Certificate2.CreateFromPemFile(certificatePath, keyPath);
-        var all = new X509Certificate2Collection();
-        all.ImportFromPemFile(certificatePath);
-        var intermediates = new X509Certificate2Collection();
-        for (int i = 1; i < all.Count; i++)
-        {
-            if (all[i].SubjectName.RawData.AsSpan().SequenceEqual(all[i].IssuerName.RawData))
-            {
-                all[i].Dispose(); // a root: the peer's trust bundle supplies it
-            }
-            else
-            {
-                intermediates.Add(all[i]);
-            }
-        }
-
-        all[0].Dispose();
-        return new WorkloadCertificate(leaf, intermediates);
     }
 
     private static void RequireFile(string key, string? path, List<string> errors)

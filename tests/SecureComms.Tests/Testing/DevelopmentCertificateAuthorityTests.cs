@@ -122,6 +122,33 @@ public sealed class DevelopmentCertificateAuthorityTests
     }
 
     [TestMethod]
+    public void ReadCertificatePem_ReadsBackTheLeafWithItsKeyAndIntermediates_LeavingOutARootInTheFile()
+    {
+        using var root = DevelopmentCertificateAuthority.Create(Domain);
+        using DevelopmentCertificateAuthority intermediate = root.CreateIntermediate();
+        WorkloadCertificate svid = intermediate.IssueSvid(Orders);
+        string directory = Directory.CreateTempSubdirectory("securecomms-ca-test-").FullName;
+        try
+        {
+            string certificatePath = Path.Combine(directory, "svid.pem");
+            string keyPath = Path.Combine(directory, "svid.key");
+
+            // As some issuers write it: leaf, intermediate, then the root.
+            DevelopmentCertificateAuthority.WriteCertificatePem(svid.Certificate, [intermediate.Certificate, root.Certificate], certificatePath, keyPath);
+            WorkloadCertificate read = DevelopmentCertificateAuthority.ReadCertificatePem(certificatePath, keyPath);
+
+            Assert.AreEqual(svid.Certificate.Thumbprint, read.Certificate.Thumbprint);
+            Assert.IsTrue(read.Certificate.HasPrivateKey);
+            Assert.AreEqual(Orders, read.SpiffeId);
+            Assert.AreEqual(intermediate.Certificate.Thumbprint, read.Intermediates.Single().Thumbprint, "the root is left out");
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+    }
+
+    [TestMethod]
     public void KeyFile_IsReadableByItsOwnerOnly()
     {
         if (OperatingSystem.IsWindows())
